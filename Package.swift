@@ -1,0 +1,67 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "layoutfs",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "layoutfs", targets: ["layoutfs"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .target(name: "CLinuxShims"),
+        .target(
+            name: "FUSE",
+            dependencies: ["CFUSE", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict),
+        .target(name: "OCISpec", swiftSettings: strict),
+        .target(
+            name: "ContentStore",
+            dependencies: [
+                "OCISpec", "CLinuxShims",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "Images",
+            dependencies: ["ContentStore", "OCISpec", "CLinuxShims", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec"], swiftSettings: strict),
+        .target(
+            name: "LayoutFSMount",
+            dependencies: ["LayoutFS", "FUSE", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "LayoutFSCommands",
+            dependencies: [
+                "LayoutFSMount", "LayoutFS", "Images", "ContentStore", "OCISpec",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "layoutfs", dependencies: ["LayoutFSCommands"], swiftSettings: strict),
+        .target(
+            name: "TestSupport",
+            dependencies: ["OCISpec", "ContentStore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/TestSupport"),
+        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
+        .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
+        .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec"]),
+    ]
+)

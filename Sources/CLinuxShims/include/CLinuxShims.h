@@ -1,0 +1,22 @@
+#ifndef LAYOUTFS_CLINUXSHIMS_H
+#define LAYOUTFS_CLINUXSHIMS_H
+#include <sys/types.h>
+#include <stdint.h>
+
+/// renameat2(2) with RENAME_NOREPLACE. Returns 0 or -1 with errno set.
+int lfs_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+/// copy_file_range(2). Returns bytes copied or -1 with errno.
+ssize_t lfs_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len);
+/// ioctl(FICLONE). Returns 0 or -1 with errno.
+int lfs_ficlone(int dest_fd, int src_fd);
+/// openat2(2) with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS (raw syscall: glibc 2.36 has no wrapper).
+int lfs_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode);
+/// openat(dirfd, ".", O_TMPFILE|O_WRONLY, mode).
+int lfs_open_tmpfile(int dirfd, unsigned int mode);
+/// linkat(AT_FDCWD, "/proc/self/fd/N", dirfd, name, AT_SYMLINK_FOLLOW): give an O_TMPFILE a name.
+int lfs_link_tmpfile(int fd, int dirfd, const char *name);
+/// The value of O_DIRECTORY, O_NOFOLLOW, O_PATH (hidden or macro-only in Glibc's overlay).
+int lfs_o_path(void);
+/// statfs(2) f_type of the filesystem holding `path`; -1 with errno on failure.
+long lfs_filesystem_type(const char *path);
+#endif

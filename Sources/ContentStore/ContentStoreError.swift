@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The error ContentStore throws: a code, a message that says what failed and what to do, and
+/// the underlying cause (an errno, or another error).
+public struct ContentStoreError: Error, CustomStringConvertible, @unchecked Sendable {
+    /// Extensible set of failure kinds.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: Hashable, Sendable {
+            case notFound, digestMismatch, sizeMismatch, io, noSpace, invalidStore, database, invalidContent, locked
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+        /// A blob, image or file is not there.
+        public static let notFound = Code(.notFound)
+        /// Bytes do not hash to the expected digest.
+        public static let digestMismatch = Code(.digestMismatch)
+        /// Byte count differs from the expected size.
+        public static let sizeMismatch = Code(.sizeMismatch)
+        /// A system call failed.
+        public static let io = Code(.io)
+        /// `ENOSPC` or `EDQUOT`.
+        public static let noSpace = Code(.noSpace)
+        /// The store root is unusable (on NFS/FUSE, not a directory, ...).
+        public static let invalidStore = Code(.invalidStore)
+        /// meta.db failed.
+        public static let database = Code(.database)
+        /// Stored content is not what it claims (bad JSON, wrong media type).
+        public static let invalidContent = Code(.invalidContent)
+        public static let locked = Code(.locked)
+        public var description: String { "\(value)" }
+    }
+
+    public var code: Code
+    public var message: String
+    /// The errno of the failed system call, if any.
+    public var errno: Int32?
+    public var underlying: (any Error)?
+
+    public init(_ code: Code, _ message: String, errno: Int32? = nil, underlying: (any Error)? = nil) {
+        var code = code
+        if let errno, errno == ENOSPC || errno == EDQUOT { code = .noSpace }
+        self.code = code
+        self.message = message
+        self.errno = errno
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        var text = message
+        if let errno { text += ": " + String(cString: strerror(errno)) }
+        if let underlying { text += ": \(underlying)" }
+        if code == .noSpace { text += " (the disk is full: free space and run the command again)" }
+        return text
+    }
+}

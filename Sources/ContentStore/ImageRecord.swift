@@ -1,0 +1,33 @@
+import Foundation
+import OCISpec
+
+/// An image: a normalized name bound to a root descriptor (manifest or index).
+public struct ImageRecord: Sendable, Equatable {
+    /// Normalized full reference, e.g. `docker.io/demo/busybox:1.35`.
+    public var name: String
+    /// The root descriptor, with its platform when the root is a manifest.
+    public var target: Descriptor
+    public var created: Date
+    public var updated: Date
+
+    public init(name: String, target: Descriptor, created: Date, updated: Date) {
+        self.name = name
+        self.target = target
+        self.created = created
+        self.updated = updated
+    }
+}
+
+/// Names bound to root descriptors (DESIGN.md: meta.db `images`). Implementations are safe
+/// across processes.
+public protocol ImageStore: Sendable {
+    /// The image bound to `name` (normalized), or nil.
+    /// - Throws: `ContentStoreError.database`.
+    func image(named name: String) throws(ContentStoreError) -> ImageRecord?
+    /// Every image, sorted by name.
+    func images() throws(ContentStoreError) -> [ImageRecord]
+    /// Binds `name` to `target` (creating or moving it) in one transaction.
+    func bind(_ name: String, to target: Descriptor) throws(ContentStoreError)
+    /// Removes a name; returns false when it was not bound.
+    func remove(_ name: String) throws(ContentStoreError) -> Bool
+}

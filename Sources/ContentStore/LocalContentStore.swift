@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import OCISpec
+
+/// The local content store: `content/blobs/<alg>/<hex>` (containerd's local store layout) and
+/// per-writer `content/ingest/<id>/` directories (DESIGN.md "On disk").
+///
+/// A blob is local if and only if its file exists; committed files are never modified. Safe
+/// for any number of processes at once: writers never share an ingest, and commit renames with
+/// `RENAME_NOREPLACE`.
+public final class LocalContentStore: Sendable {
+    /// The directory holding `blobs/` and `ingest/` (`<store root>/content`).
+    public let contentRoot: String
+
+    /// Opens (creating when needed, mode 0700) the content store under `contentRoot`.
+    /// - Throws: `ContentStoreError.io` when the directories cannot be created.
+    public init(contentRoot: String) throws(ContentStoreError) {
+        self.contentRoot = contentRoot
+        try FileSystemCalls.makeDirectories(contentRoot + "/blobs/sha256")
+        try FileSystemCalls.makeDirectory(contentRoot + "/blobs/sha512")
+        try FileSystemCalls.makeDirectory(contentRoot + "/ingest")
+    }
+
+    /// Path of a blob's file (whether or not it exists).
+    public func path(of digest: Digest) -> String { "\(contentRoot)/\(digest.blobPath)" }
+
+    /// True when the blob is committed.
+    public func contains(_ digest: Digest) -> Bool { access(path(of: digest), F_OK) == 0 }
+
+    /// Size in bytes of a committed blob, or nil when it is not local.
+    public func size(of digest: Digest) -> Int64? { FileSystemCalls.fileSize(path(of: digest)) }
+
+    /// Opens a committed blob for random-access reads.
+    /// - Throws: `.notFound` when not local; `.io` (e.g. `EMFILE`) otherwise.
+    public func openBlob(_ digest: Digest) throws(ContentStoreError) -> BlobFile {
+        let fd: Int32
+        do {
+            fd = try FileSystemCalls.openFile(path(of: digest), O_RDONLY)
+        } catch where error.code == .notFound {
+            throw ContentStoreError(.notFound, "blob \(digest) is not in the store")
+        }
+        var st = stat()
+        fstat(fd, &st)
+        return BlobFile(fileDescriptor: fd, size: Int64(st.st_size))
+    }
+
+    /// Reads a small blob whole (manifests, indexes, configs), refusing one larger than
+    /// `maximumSize` bytes before reading it.
+    /// - Throws: `.notFound`, `.invalidContent` when too large, `.io`.
+    public func readBlob(_ digest: Digest, maximumSize: Int64 = ImageLayout.maximumManifestSize) throws(ContentStoreError) -> [UInt8] {
+        let file = try openBlob(digest)
+        guard file.size <= maximumSize else {
+            throw ContentStoreError(.invalidContent, "blob \(digest) is \(file.size) bytes, more than the \(maximumSize)-byte limit for manifests")
+        }
+        return try file.readAll()
+    }
+
+    /// Starts a new writer in its own ingest directory.
+    /// - Throws: `.io` when the directory cannot be made.
+    public func ingest() throws(ContentStoreError) -> Ingest {
+        try Ingest(store: self)
+    }
+
+    /// Writes `bytes` as a blob, verified against `digest` (and `size` when given).
+    /// Returns without writing when the blob is already local.
+    /// - Throws: `.digestMismatch`, `.sizeMismatch`, `.io`, `.noSpace`.
+    public func write(_ bytes: [UInt8], digest: Digest, size: Int64? = nil) throws(ContentStoreError) {
+        if contains(digest) { return }
+        let writer = try ingest()
+        writer.alsoHash(digest.algorithm)
+        try writer.write(bytes)
+        try writer.commit(digest: digest, size: size ?? Int64(bytes.count))
+    }
+
+    /// Every committed blob's digest (files whose names are not valid digests are skipped).
+    public func walk() -> [Digest] {
+        Digest.Algorithm.allCases.flatMap { algorithm in
+            FileSystemCalls.listDirectory("\(contentRoot)/blobs/\(algorithm.rawValue)").compactMap {
+                try? Digest(algorithm: algorithm, encoded: $0)
+            }
+        }
+    }
+
+    /// Deletes a committed blob. Nothing happens when it is not local.
+    public func delete(_ digest: Digest) {
+        unlink(path(of: digest))
+    }
+
+    /// Removes ingest directories no writer holds (their writer died): each is `flock`ed with
+    /// `LOCK_NB` first, so a live writer's directory is never touched. Returns how many were removed.
+    @discardableResult
+    public func removeStaleIngests() -> Int {
+        var removed = 0
+        let ingestRoot = contentRoot + "/ingest"
+        for name in FileSystemCalls.listDirectory(ingestRoot) where !name.hasPrefix(".") {
+            let dir = ingestRoot + "/" + name
+            let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { continue }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                FileSystemCalls.removeTree(dir)
+                removed += 1
+            }
+            close(fd)
+        }
+        return removed
+    }
+}

@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import GRDB
+import OCISpec
+
+/// `ImageStore` in `meta.db` (SQLite through GRDB): WAL journal, busy timeout, schema migrated
+/// under an exclusive `flock` on `meta.db.lock` so concurrent first runs do not race.
+public final class SQLiteImageStore: ImageStore {
+    private let database: DatabaseQueue
+    public let path: String
+
+    /// Opens or creates the database at `path`.
+    /// - Throws: `ContentStoreError.database` when SQLite cannot open or migrate it.
+    public init(path: String) throws(ContentStoreError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let lockFD = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else { throw ContentStoreError(.database, "cannot open \(path).lock", errno: errno) }
+        defer { close(lockFD) }
+        flock(lockFD, LOCK_EX)
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            try Self.migrator.migrate(database)
+        } catch {
+            throw ContentStoreError(.database, "cannot open the image database \(path)", underlying: error)
+        }
+        chmod(path, 0o600)
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "images") { t in
+                t.column("name", .text).primaryKey()
+                t.column("digest", .text).notNull().indexed()
+                t.column("descriptor", .text).notNull()
+                t.column("created", .double).notNull()
+                t.column("updated", .double).notNull()
+            }
+        }
+        return migrator
+    }
+
+    private func wrap<T>(_ what: String, _ body: () throws -> T) throws(ContentStoreError) -> T {
+        do {
+            return try body()
+        } catch let error as ContentStoreError {
+            throw error
+        } catch {
+            throw ContentStoreError(.database, "image database: \(what) failed", underlying: error)
+        }
+    }
+
+    private static func record(_ row: Row) throws -> ImageRecord {
+        let text: String = row["descriptor"]
+        let descriptor = try Descriptor(json: try JSONParser.parse(Array(text.utf8)))
+        return ImageRecord(
+            name: row["name"], target: descriptor,
+            created: Date(timeIntervalSince1970: row["created"]), updated: Date(timeIntervalSince1970: row["updated"]))
+    }
+
+    public func image(named name: String) throws(ContentStoreError) -> ImageRecord? {
+        try wrap("lookup of \(name)") {
+            try database.read { db in
+                try Row.fetchOne(db, sql: "SELECT * FROM images WHERE name = ?", arguments: [name]).map(Self.record)
+            }
+        }
+    }
+
+    public func images() throws(ContentStoreError) -> [ImageRecord] {
+        try wrap("listing") {
+            try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM images ORDER BY name").map(Self.record) }
+        }
+    }
+
+    public func bind(_ name: String, to target: Descriptor) throws(ContentStoreError) {
+        let now = Date().timeIntervalSince1970
+        let json = String(decoding: target.encoded, as: UTF8.self)
+        try wrap("binding \(name)") {
+            try database.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO images (name, digest, descriptor, created, updated) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT(name) DO UPDATE SET digest = excluded.digest, descriptor = excluded.descriptor,
+                          updated = excluded.updated
+                        """,
+                    arguments: [name, target.digest.description, json, now, now])
+            }
+        }
+    }
+
+    public func remove(_ name: String) throws(ContentStoreError) -> Bool {
+        try wrap("removal of \(name)") {
+            try database.write { db in
+                try db.execute(sql: "DELETE FROM images WHERE name = ?", arguments: [name])
+                return db.changesCount > 0
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxShims
+import Foundation
+
+/// Where the store lives (DESIGN.md "On disk"): `--root`, else `$LAYOUTFS_ROOT`, else
+/// `/var/lib/layoutfs` for root, else `$XDG_DATA_HOME/layoutfs` (`~/.local/share/layoutfs`).
+public struct StoreLocation: Sendable {
+    public let root: String
+
+    public init(root: String?) {
+        let environment = ProcessInfo.processInfo.environment
+        if let root, !root.isEmpty {
+            self.root = root
+        } else if let root = environment["LAYOUTFS_ROOT"], !root.isEmpty {
+            self.root = root
+        } else if geteuid() == 0 {
+            self.root = "/var/lib/layoutfs"
+        } else if let data = environment["XDG_DATA_HOME"], !data.isEmpty {
+            self.root = data + "/layoutfs"
+        } else {
+            self.root = (environment["HOME"] ?? "/tmp") + "/.local/share/layoutfs"
+        }
+    }
+
+    public var contentRoot: String { root + "/content" }
+    public var databasePath: String { root + "/meta.db" }
+
+    /// Creates the root (0700) and refuses a filesystem where SQLite's WAL cannot work.
+    /// - Throws: `ContentStoreError.invalidStore` on NFS or FUSE, `.io` when it cannot be made.
+    public func prepare() throws(ContentStoreError) {
+        try FileSystemCalls.makeDirectories(root)
+        let type = lfs_filesystem_type(root)
+        guard type != -1 else { throw ContentStoreError(.io, "cannot inspect \(root)", errno: errno) }
+        let nfs: Int = 0x6969
+        let fuse: Int = 0x6573_5546
+        if type == nfs || type == fuse {
+            throw ContentStoreError(
+                .invalidStore,
+                "the store \(root) is on NFS or FUSE, where SQLite's WAL cannot work: choose a local directory with --root or LAYOUTFS_ROOT")
+        }
+    }
+}

@@ -1,0 +1,48 @@
+/// What a ``FileSystem`` asks of the kernel connection. Read once: capabilities when the session
+/// is created (``readdirPlus``) and in libfuse's `init` callback (the rest, into
+/// `struct fuse_conn_info`). Capabilities the kernel does not offer are silently left off.
+public struct FileSystemConfiguration: Sendable, Hashable {
+    /// Ask for `FUSE_CAP_SPLICE_WRITE`, so file-descriptor-backed read replies
+    /// (``Request/reply(fileDescriptor:offset:byteCount:)``) are spliced, not copied.
+    /// Off by default in libfuse 3.14.
+    public var spliceWrite: Bool
+    /// Ask for `FUSE_CAP_SPLICE_MOVE` (move pages instead of copying while splicing).
+    public var spliceMove: Bool
+    /// Maximum kernel readahead in bytes (`max_readahead`); the kernel may grant less.
+    public var maxReadahead: Int
+    /// Maximum pending background (readahead) requests (`max_background`, < 65536).
+    public var maxBackground: Int
+    /// Serve `readdirplus` (the kernel then gets attributes with each directory entry). When
+    /// false, `FUSE_CAP_READDIRPLUS` is not requested and ``FileSystem/readDirectoryPlus`` is
+    /// never called.
+    public var readdirPlus: Bool
+
+    public init(
+        spliceWrite: Bool = true, spliceMove: Bool = false, maxReadahead: Int = 1 << 20,
+        maxBackground: Int = 64, readdirPlus: Bool = false
+    ) {
+        self.spliceWrite = spliceWrite
+        self.spliceMove = spliceMove
+        self.maxReadahead = maxReadahead
+        self.maxBackground = maxBackground
+        self.readdirPlus = readdirPlus
+    }
+}
+
+/// What the kernel and libfuse agreed on in `init`, for logging and diagnostics.
+public struct ConnectionInfo: Sendable, Hashable {
+    /// FUSE protocol version, such as 7.38.
+    public var protocolMajor: UInt32
+    /// FUSE protocol minor version.
+    public var protocolMinor: UInt32
+    /// Whether read replies from file descriptors are spliced (`FUSE_CAP_SPLICE_WRITE` in `want`).
+    public var spliceWrite: Bool
+    /// Whether `readdirplus` is in use (`FUSE_CAP_READDIRPLUS` in `want`).
+    public var readdirPlus: Bool
+    /// Granted readahead in bytes.
+    public var maxReadahead: Int
+    /// Granted background request limit.
+    public var maxBackground: Int
+    /// Largest read request the kernel will send, in bytes (0: no limit set).
+    public var maxRead: Int
+}

@@ -1,0 +1,35 @@
+import ContentStore
+import OCISpec
+import Synchronization
+
+/// Recently used blob files, kept open (LRU, `capacity` entries) so that reopening a blob costs
+/// no `open` call. An evicted file stays open while an open handle still references it.
+final class BlobFileCache: Sendable {
+    private struct State {
+        var files: [Digest: BlobFile] = [:]
+        var order: [Digest] = []
+    }
+    private let state = Mutex(State())
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    func file(for digest: Digest, open: (Digest) throws(ContentStoreError) -> BlobFile) throws(ContentStoreError) -> BlobFile {
+        if let file = state.withLock({ state -> BlobFile? in
+            guard let file = state.files[digest] else { return nil }
+            if let i = state.order.lastIndex(of: digest), i != state.order.count - 1 {
+                state.order.remove(at: i)
+                state.order.append(digest)
+            }
+            return file
+        }) {
+            return file
+        }
+        let file = try open(digest)
+        state.withLock { state in
+            if state.files.updateValue(file, forKey: digest) == nil { state.order.append(digest) }
+            while state.order.count > capacity { state.files.removeValue(forKey: state.order.removeFirst()) }
+        }
+        return file
+    }
+}

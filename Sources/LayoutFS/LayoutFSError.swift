@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The error the filesystem model throws; `errno` is what a FUSE reply carries.
+public struct LayoutFSError: Error, CustomStringConvertible, Sendable {
+    /// Extensible set of failure kinds, each with one errno (the single mapping table).
+    public struct Code: Hashable, Sendable {
+        private enum Value: Hashable, Sendable { case notFound, notDirectory, isDirectory, io, badHandle, noAttribute, timedOut, interrupted }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+        public static let notFound = Code(.notFound)
+        public static let notDirectory = Code(.notDirectory)
+        public static let isDirectory = Code(.isDirectory)
+        public static let io = Code(.io)
+        public static let badHandle = Code(.badHandle)
+        public static let noAttribute = Code(.noAttribute)
+        public static let timedOut = Code(.timedOut)
+        public static let interrupted = Code(.interrupted)
+
+        /// The errno for this code. `EMFILE` and every storage failure surface as `EIO`.
+        public var errno: Int32 {
+            switch value {
+            case .notFound: return ENOENT
+            case .notDirectory: return ENOTDIR
+            case .isDirectory: return EISDIR
+            case .io, .timedOut: return EIO
+            case .badHandle: return EBADF
+            case .noAttribute: return ENODATA
+            case .interrupted: return EINTR
+            }
+        }
+    }
+
+    public var code: Code
+    public var message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var errno: Int32 { code.errno }
+    public var description: String { message }
+}

@@ -1,0 +1,28 @@
+/// The parts of an image config (image-spec config.md) that layoutfs needs: the platform.
+public struct ImageConfiguration: Sendable {
+    public let os: String?
+    public let architecture: String?
+    public let variant: String?
+    public let osVersion: String?
+
+    /// - Throws: `OCISpecError.tooLarge` above 4 MiB, `.invalidJSON`.
+    public init(bytes: some Collection<UInt8>) throws(OCISpecError) {
+        guard bytes.count <= ImageLayout.maximumManifestSize else {
+            throw OCISpecError(.tooLarge, "config is \(bytes.count) bytes, more than the 4 MiB limit")
+        }
+        let json = try JSONParser.parse(bytes)
+        os = json["os"]?.stringValue
+        architecture = json["architecture"]?.stringValue
+        variant = json["variant"]?.stringValue
+        osVersion = json["os.version"]?.stringValue
+    }
+
+    /// The config's platform, when it names both os and architecture.
+    public var platform: Platform? {
+        guard let os, let architecture, !os.isEmpty, !architecture.isEmpty else { return nil }
+        var members: [(key: String, value: JSONValue)] = [("architecture", .string(architecture)), ("os", .string(os))]
+        if let osVersion { members.append(("os.version", .string(osVersion))) }
+        if let variant, !variant.isEmpty { members.append(("variant", .string(variant))) }
+        return try? Platform(json: .object(members))
+    }
+}

@@ -1,0 +1,32 @@
+/// The error every parser in OCISpec throws: what was wrong with which input.
+public struct OCISpecError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// Which kind of input was rejected. Extensible: new codes may be added.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: Hashable, Sendable {
+            case invalidJSON, invalidDigest, invalidDescriptor, invalidIndex, invalidManifest
+            case invalidReference, invalidPlatform, tooLarge
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+        public static let invalidJSON = Code(.invalidJSON)
+        public static let invalidDigest = Code(.invalidDigest)
+        public static let invalidDescriptor = Code(.invalidDescriptor)
+        public static let invalidIndex = Code(.invalidIndex)
+        public static let invalidManifest = Code(.invalidManifest)
+        public static let invalidReference = Code(.invalidReference)
+        public static let invalidPlatform = Code(.invalidPlatform)
+        public static let tooLarge = Code(.tooLarge)
+        public var description: String { "\(value)" }
+    }
+
+    public var code: Code
+    /// What failed and, where it helps, what to do.
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
