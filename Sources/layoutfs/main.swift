@@ -1,2 +1,3 @@
 import LayoutFSCommands
-LayoutFSCommand.main()
+
+LayoutFSCommand.runMain()

@@ -1,0 +1,175 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinuxShims
+import ContentStore
+import Dispatch
+import OCISpec
+
+/// Copies one blob into a destination directory, verified and invisible until complete.
+///
+/// Data path: `FICLONE` (reflink), else `copy_file_range` looped over short counts, else
+/// read/write; `EXDEV`/`EOPNOTSUPP`/`EINVAL`/`ENOSYS` mean "fall back". When the kernel moves
+/// the bytes (reflink, copy_file_range) the source is hashed on another thread while the copy
+/// runs; with read/write the buffer is hashed. The file is an `O_TMPFILE` given its name with
+/// `linkat` once complete and synced (or a unique temp + rename where `O_TMPFILE` is missing).
+enum BlobCopier {
+    /// How the bytes were moved.
+    enum Method: String { case reflink, copyFileRange = "copy_file_range", readWrite = "read/write" }
+
+    /// Copies `source` (a blob of `descriptor`) to `directory/<hex>`, replacing what is there
+    /// when `replace` is set.
+    /// - Throws: `.corruptBlob` when the source does not hash to the digest (nothing is
+    ///   written), `.noSpace` (the temp is removed), `.io`.
+    @discardableResult
+    static func copy(_ source: BlobFile, descriptor: Descriptor, into directory: DestinationDirectory, replace: Bool) throws(ImagesError) -> Method {
+        let name = descriptor.digest.encoded
+        var temporaryName: String?
+        var fd = lfs_open_tmpfile(directory.fileDescriptor, 0o644)
+        if fd < 0 {
+            let candidate = ".\(name).\(UInt64.random(in: 0...UInt64.max)).tmp"
+            fd = directory.openFile(candidate, O_RDWR | O_CREAT | O_EXCL, mode: 0o644)
+            guard fd >= 0 else { throw failure(errno, "cannot create a file in \(directory.path)") }
+            flock(fd, LOCK_EX)
+            temporaryName = candidate
+        }
+        defer {
+            close(fd)
+            if let temporaryName { unlinkat(directory.fileDescriptor, temporaryName, 0) }
+        }
+        let method = try copyData(from: source, to: fd, descriptor: descriptor)
+        guard fdatasync(fd) == 0 else { throw failure(errno, "cannot sync \(directory.path)/\(name)") }
+        if let temporaryName {
+            guard renameat(directory.fileDescriptor, temporaryName, directory.fileDescriptor, name) == 0 else {
+                throw failure(errno, "cannot name \(directory.path)/\(name)")
+            }
+            return method
+        }
+        if replace {
+            let staged = ".\(name).\(UInt64.random(in: 0...UInt64.max)).tmp"
+            guard lfs_link_tmpfile(fd, directory.fileDescriptor, staged) == 0 else { throw failure(errno, "cannot name \(directory.path)/\(name)") }
+            guard renameat(directory.fileDescriptor, staged, directory.fileDescriptor, name) == 0 else {
+                let e = errno
+                unlinkat(directory.fileDescriptor, staged, 0)
+                throw failure(e, "cannot replace \(directory.path)/\(name)")
+            }
+        } else if lfs_link_tmpfile(fd, directory.fileDescriptor, name) != 0 && errno != EEXIST {
+            // EEXIST: another materialization committed the same blob meanwhile.
+            throw failure(errno, "cannot name \(directory.path)/\(name)")
+        }
+        return method
+    }
+
+    private static func failure(_ code: Int32, _ what: String) -> ImagesError {
+        if code == ENOSPC || code == EDQUOT {
+            return ImagesError(.noSpace, "\(what): the disk is full (free space and run the command again)")
+        }
+        return ImagesError(.io, "\(what): \(String(cString: strerror(code)))")
+    }
+
+    private static func copyData(from source: BlobFile, to fd: Int32, descriptor: Descriptor) throws(ImagesError) -> Method {
+        let size = descriptor.size
+        guard source.size == size else {
+            throw ImagesError(.corruptBlob, "store blob \(descriptor.digest) has \(source.size) bytes, its descriptor says \(size)")
+        }
+        // Reflink or copy_file_range: the kernel moves the bytes; hash the source meanwhile.
+        var method: Method?
+        var copyError: Int32 = 0
+        let hashed = HashOutcome()
+        let group = DispatchGroup()
+        if size > 0 {
+            if lfs_ficlone(fd, source.fileDescriptor) == 0 {
+                method = .reflink
+            } else {
+                var inOffset: Int64 = 0
+                var outOffset: Int64 = 0
+                let first = lfs_copy_file_range(source.fileDescriptor, &inOffset, fd, &outOffset, Int(min(size, 1 << 30)))
+                if first > 0 || (first == 0 && size == 0) {
+                    method = .copyFileRange
+                    DispatchQueue.global().async(group: group) {
+                        hashed.result = hashFile(source, descriptor: descriptor)
+                    }
+                    while inOffset < size {
+                        let n = lfs_copy_file_range(source.fileDescriptor, &inOffset, fd, &outOffset, Int(min(size - inOffset, 1 << 30)))
+                        if n < 0 {
+                            if errno == EINTR { continue }
+                            copyError = errno
+                            break
+                        }
+                        if n == 0 { copyError = EIO; break }
+                    }
+                } else if first < 0, ![EXDEV, EOPNOTSUPP, EINVAL, ENOSYS, EBADF].contains(errno) {
+                    throw failure(errno, "cannot copy blob \(descriptor.digest)")
+                }
+            }
+            if method == .reflink { hashed.result = hashFile(source, descriptor: descriptor) }
+        }
+        group.wait()
+        if copyError != 0 { throw failure(copyError, "cannot copy blob \(descriptor.digest)") }
+        guard let method else {
+            try readWrite(source, to: fd, descriptor: descriptor)
+            return .readWrite
+        }
+        let digest = try hashed.result.get()
+        guard digest == descriptor.digest else {
+            throw ImagesError(.corruptBlob, "store blob \(descriptor.digest) is corrupt: it hashes to \(digest)")
+        }
+        return method
+    }
+
+    private static func hashFile(_ source: BlobFile, descriptor: Descriptor) -> Result<Digest, ImagesError> {
+        var hasher = DigestHasher(descriptor.digest.algorithm)
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        var offset: Int64 = 0
+        while offset < descriptor.size {
+            let n = pread(source.fileDescriptor, buffer.baseAddress!, chunk, off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                return .failure(failure(errno, "cannot read store blob \(descriptor.digest)"))
+            }
+            if n == 0 { return .failure(ImagesError(.corruptBlob, "store blob \(descriptor.digest) is truncated")) }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += Int64(n)
+        }
+        return .success(hasher.finalize())
+    }
+
+    private static func readWrite(_ source: BlobFile, to fd: Int32, descriptor: Descriptor) throws(ImagesError) {
+        var hasher = DigestHasher(descriptor.digest.algorithm)
+        let chunk = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        var offset: Int64 = 0
+        while offset < descriptor.size {
+            let n = pread(source.fileDescriptor, buffer.baseAddress!, chunk, off_t(offset))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw failure(errno, "cannot read store blob \(descriptor.digest)")
+            }
+            if n == 0 { throw ImagesError(.corruptBlob, "store blob \(descriptor.digest) is truncated") }
+            let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            hasher.update(slice)
+            var done = 0
+            while done < n {
+                let w = write(fd, slice.baseAddress! + done, n - done)
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw failure(errno, "cannot write blob \(descriptor.digest)")
+                }
+                done += w
+            }
+            offset += Int64(n)
+        }
+        let digest = hasher.finalize()
+        guard digest == descriptor.digest else {
+            throw ImagesError(.corruptBlob, "store blob \(descriptor.digest) is corrupt: it hashes to \(digest)")
+        }
+    }
+}
+
+/// The hashing thread's result; written before `DispatchGroup.leave`, read after `wait`.
+private final class HashOutcome: @unchecked Sendable {
+    var result: Result<Digest, ImagesError> = .failure(ImagesError(.io, "not hashed"))
+}

@@ -1,0 +1,78 @@
+import ContentStore
+import OCISpec
+
+/// Walks the closure of a root descriptor (index -> manifests, recursively -> config + layers),
+/// children before parents, each blob once. `subject` is not followed. Layers with `urls`
+/// (non-distributable) may be absent: they are reported in `absentForeignLayers`, not fetched.
+public struct ClosureWalker {
+    /// Reads a manifest or index blob's bytes, or nil when the source lacks it.
+    public typealias ReadBlob = (Descriptor) throws(ImagesError) -> [UInt8]?
+    /// Whether a blob without children is available (a layer or config).
+    public typealias HasBlob = (Descriptor) -> Bool
+
+    /// Blobs of the closure, children first.
+    public private(set) var blobs: [Descriptor] = []
+    /// Non-distributable layers that the source lacks.
+    public private(set) var absentForeignLayers: [Descriptor] = []
+    private var seen: Set<Digest> = []
+    private let read: ReadBlob
+    private let has: HasBlob
+    private let imageName: String
+
+    /// - Parameter imageName: used in error messages ("blob X of image Y is missing").
+    public init(imageName: String, read: @escaping ReadBlob, has: @escaping HasBlob) {
+        self.imageName = imageName
+        self.read = read
+        self.has = has
+    }
+
+    /// Adds the closure of `root`.
+    /// - Throws: `.missingBlob` naming the digest and image, `.corruptBlob`, `.invalidLayout`.
+    public mutating func walk(_ root: Descriptor) throws(ImagesError) {
+        try visit(root, depth: 0)
+    }
+
+    private mutating func visit(_ descriptor: Descriptor, depth: Int) throws(ImagesError) {
+        guard !seen.contains(descriptor.digest) else { return }
+        guard depth < 16 else { throw ImagesError(.invalidLayout, "image \(imageName) nests indexes more than 16 deep") }
+        seen.insert(descriptor.digest)
+        if ManifestNode.hasChildren(descriptor.mediaType) {
+            guard let bytes = try read(descriptor) else { throw missing(descriptor) }
+            let node = try ManifestNode(descriptor: descriptor, bytes: bytes)
+            for child in node.children { try visit(child, depth: depth + 1) }
+        } else if !has(descriptor) {
+            if !descriptor.urls.isEmpty {
+                absentForeignLayers.append(descriptor)
+                return
+            }
+            throw missing(descriptor)
+        }
+        blobs.append(descriptor)
+    }
+
+    private func missing(_ descriptor: Descriptor) -> ImagesError {
+        ImagesError(.missingBlob, "blob \(descriptor.digest) (\(descriptor.mediaType)) of image \(imageName) is missing")
+    }
+}
+
+extension Store {
+    /// The closure of `root` in this store, children first.
+    /// - Throws: `.missingBlob` naming the digest and `imageName`, `.corruptBlob`.
+    public func closure(of root: Descriptor, imageName: String) throws(ImagesError) -> ClosureWalker {
+        let content = self.content
+        var walker = ClosureWalker(
+            imageName: imageName,
+            read: { (descriptor) throws(ImagesError) -> [UInt8]? in
+                do throws(ContentStoreError) {
+                    return try content.readBlob(descriptor.digest)
+                } catch where error.code == .notFound {
+                    return nil
+                } catch {
+                    throw ImagesError(error, "cannot read \(descriptor.digest)")
+                }
+            },
+            has: { content.contains($0.digest) })
+        try walker.walk(root)
+        return walker
+    }
+}

@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContentStore
+import Logging
+import OCISpec
+
+/// Imports images from an OCI layout directory into the store.
+///
+/// Every blob of each selected entry's closure is copied through an ingest and verified
+/// (size and digest) on the way in; blobs already local are skipped. Names are bound only
+/// after every selected closure is committed, so a failed or killed import names nothing.
+public struct LayoutImporter {
+    /// What `import` was asked to do.
+    public struct Options: Sendable {
+        /// `--name`: the name for the one selected entry.
+        public var name: String?
+        /// `--repo`: repository for tag-only ref names (default: the directory's base name).
+        public var repository: String?
+        /// `--ref`: select entries whose ref name (or image name) equals this.
+        public var refName: String?
+        /// `--platform`: import only this platform of an index (re-rooted at its manifest).
+        public var platform: Platform?
+
+        public init(name: String? = nil, repository: String? = nil, refName: String? = nil, platform: Platform? = nil) {
+            self.name = name
+            self.repository = repository
+            self.refName = refName
+            self.platform = platform
+        }
+    }
+
+    /// One imported entry.
+    public struct ImportedImage: Sendable {
+        /// The bound name, or nil when the entry had none (kept by digest).
+        public var name: String?
+        public var target: Descriptor
+    }
+
+    /// What an import did.
+    public struct Result: Sendable {
+        public var images: [ImportedImage] = []
+        public var copiedBlobs = 0
+        public var copiedBytes: Int64 = 0
+        public var skippedBlobs = 0
+        public var absentForeignLayers: [Descriptor] = []
+    }
+
+    private let store: Store
+    private let logger: Logger
+
+    public init(store: Store, logger: Logger = Logger(label: "layoutfs.import")) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Imports from the layout at `path`.
+    /// - Throws: `.invalidLayout` (bad `oci-layout`/`index.json`), `.ambiguous` (`--name` with
+    ///   several entries, `--ref` selecting none), `.missingBlob`/`.corruptBlob` naming the
+    ///   digest, `.noPlatform`, `.noSpace`, `.io`.
+    public func importLayout(at path: String, options: Options) throws(ImagesError) -> Result {
+        let source = try SourceLayout(path: path)
+        store.content.removeStaleIngests()
+        var entries = source.index.manifests
+        if let refName = options.refName {
+            entries = entries.filter {
+                $0.annotations[AnnotationKey.refName] == refName || $0.annotations[AnnotationKey.containerdImageName] == refName
+            }
+            guard !entries.isEmpty else {
+                throw ImagesError(.ambiguous, "no entry of \(path)/index.json has ref name \(refName); it has: \(Self.listing(source.index.manifests))")
+            }
+        }
+        var explicitName: String?
+        if let name = options.name {
+            guard entries.count == 1 else {
+                throw ImagesError(
+                    .ambiguous, "--name needs exactly one entry, but \(path)/index.json has \(entries.count): \(Self.listing(entries)); select one with --ref")
+            }
+            do {
+                explicitName = try ImageReference(parsing: name).description
+            } catch {
+                throw ImagesError(.invalidArgument, error.message)
+            }
+        }
+        let repository = options.repository ?? ImageNaming.repository(fromDirectory: path)
+        var result = Result()
+        for entry in entries {
+            let name = explicitName ?? ImageNaming.name(for: entry, repository: repository)
+            let label = name ?? entry.digest.description
+            var target = entry
+            if let platform = options.platform {
+                target = try PlatformSelection.select(platform, from: entry) { (d) throws(ImagesError) -> ManifestNode in
+                    guard let bytes = try source.readBlob(d) else { throw ImagesError(.missingBlob, "blob \(d.digest) of image \(label) is missing from \(path)") }
+                    return try ManifestNode(descriptor: d, bytes: bytes)
+                }
+            }
+            var walker = ClosureWalker(imageName: label, read: { (d) throws(ImagesError) in try source.readBlob(d) }, has: { source.has($0.digest) })
+            try walker.walk(target)
+            try copy(walker.blobs, from: source, result: &result)
+            result.absentForeignLayers += walker.absentForeignLayers
+            target = try rootDescriptor(target)
+            result.images.append(ImportedImage(name: name, target: target))
+        }
+        for image in result.images {
+            guard let name = image.name else { continue }
+            do {
+                try store.images.bind(name, to: image.target)
+            } catch {
+                throw ImagesError(error, "cannot name \(name)")
+            }
+        }
+        return result
+    }
+
+    /// The descriptor stored for an image: naming annotations removed (they are made anew for
+    /// each layout), the platform added from the config when the root is a manifest.
+    private func rootDescriptor(_ entry: Descriptor) throws(ImagesError) -> Descriptor {
+        var target = entry.settingAnnotation(AnnotationKey.refName, to: nil).settingAnnotation(AnnotationKey.containerdImageName, to: nil)
+        if target.platform == nil, case .manifest(let manifest) = try store.readRoot(target) {
+            if let bytes = try? store.content.readBlob(manifest.config.digest), let config = try? ImageConfiguration(bytes: bytes) {
+                target = target.settingPlatform(config.platform)
+            }
+        }
+        return target
+    }
+
+    private func copy(_ blobs: [Descriptor], from source: SourceLayout, result: inout Result) throws(ImagesError) {
+        for descriptor in blobs {
+            if store.content.contains(descriptor.digest) {
+                result.skippedBlobs += 1
+                continue
+            }
+            let path = source.blobPath(descriptor.digest)
+            do {
+                let file = try SourceLayout.openForCopy(path)
+                defer { _ = file }
+                guard file.size == descriptor.size else {
+                    throw ImagesError(.corruptBlob, "blob \(descriptor.digest) in \(path) has \(file.size) bytes, its descriptor says \(descriptor.size)")
+                }
+                let ingest = try store.content.ingest()
+                ingest.alsoHash(descriptor.digest.algorithm)
+                try ingest.write(from: file.fileDescriptor, byteCount: descriptor.size, what: path)
+                try ingest.commit(digest: descriptor.digest, size: descriptor.size)
+            } catch let error as ImagesError {
+                throw error
+            } catch let error as ContentStoreError {
+                throw ImagesError(error, "cannot import blob \(descriptor.digest) from \(path)")
+            } catch {
+                throw ImagesError(.io, "cannot import blob \(descriptor.digest): \(error)")
+            }
+            result.copiedBlobs += 1
+            result.copiedBytes += descriptor.size
+        }
+    }
+
+    private static func listing(_ entries: [Descriptor]) -> String {
+        entries.map { $0.annotations[AnnotationKey.refName] ?? $0.annotations[AnnotationKey.containerdImageName] ?? $0.digest.short }
+            .joined(separator: ", ")
+    }
+}
+
+extension SourceLayout {
+    static func openForCopy(_ path: String) throws(ContentStoreError) -> BlobFile {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ContentStoreError(errno == ENOENT ? .notFound : .io, "cannot open \(path)", errno: errno) }
+        var st = stat()
+        fstat(fd, &st)
+        return BlobFile(fileDescriptor: fd, size: Int64(st.st_size))
+    }
+}

@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ContentStore
+import OCISpec
+
+/// `export --materialize` (DESIGN.md): makes a real OCI layout directory hold a plan's images,
+/// copying only the blobs it lacks, children before parents, then merging `index.json` last.
+public struct Materializer {
+    public struct Options: Sendable {
+        /// Re-hash blobs already present (same size) and replace those that do not match.
+        public var verifyExisting: Bool
+        public init(verifyExisting: Bool = false) { self.verifyExisting = verifyExisting }
+    }
+
+    /// What a run did, for the summary line.
+    public struct Summary: Sendable, Equatable {
+        public var copiedBlobs = 0
+        public var copiedBytes: Int64 = 0
+        public var skippedBlobs = 0
+        public var fetchedBlobs = 0
+        /// Blobs present with the wrong size or content, replaced.
+        public var replacedBlobs = 0
+        /// True when `index.json` was written (false when unchanged).
+        public var indexWritten = false
+
+        /// `copied N blobs (X MiB), skipped M, fetched K`.
+        public var line: String {
+            let mib = Double(copiedBytes) / 1_048_576
+            var text = "copied \(copiedBlobs) blobs (\(String(format: "%.1f", mib)) MiB), skipped \(skippedBlobs), fetched \(fetchedBlobs)"
+            if replacedBlobs > 0 { text += ", replaced \(replacedBlobs) wrong" }
+            text += indexWritten ? "; index.json updated" : "; index.json unchanged"
+            return text
+        }
+    }
+
+    private let store: Store
+
+    public init(store: Store) { self.store = store }
+
+    /// Materializes `plan` into the directory at `path` (created when missing).
+    /// - Parameter progress: called after each blob with (blobs done, blobs total).
+    /// - Throws: `.unsafeDestination` (a symlink inside the destination), `.noSpace` (index.json
+    ///   untouched), `.missingBlob`, `.corruptBlob`, `.invalidLayout` when the existing
+    ///   `index.json` cannot be parsed (it is left as it is), `.io`.
+    public func materialize(_ plan: LayoutPlan, into path: String, options: Options = Options(), progress: (Int, Int) -> Void = { _, _ in })
+        throws(ImagesError) -> Summary
+    {
+        var summary = Summary()
+        let root = try DestinationDirectory.openRoot(path)
+        let blobsDirectory = try root.subdirectory("blobs")
+        var algorithmDirectories: [Digest.Algorithm: DestinationDirectory] = [:]
+        for (done, descriptor) in plan.blobs.enumerated() {
+            let algorithm = descriptor.digest.algorithm
+            if algorithmDirectories[algorithm] == nil {
+                algorithmDirectories[algorithm] = try blobsDirectory.subdirectory(algorithm.rawValue)
+            }
+            let directory = algorithmDirectories[algorithm]!
+            let existing = try existingState(of: descriptor, in: directory, verify: options.verifyExisting)
+            if existing == .good {
+                summary.skippedBlobs += 1
+            } else {
+                let source: BlobFile
+                do {
+                    source = try store.content.openBlob(descriptor.digest)
+                } catch {
+                    throw ImagesError(error, "cannot copy blob \(descriptor.digest)")
+                }
+                try BlobCopier.copy(source, descriptor: descriptor, into: directory, replace: existing == .wrong)
+                summary.copiedBlobs += 1
+                summary.copiedBytes += descriptor.size
+                if existing == .wrong { summary.replacedBlobs += 1 }
+            }
+            progress(done + 1, plan.blobs.count)
+        }
+        for directory in algorithmDirectories.values { directory.sync() }
+        blobsDirectory.sync()
+        if try root.readFile(ImageLayout.layoutFileName, limit: 4096) != ImageLayout.layoutFileContents {
+            try root.replaceFile(ImageLayout.layoutFileName, contents: ImageLayout.layoutFileContents)
+        }
+        summary.indexWritten = try mergeIndex(plan.entries, in: root)
+        return summary
+    }
+
+    private enum ExistingState { case absent, good, wrong }
+
+    private func existingState(of descriptor: Descriptor, in directory: DestinationDirectory, verify: Bool) throws(ImagesError) -> ExistingState {
+        let fd = directory.openFile(descriptor.digest.encoded, O_RDONLY | O_NONBLOCK)
+        guard fd >= 0 else {
+            if errno == ENOENT { return .absent }
+            if errno == ELOOP || errno == EXDEV { return .wrong }  // a symlink: replaced, never followed
+            throw ImagesError(.io, "cannot open \(directory.path)/\(descriptor.digest.encoded): \(String(cString: strerror(errno)))")
+        }
+        var st = stat()
+        fstat(fd, &st)
+        let file = BlobFile(fileDescriptor: fd, size: Int64(st.st_size))
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw ImagesError(.unsafeDestination, "\(directory.path)/\(descriptor.digest.encoded) is not a regular file")
+        }
+        guard file.size == descriptor.size else { return .wrong }
+        guard verify else { return .good }
+        var hasher = DigestHasher(descriptor.digest.algorithm)
+        var offset: Int64 = 0
+        while offset < file.size {
+            let bytes: [UInt8]
+            do {
+                bytes = try file.read(offset: offset, byteCount: 1 << 20)
+            } catch {
+                return .wrong
+            }
+            if bytes.isEmpty { return .wrong }
+            hasher.update(bytes)
+            offset += Int64(bytes.count)
+        }
+        return hasher.finalize() == descriptor.digest ? .good : .wrong
+    }
+
+    /// Merges under the index lock; returns whether index.json was written.
+    private func mergeIndex(_ entries: [Descriptor], in root: DestinationDirectory) throws(ImagesError) -> Bool {
+        let lock = try IndexLock(in: root)
+        defer { lock.release() }
+        var existing: ImageIndex?
+        if let bytes = try root.readFile(ImageLayout.indexFileName, limit: ImageLayout.maximumManifestSize) {
+            do {
+                existing = try ImageIndex(bytes: bytes)
+            } catch {
+                throw ImagesError(
+                    .invalidLayout, "\(root.path)/index.json exists but is not a valid index (\(error.message)); it was left as it is: fix or remove it",
+                    underlying: error)
+            }
+        }
+        let merged = IndexMerge.merge(entries, into: existing)
+        if let existing, existing.json == merged.json { return false }
+        try root.replaceFile(ImageLayout.indexFileName, contents: merged.json.encoded)
+        return true
+    }
+}

@@ -1,0 +1,90 @@
+import ContentStore
+import OCISpec
+
+/// An IMAGE argument resolved against the store: a root descriptor and, when named, the name.
+public struct ResolvedImage: Sendable, Equatable {
+    /// Normalized name, or nil for a bare digest.
+    public var name: String?
+    public var root: Descriptor
+    /// True for `NAME@digest` and bare digests: the view never follows the name.
+    public var pinned: Bool
+
+    public init(name: String?, root: Descriptor, pinned: Bool) {
+        self.name = name
+        self.root = root
+        self.pinned = pinned
+    }
+}
+
+extension Store {
+    /// Resolves an IMAGE argument (DESIGN.md grammar).
+    /// - Throws: `.unknownImage` listing the available names (and suggesting `layoutfs images`),
+    ///   `.missingBlob` for a digest not in the store, `.invalidArgument` for `docker://` (needs
+    ///   registry support, not built yet).
+    public func resolve(_ specifier: ImageSpecifier) throws(ImagesError) -> ResolvedImage {
+        switch specifier {
+        case .digest(let digest):
+            guard let size = content.size(of: digest) else {
+                throw ImagesError(.missingBlob, "blob \(digest) is not in the store \(location.root)")
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = try content.readBlob(digest)
+            } catch {
+                throw ImagesError(error, "\(digest) is not a manifest or index")
+            }
+            guard let json = try? JSONParser.parse(bytes) else { throw ImagesError(.invalidArgument, "\(digest) is not a manifest or index (not JSON)") }
+            let mediaType: MediaType
+            if let declared = json["mediaType"]?.stringValue {
+                mediaType = MediaType(declared)
+            } else if json["manifests"] != nil {
+                mediaType = .ociIndex
+            } else if json["config"] != nil {
+                mediaType = .ociManifest
+            } else {
+                throw ImagesError(.invalidArgument, "\(digest) is not a manifest or index")
+            }
+            guard mediaType.isIndex || mediaType.isManifest else {
+                throw ImagesError(.invalidArgument, "\(digest) is a \(mediaType), not a manifest or index")
+            }
+            var root = Descriptor(mediaType: mediaType, digest: digest, size: size)
+            if case .manifest(let manifest) = try readRoot(root), let configBytes = try? content.readBlob(manifest.config.digest) {
+                root = root.settingPlatform((try? ImageConfiguration(bytes: configBytes))?.platform)
+            }
+            return ResolvedImage(name: nil, root: root, pinned: true)
+        case .registry(let reference):
+            throw ImagesError(.invalidArgument, "docker://\(reference) needs registry support, which this version does not have yet: import the image from a layout")
+        case .name(let reference):
+            let all = try allImages()
+            if let digest = reference.digest {
+                let candidates = all.filter {
+                    guard let r = try? ImageReference(parsing: $0.name) else { return false }
+                    return r.repository == reference.repository && (reference.tag == nil || r.tag == reference.tag) && $0.target.digest == digest
+                }
+                guard let match = candidates.first else {
+                    throw ImagesError(.unknownImage, "no image \(reference.repository)\(reference.tag.map { ":" + $0 } ?? "") is bound to \(digest)\(Self.available(all))")
+                }
+                return ResolvedImage(name: match.name, root: match.target, pinned: true)
+            }
+            guard let match = all.first(where: { $0.name == reference.description }) else {
+                throw ImagesError(.unknownImage, "no image named \(reference)\(Self.available(all))")
+            }
+            return ResolvedImage(name: match.name, root: match.target, pinned: false)
+        }
+    }
+
+    /// Every named image.
+    public func allImages() throws(ImagesError) -> [ImageRecord] {
+        do {
+            return try images.images()
+        } catch {
+            throw ImagesError(error, "cannot list images")
+        }
+    }
+
+    private static func available(_ all: [ImageRecord]) -> String {
+        guard !all.isEmpty else { return "; the store has no images yet (add one with layoutfs import)" }
+        let names = all.prefix(20).map(\.name).joined(separator: ", ")
+        return "; available: \(names)\(all.count > 20 ? ", ..." : "") (see layoutfs images)"
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Images
+import OCISpec
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `layoutfs export IMAGE... --materialize DIR`.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write images into a real OCI layout directory, copying only the blobs it lacks.",
+        discussion: """
+            Blobs already in DIR (same size) are skipped; --verify-existing re-hashes them and \
+            replaces wrong ones. New blobs are verified and invisible until complete. index.json is \
+            merged last: an entry with the same ref name and image name is replaced, others are kept.
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "Images: NAME[:TAG], NAME@sha256:..., or sha256:... of a root in the store.") var images: [String]
+    @Option(help: "The destination directory (created when missing).") var materialize: String
+    @OptionGroup var platform: PlatformOptions
+    @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false
+
+    func run() throws {
+        let store = try store.openStore()
+        let resolved = try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) }
+        let plan = try LayoutPlan(store: store, images: resolved, platform: try platform.parsed())
+        var stderr = StandardError()
+        for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
+        let showProgress = isatty(STDERR_FILENO) == 1
+        let summary = try Materializer(store: store).materialize(plan, into: materialize, options: .init(verifyExisting: verifyExisting)) { done, total in
+            if showProgress { print("\r\(done)/\(total) blobs", terminator: "", to: &stderr) }
+        }
+        if showProgress { print("\r", terminator: "", to: &stderr) }
+        print(summary.line)
+    }
+}

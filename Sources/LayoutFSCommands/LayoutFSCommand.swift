@@ -1,0 +1,69 @@
+import ArgumentParser
+import ContentStore
+import Images
+import OCISpec
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The root command: `layoutfs <subcommand>`.
+public struct LayoutFSCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "layoutfs",
+        abstract: "Present images from a content store as OCI image layout directories.",
+        discussion: """
+            Images live in a content store (--root, $LAYOUTFS_ROOT, /var/lib/layoutfs for root). \
+            `mount` shows them as a live, read-only OCI layout; `export --materialize` writes a real \
+            directory, copying only the blobs it lacks.
+            """,
+        version: "0.1.0",
+        subcommands: [Import.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self]
+    )
+
+    public init() {}
+
+    /// Runs the command line, printing `layoutfs: error: ...` for user errors (no backtrace)
+    /// and exiting non-zero.
+    public static func runMain() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as ImagesError {
+            fail(error.description)
+        } catch let error as ContentStoreError {
+            fail(error.description)
+        } catch let error as OCISpecError {
+            fail(error.description)
+        } catch let error as CommandFailure {
+            fail(error.message)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        var stderr = StandardError()
+        print("layoutfs: error: \(message)", to: &stderr)
+        Glibc.exit(1)
+    }
+}
+
+/// A user-facing failure from a command, printed as `layoutfs: error: <message>`.
+struct CommandFailure: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// Writes to standard error.
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        var bytes = Array(string.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress! + done, $0.count - done) }
+            if n <= 0 { return }
+            done += n
+        }
+    }
+}
