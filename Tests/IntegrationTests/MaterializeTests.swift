@@ -1,0 +1,205 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `import` and `export --materialize` on a real umoci-built image, judged by skopeo, umoci
+/// and oci-image-tool, plus the bad-input cases of issue 2.
+@Suite("import and materialize, judged by real tools", .serialized)
+struct MaterializeTests {
+    @Test("a materialized directory validates, inspects and unpacks like the original; a second run copies nothing")
+    func materializeRoundTrip() throws {
+        try Harness.require("skopeo", "umoci", "oci-image-tool")
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            let imported = try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            #expect(imported.stdout.contains("imported docker.io/demo/busybox:1.35 sha256:"))
+            let listing = try Harness.layoutfs(["images"], store: store)
+            #expect(listing.stdout.contains("docker.io/demo/busybox:1.35"))
+            #expect(listing.stdout.contains("linux/amd64"))
+
+            let first = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
+            #expect(first.stdout.contains("copied 4 blobs"), "\(first.stdout)")
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/out"])
+            let inspect = try Harness.runOK(["skopeo", "inspect", "oci:\(work)/out:1.35"])
+            #expect(inspect.stdout.contains("\"Architecture\": \"amd64\""))
+            try Harness.runOK(["umoci", "unpack", "--image", "\(work)/out:1.35", work + "/bundle"])
+            try Harness.runOK(["umoci", "unpack", "--image", "\(work)/src:1.35", work + "/bundle-src"])
+            try Harness.runOK(["diff", "-r", "--no-dereference", work + "/bundle/rootfs", work + "/bundle-src/rootfs"])
+            #expect(try String(contentsOfFile: work + "/out/oci-layout", encoding: .utf8) == #"{"imageLayoutVersion":"1.0.0"}"#)
+
+            let index = try String(contentsOfFile: work + "/out/index.json", encoding: .utf8)
+            #expect(index.contains(#""io.containerd.image.name":"docker.io/demo/busybox:1.35""#))
+            #expect(index.contains(#""org.opencontainers.image.ref.name":"1.35""#))
+            #expect(!index.contains("\\/"))
+
+            let second = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
+            #expect(second.stdout.contains("copied 0 blobs"), "\(second.stdout)")
+            #expect(second.stdout.contains("skipped 4"))
+            #expect(second.stdout.contains("index.json unchanged"))
+            #expect(try String(contentsOfFile: work + "/out/index.json", encoding: .utf8) == index)
+        }
+    }
+
+    @Test("--verify-existing finds a wrong blob under a right name and replaces it")
+    func verifyExistingReplacesWrongBlob() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
+            let blobs = try FileManager.default.contentsOfDirectory(atPath: work + "/out/blobs/sha256")
+            let largest = try #require(blobs.max { (try? Self.size(work + "/out/blobs/sha256/" + $0)) ?? 0 < (try? Self.size(work + "/out/blobs/sha256/" + $1)) ?? 0 })
+            let path = work + "/out/blobs/sha256/" + largest
+            var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            bytes[bytes.count / 2] ^= 0xFF
+            chmod(path, 0o644)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+
+            let plain = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
+            #expect(plain.stdout.contains("copied 0 blobs"), "same size: skipped without --verify-existing")
+            let verified = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out", "--verify-existing"], store: store)
+            #expect(verified.stdout.contains("copied 1 blobs"), "\(verified.stdout)")
+            #expect(verified.stdout.contains("replaced 1 wrong"))
+            #expect(try Harness.sha256(ofFile: path) == largest)
+        }
+    }
+
+    @Test("a destination whose blobs/ is a symlink is refused and nothing is written through it")
+    func symlinkedBlobsRefused() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: work + "/elsewhere", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: work + "/out/blobs", withDestinationPath: work + "/elsewhere")
+            let result = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store, expectSuccess: false)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("layoutfs: error:"))
+            #expect(result.stderr.contains("symlink"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: work + "/elsewhere").isEmpty)
+            #expect(!FileManager.default.fileExists(atPath: work + "/out/index.json"))
+        }
+    }
+
+    @Test("two materializations of different images into one directory at once both land in index.json")
+    func concurrentMaterializations() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/a", tag: "a")
+            try Harness.makeDemoImage(at: work + "/b", tag: "b")
+            try Harness.layoutfs(["import", work + "/a", "--name", "demo/one:a"], store: store)
+            try Harness.layoutfs(["import", work + "/b", "--name", "demo/two:b"], store: store)
+            for _ in 0..<3 {
+                try? FileManager.default.removeItem(atPath: work + "/out")
+                let results = DataBox()
+                let group = DispatchGroup()
+                let statuses = StatusBox()
+                for name in ["demo/one:a", "demo/two:b"] {
+                    DispatchQueue.global().async(group: group) {
+                        let r = try? Harness.run([Harness.binary, "export", name, "--materialize", work + "/out", "--root", store])
+                        statuses.append(r?.status ?? -1)
+                    }
+                }
+                group.wait()
+                _ = results
+                #expect(statuses.values == [0, 0])
+                let index = try String(contentsOfFile: work + "/out/index.json", encoding: .utf8)
+                #expect(index.contains("docker.io/demo/one:a") && index.contains("docker.io/demo/two:b"), "\(index)")
+                try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/out"])
+            }
+        }
+    }
+
+    @Test("an import killed with SIGKILL names nothing; a rerun works and cleans the stale ingest")
+    func killedImportResumes() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            // A big extra blob makes the import slow enough to be killed mid-way.
+            let big = work + "/big"
+            try Harness.runOK(["dd", "if=/dev/urandom", "of=\(big)", "bs=1M", "count=256", "status=none"])
+            try Self.addLayer(big, toLayoutAt: work + "/src")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Harness.binary)
+            process.arguments = ["import", work + "/src", "--name", "demo/busybox:1.35", "--root", store]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // Kill it once an ingest is being written (observed, not timed).
+            var sawIngest = false
+            for _ in 0..<20_000 {
+                let ingests = (try? FileManager.default.contentsOfDirectory(atPath: store + "/content/ingest")) ?? []
+                if ingests.contains(where: { !$0.hasPrefix(".") }) { sawIngest = true; break }
+                if !process.isRunning { break }
+                usleep(500)
+            }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(sawIngest, "the import finished before it could be killed")
+            let listing = try Harness.layoutfs(["images"], store: store)
+            #expect(!listing.stdout.contains("demo/busybox"), "a killed import must not name the image")
+            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/content/ingest").isEmpty)
+            #expect(try Harness.layoutfs(["images"], store: store).stdout.contains("docker.io/demo/busybox:1.35"))
+        }
+    }
+
+    @Test("a full disk during materialize gives a clear error and leaves index.json untouched")
+    func fullDisk() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            let small = work + "/small"
+            try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+            try Harness.runOK(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", small])
+            defer { _ = try? Harness.run(["umount", small]) }
+            let before = #"{"schemaVersion":2,"manifests":[],"x-keep":1}"#
+            try before.write(toFile: small + "/index.json", atomically: false, encoding: .utf8)
+            let result = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", small], store: store, expectSuccess: false)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("layoutfs: error:"))
+            #expect(result.stderr.contains("disk is full"), "\(result.stderr)")
+            #expect(try String(contentsOfFile: small + "/index.json", encoding: .utf8) == before)
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: small + "/blobs/sha256").filter { $0.hasPrefix(".") }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
+    static func size(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+
+    /// Adds `file` as an extra (uncompressed-typed) layer to the single manifest of a layout,
+    /// rewriting manifest and index with real digests (jq keeps the rest as umoci wrote it).
+    static func addLayer(_ file: String, toLayoutAt layout: String) throws {
+        let digest = try Harness.sha256(ofFile: file)
+        let size = try Self.size(file)
+        try Harness.runOK(["cp", file, "\(layout)/blobs/sha256/\(digest)"])
+        let index = try Harness.runOK(["jq", "-r", ".manifests[0].digest", layout + "/index.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let manifestPath = "\(layout)/blobs/sha256/\(index.dropFirst(7))"
+        let layer = #"{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:\#(digest)","size":\#(size)}"#
+        let manifest = try Harness.runOK(["jq", "-c", ".layers += [\(layer)]", manifestPath]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let newManifest = layout + "/manifest.tmp"
+        try manifest.write(toFile: newManifest, atomically: false, encoding: .utf8)
+        let manifestDigest = try Harness.sha256(ofFile: newManifest)
+        let manifestSize = try Self.size(newManifest)
+        try Harness.runOK(["mv", newManifest, "\(layout)/blobs/sha256/\(manifestDigest)"])
+        let newIndex = try Harness.runOK([
+            "jq", "-c", ".manifests[0].digest = \"sha256:\(manifestDigest)\" | .manifests[0].size = \(manifestSize)", layout + "/index.json",
+        ]).stdout
+        try newIndex.write(toFile: layout + "/index.json", atomically: true, encoding: .utf8)
+    }
+}
+
+final class StatusBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var statuses: [Int32] = []
+    func append(_ s: Int32) { lock.lock(); statuses.append(s); lock.unlock() }
+    var values: [Int32] { lock.lock(); defer { lock.unlock() }; return statuses }
+}
