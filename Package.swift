@@ -62,6 +62,6 @@ let package = Package(
         .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims"]),
     ]
 )

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "CLinuxShims.h"
 #include <errno.h>
+#include <signal.h>
+#include <spawn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,4 +52,45 @@ long lfs_filesystem_type(const char *path) {
     struct statfs fs;
     if (statfs(path, &fs) != 0) return -1;
     return (long)fs.f_type;
+}
+
+int lfs_spawn_daemon(const char *path, char *const argv[], char *const envp[], int log_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    sigset_t none, all;
+    int rc;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, log_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, log_fd, 2);
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+int lfs_ready_pipe(int fds[2]) {
+    if (pipe2(fds, 0) != 0) return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    return 0;
+}
+
+int lfs_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int lfs_spawn(const char *file, char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    int rc;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
+    posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+    rc = posix_spawnp(pid, file, &actions, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc;
 }

@@ -14,17 +14,23 @@ public struct ReaddirEntry: Sendable, Hashable {
     }
 }
 
-/// One entry of a `readdirplus` reply (`fuse_add_direntry_plus`): a name and a full lookup
-/// answer, so the kernel needs no separate `lookup` for it.
+/// One entry of a `readdirplus` reply (`fuse_add_direntry_plus`): a name and, usually, a full
+/// lookup answer, so the kernel needs no separate `lookup` for it.
 public struct ReaddirPlusEntry: Sendable, Hashable {
     /// The name within its directory.
     public var name: String
-    /// What `lookup` of `name` would answer. For `.` and `..` pass an entry whose
-    /// `attributes.inode` is the directory's: libfuse sends it, the kernel only uses the type.
-    public var entry: EntryReply
+    /// The entry's inode number (`d_ino`).
+    public var inode: UInt64
+    /// The entry's kind (`d_type`).
+    public var kind: FileKind
+    /// What `lookup` of `name` would answer, or `nil` to send the name only (node id 0: the
+    /// kernel caches nothing and takes no reference). Never sent for `.` and `..`.
+    public var entry: EntryReply?
 
-    public init(name: String, entry: EntryReply) {
+    public init(name: String, inode: UInt64, kind: FileKind, entry: EntryReply?) {
         self.name = name
+        self.inode = inode
+        self.kind = kind
         self.entry = entry
     }
 }

@@ -10,8 +10,8 @@ public enum FileKind: Sendable, Hashable {
     /// The `S_IFMT` bits for this kind.
     var modeBits: mode_t {
         switch self {
-        case .directory: S_IFDIR
-        case .regularFile: S_IFREG
+        case .directory: mode_t(S_IFDIR)
+        case .regularFile: mode_t(S_IFREG)
         }
     }
 }
@@ -61,7 +61,7 @@ public struct FileAttributes: Sendable, Hashable {
     /// The `struct stat` libfuse sends.
     var stat: stat {
         var st = CFUSE.stat()
-        st.st_ino = inode
+        st.st_ino = ino_t(inode)
         st.st_mode = kind.modeBits | mode_t(permissions & 0o7777)
         st.st_nlink = nlink_t(linkCount)
         st.st_size = off_t(size)

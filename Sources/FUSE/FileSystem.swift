@@ -16,6 +16,11 @@ public protocol FileSystem: AnyObject, Sendable {
     /// The connection was initialized (libfuse `init`); called once, before any request.
     func connectionEstablished(_ info: ConnectionInfo)
 
+    /// The session loop has ended (``Session/exit()`` or an unmount) and the device is still
+    /// open: answer every parked request now; later answers are lost. Called once, on the thread
+    /// that called ``Session/run(maxThreads:)``, before it unmounts.
+    func sessionWillEnd()
+
     /// Looks up `name` in directory `parent` (libfuse `lookup`). Answer with
     /// ``Request/reply(entry:)`` or an error (`ENOENT`). Names that are not valid UTF-8 are
     /// answered `ENOENT` without calling this.
@@ -78,6 +83,8 @@ extension FileSystem {
     public var configuration: FileSystemConfiguration { FileSystemConfiguration() }
 
     public func connectionEstablished(_ info: ConnectionInfo) {}
+
+    public func sessionWillEnd() {}
 
     public func forget(inode: UInt64, lookupCount: UInt64) {}
 

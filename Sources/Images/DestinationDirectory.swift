@@ -59,7 +59,7 @@ final class DestinationDirectory {
     /// Reads a small file (at most `limit` bytes); nil when absent.
     /// - Throws: `.unsafeDestination` for a symlink, `.invalidLayout` when too large, `.io`.
     func readFile(_ name: String, limit: Int64) throws(ImagesError) -> [UInt8]? {
-        let fd = openFile(name, O_RDONLY)
+        let fd = openFile(name, O_RDONLY | O_NONBLOCK)  // a named pipe is read as empty, never waited on
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
             if errno == ELOOP || errno == EXDEV { throw ImagesError(.unsafeDestination, "\(path)/\(name) is a symlink: refusing to use it") }

@@ -161,7 +161,8 @@ public struct LayoutImporter {
 
 extension SourceLayout {
     static func openForCopy(_ path: String) throws(ContentStoreError) -> BlobFile {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: never wait on a named pipe swapped in after `has` looked (its size then mismatches).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw ContentStoreError(errno == ENOENT ? .notFound : .io, "cannot open \(path)", errno: errno) }
         var st = stat()
         fstat(fd, &st)

@@ -71,7 +71,8 @@ public struct SourceLayout: Sendable {
     }
 
     static func readSmallFile(_ path: String, limit: Int64) throws(ContentStoreError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a named pipe must be refused below, not waited on (no effect on regular files).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw ContentStoreError(errno == ENOENT ? .notFound : .io, "cannot open \(path)", errno: errno) }
         var st = stat()
         fstat(fd, &st)

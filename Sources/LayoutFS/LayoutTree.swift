@@ -158,7 +158,7 @@ public final class LayoutTree: Sendable {
         switch content {
         case .bytes(let bytes):
             let start = Int(min(offset, Int64(bytes.count)))
-            let end = min(start + byteCount, bytes.count)
+            let end = start + min(byteCount, bytes.count - start)
             completion(.success(.bytes(Array(bytes[start..<end]))))
         case .blob(let file):
             let available = max(0, file.size - offset)

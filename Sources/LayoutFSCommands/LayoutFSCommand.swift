@@ -1,6 +1,7 @@
 import ArgumentParser
 import ContentStore
 import Images
+import LayoutFSMount
 import OCISpec
 
 #if canImport(Glibc)
@@ -34,6 +35,8 @@ public struct LayoutFSCommand: ParsableCommand {
         } catch let error as ContentStoreError {
             fail(error.description)
         } catch let error as OCISpecError {
+            fail(error.description)
+        } catch let error as MountError {
             fail(error.description)
         } catch let error as CommandFailure {
             fail(error.message)

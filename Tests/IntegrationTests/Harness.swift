@@ -1,3 +1,4 @@
+import CLinuxShims
 import Foundation
 import Testing
 
@@ -54,31 +55,49 @@ enum Harness {
         }
     }
 
-    /// Runs `arguments[0]` with the rest, waiting for it to exit.
+    /// Runs `arguments[0]` (searched on PATH) with the rest and waits for it to exit.
+    /// stdout and stderr go to temporary files (no pipes a stray child could hold open), and
+    /// the child is reaped with a blocking `waitpid` (Foundation's Process can miss the exit).
     @discardableResult
-    static func run(_ arguments: [String], environment: [String: String] = [:], input: String? = nil) throws -> RunResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0].hasPrefix("/") ? arguments[0] : "/usr/bin/env")
-        process.arguments = arguments[0].hasPrefix("/") ? Array(arguments.dropFirst()) : arguments
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> RunResult {
+        let pid = try spawn(arguments, environment: environment)
+        let status = wait(pid.pid)
+        defer { unlink(pid.outputPath); unlink(pid.errorPath) }
+        return RunResult(status: status, stdout: pid.readOutput(), stderr: pid.readError())
+    }
+
+    /// A started child process with its output files.
+    struct Child {
+        var pid: pid_t
+        var outputPath: String
+        var errorPath: String
+        func readOutput() -> String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+        func readError() -> String { (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "" }
+    }
+
+    /// Starts a child without waiting for it (stdin from /dev/null).
+    static func spawn(_ arguments: [String], environment: [String: String] = [:]) throws -> Child {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes concurrently so neither fills up and blocks the child.
-        let group = DispatchGroup()
-        let errBox = DataBox()
-        DispatchQueue.global().async(group: group) { errBox.data = err.fileHandleForReading.readDataToEndOfFile() }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return RunResult(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errBox.data, as: UTF8.self))
+        let base = "/tmp/layoutfs-test-output-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let outFd = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let errFd = open(base + ".err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let inFd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(outFd); close(errFd); close(inFd) }
+        var pid: pid_t = 0
+        let rc = withCStrings(arguments) { argv in
+            withCStrings(env.map { "\($0)=\($1)" }) { envp in lfs_spawn(arguments[0], argv, envp, inFd, outFd, errFd, &pid) }
+        }
+        guard rc == 0 else { throw HarnessError("cannot run \(arguments[0]): \(String(cString: strerror(rc)))") }
+        return Child(pid: pid, outputPath: base + ".out", errorPath: base + ".err")
+    }
+
+    /// Waits for a child and returns its exit status (128 + signal when killed).
+    static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
     }
 
     /// Runs and requires success, recording stdout/stderr on failure.
@@ -135,6 +154,10 @@ struct HarnessError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-final class DataBox: @unchecked Sendable {
-    var data = Data()
+/// Runs `body` with a NULL-terminated C array of `strings`.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for p in pointers { free(p) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

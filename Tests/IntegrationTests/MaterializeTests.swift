@@ -96,7 +96,6 @@ struct MaterializeTests {
             try Harness.layoutfs(["import", work + "/b", "--name", "demo/two:b"], store: store)
             for _ in 0..<3 {
                 try? FileManager.default.removeItem(atPath: work + "/out")
-                let results = DataBox()
                 let group = DispatchGroup()
                 let statuses = StatusBox()
                 for name in ["demo/one:a", "demo/two:b"] {
@@ -106,7 +105,6 @@ struct MaterializeTests {
                     }
                 }
                 group.wait()
-                _ = results
                 #expect(statuses.values == [0, 0])
                 let index = try String(contentsOfFile: work + "/out/index.json", encoding: .utf8)
                 #expect(index.contains("docker.io/demo/one:a") && index.contains("docker.io/demo/two:b"), "\(index)")
@@ -124,22 +122,18 @@ struct MaterializeTests {
             let big = work + "/big"
             try Harness.runOK(["dd", "if=/dev/urandom", "of=\(big)", "bs=1M", "count=256", "status=none"])
             try Self.addLayer(big, toLayoutAt: work + "/src")
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: Harness.binary)
-            process.arguments = ["import", work + "/src", "--name", "demo/busybox:1.35", "--root", store]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // Kill it once an ingest is being written (observed, not timed).
+            let child = try Harness.spawn([Harness.binary, "import", work + "/src", "--name", "demo/busybox:1.35", "--root", store])
+            // Kill it once an ingest is being written (observed state, polled; bounded).
             var sawIngest = false
             for _ in 0..<20_000 {
                 let ingests = (try? FileManager.default.contentsOfDirectory(atPath: store + "/content/ingest")) ?? []
                 if ingests.contains(where: { !$0.hasPrefix(".") }) { sawIngest = true; break }
-                if !process.isRunning { break }
+                var status: Int32 = 0
+                if waitpid(child.pid, &status, WNOHANG) == child.pid { break }
                 usleep(500)
             }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            kill(child.pid, SIGKILL)
+            _ = Harness.wait(child.pid)
             #expect(sawIngest, "the import finished before it could be killed")
             let listing = try Harness.layoutfs(["images"], store: store)
             #expect(!listing.stdout.contains("demo/busybox"), "a killed import must not name the image")

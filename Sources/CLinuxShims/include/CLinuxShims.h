@@ -19,4 +19,14 @@ int lfs_link_tmpfile(int fd, int dirfd, const char *name);
 int lfs_o_path(void);
 /// statfs(2) f_type of the filesystem holding `path`; -1 with errno on failure.
 long lfs_filesystem_type(const char *path);
+/// posix_spawn(path, argv, envp) in a new session (setsid), with stdin from /dev/null and
+/// stdout/stderr to log_fd, default signal mask and dispositions. Returns 0 or an errno value.
+int lfs_spawn_daemon(const char *path, char *const argv[], char *const envp[], int log_fd, pid_t *pid);
+/// pipe2 with O_CLOEXEC on the read end only (the write end is inherited by a spawned child).
+int lfs_ready_pipe(int fds[2]);
+/// pidfd_open(2): a descriptor that becomes readable when process `pid` exits; -1 with errno.
+int lfs_pidfd_open(pid_t pid);
+/// posix_spawnp(file, argv, envp) with stdin, stdout and stderr from the given descriptors.
+/// Returns 0 or an errno value.
+int lfs_spawn(const char *file, char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd, pid_t *pid);
 #endif

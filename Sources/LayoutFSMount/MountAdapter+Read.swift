@@ -1,0 +1,36 @@
+import FUSE
+import LayoutFS
+
+extension MountAdapter {
+    /// Reads through `LayoutTree.read`. A completion before the call returns is answered at
+    /// once; a later one answers the request parked meanwhile (see ``PendingRead``).
+    public func read(_ request: consuming Request, inode: UInt64, fileHandle: UInt64, offset: Int64, byteCount: Int) {
+        let pending = PendingRead(registry: parkedReads)
+        tree.read(handle: fileHandle, offset: offset, byteCount: byteCount) { [self] result in
+            pending.complete(result) { request, result in answer(request, with: result, inode: inode) }
+        }
+        pending.finishCall(request) { request, result in answer(request, with: result, inode: inode) }
+    }
+
+    /// Answers every read still waiting for the tree with `EIO`: the session is about to unmount.
+    public func sessionWillEnd() {
+        let answered = parkedReads.answerAll(with: .ioError)
+        if answered > 0 {
+            logger.warning("answered \(answered) waiting reads with EIO at shutdown")
+        }
+    }
+
+    /// Sends a read result: a file range by `fuse_reply_data` (spliced when negotiated), keeping
+    /// the blob file open until the reply is sent; bytes by `fuse_reply_buf`.
+    func answer(_ request: consuming Request, with result: Result<ReadResult, LayoutFSError>, inode: UInt64) {
+        switch result {
+        case .success(.file(let file, let offset, let byteCount)):
+            request.reply(fileDescriptor: file.fileDescriptor, offset: offset, byteCount: byteCount)
+            withExtendedLifetime(file) {}
+        case .success(.bytes(let bytes)):
+            request.reply(bytes: bytes)
+        case .failure(let error):
+            fail(request, error, "read \(inode)")
+        }
+    }
+}

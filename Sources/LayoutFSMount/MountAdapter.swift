@@ -1,0 +1,147 @@
+import FUSE
+import LayoutFS
+import Logging
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves a ``LayoutTree`` through FUSE: every FUSE operation becomes a tree call, every
+/// `LayoutFSError` an errno (``ErrnoMapping``).
+///
+/// - Names and attributes are cached by the kernel for ``CacheTimeouts`` (long for immutable
+///   nodes, short for `index.json`); blob opens keep the page cache (`keep_cache`).
+/// - Reads are answered by splicing from the blob's file descriptor (`fuse_reply_data`), or
+///   with bytes; a read the tree completes later is parked and answered from its completion.
+/// - Extended attributes are answered by name and never listed.
+public final class MountAdapter: FileSystem {
+    /// The tree served.
+    public let tree: LayoutTree
+    let logger: Logger
+    let timeouts: CacheTimeouts
+    let owner: (userID: UInt32, groupID: UInt32)
+    let directories = DirectoryHandles()
+    let parents = DirectoryParents()
+    let parkedReads = ParkedReads()
+
+    /// - Parameters:
+    ///   - tree: the file system model.
+    ///   - timeouts: kernel cache lifetimes.
+    ///   - logger: receives I/O errors and the negotiated connection.
+    public init(tree: LayoutTree, timeouts: CacheTimeouts = CacheTimeouts(), logger: Logger) {
+        self.tree = tree
+        self.timeouts = timeouts
+        self.logger = logger
+        self.owner = (getuid(), getgid())
+    }
+
+    /// Splice reads, 1 MiB readahead, 64 background requests, `readdirplus`.
+    public var configuration: FileSystemConfiguration {
+        FileSystemConfiguration(spliceWrite: true, maxReadahead: 1 << 20, maxBackground: 64, readdirPlus: true)
+    }
+
+    public func connectionEstablished(_ info: ConnectionInfo) {
+        logger.debug(
+            "FUSE connection established",
+            metadata: [
+                "protocol": "\(info.protocolMajor).\(info.protocolMinor)", "splice": "\(info.spliceWrite)",
+                "readdirplus": "\(info.readdirPlus)", "max_readahead": "\(info.maxReadahead)",
+            ])
+    }
+
+    public func lookup(_ request: consuming Request, parent: UInt64, name: String) {
+        do {
+            let attributes = try tree.lookup(parent: parent, name: name)
+            if attributes.kind == .directory {
+                parents.record(directory: attributes.inode, parent: parent)
+            }
+            request.reply(entry: entry(attributes))
+        } catch {
+            fail(request, error, "lookup \(name) in \(parent)")
+        }
+    }
+
+    public func getAttributes(_ request: consuming Request, inode: UInt64) {
+        do {
+            let attributes = try tree.attributes(of: inode)
+            request.reply(attributes: fileAttributes(attributes), timeout: timeout(for: attributes.inode))
+        } catch {
+            fail(request, error, "getattr \(inode)")
+        }
+    }
+
+    public func open(_ request: consuming Request, inode: UInt64, flags: Int32) {
+        do {
+            let handle = try tree.open(inode)
+            request.reply(open: handle, keepCache: tree.keepsCache(inode))
+        } catch {
+            fail(request, error, "open \(inode)")
+        }
+    }
+
+    public func release(_ request: consuming Request, inode: UInt64, fileHandle: UInt64) {
+        tree.release(handle: fileHandle)
+        request.replySuccess()
+    }
+
+    public func getExtendedAttribute(_ request: consuming Request, inode: UInt64, name: String, size: Int) {
+        do {
+            let value = try tree.extendedAttribute(of: inode, name: name)
+            request.reply(xattrValue: value, requestedSize: size)
+        } catch {
+            fail(request, error, "getxattr \(name) of \(inode)")
+        }
+    }
+
+    /// Always an empty list: `user.layoutfs.*` attributes are answered by name only, so
+    /// `cp -a`, `rsync -X` and `tar --xattrs` never copy them.
+    public func listExtendedAttributes(_ request: consuming Request, inode: UInt64, size: Int) {
+        request.reply(xattrNames: [], requestedSize: size)
+    }
+
+    /// `R_OK` and `X_OK` against the permission bits (only asked without `default_permissions`;
+    /// the kernel answers `W_OK` with `EROFS` itself on this read-only mount).
+    public func access(_ request: consuming Request, inode: UInt64, mask: Int32) {
+        do {
+            let attributes = try tree.attributes(of: inode)
+            let allowed = attributes.permissions & 0o7
+            let wanted = UInt32(mask) & 0o7
+            if wanted & UInt32(W_OK) != 0 {
+                request.reply(error: .readOnlyFileSystem)
+            } else if wanted & ~allowed != 0 {
+                request.reply(error: .permissionDenied)
+            } else {
+                request.replySuccess()
+            }
+        } catch {
+            fail(request, error, "access \(inode)")
+        }
+    }
+
+    // MARK: Conversions
+
+    func timeout(for inode: UInt64) -> Duration {
+        tree.keepsCache(inode) ? timeouts.immutable : timeouts.mutable
+    }
+
+    func fileAttributes(_ attributes: NodeAttributes) -> FileAttributes {
+        FileAttributes(
+            inode: attributes.inode, kind: attributes.kind == .directory ? .directory : .regularFile,
+            permissions: attributes.permissions, linkCount: attributes.linkCount, size: attributes.size,
+            userID: owner.userID, groupID: owner.groupID, modificationTime: attributes.modificationTime)
+    }
+
+    func entry(_ attributes: NodeAttributes) -> EntryReply {
+        let timeout = timeout(for: attributes.inode)
+        return EntryReply(attributes: fileAttributes(attributes), entryTimeout: timeout, attributeTimeout: timeout)
+    }
+
+    /// Answers with the errno of `error`, logging errors that are not routine.
+    func fail(_ request: consuming Request, _ error: LayoutFSError, _ operation: @autoclosure () -> String) {
+        if !ErrnoMapping.isRoutine(error) {
+            logger.error("\(operation()) failed: \(error)")
+        }
+        request.reply(error: ErrnoMapping.errno(for: error))
+    }
+}

@@ -1,0 +1,96 @@
+import FUSE
+import LayoutFS
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs one layoutfs mount in the foreground: mount, serve until unmounted or signaled, return.
+///
+/// Threads: the caller's thread waits; the FUSE loop (`fuse_session_loop_mt` and its workers)
+/// runs on a thread of its own; one more thread owns `SIGINT`/`SIGTERM`/`SIGHUP`, which are
+/// blocked everywhere else, and ends the session on the first of them.
+public enum MountDaemon {
+    /// Blocks `SIGINT`, `SIGTERM` and `SIGHUP` in the calling thread and every thread created
+    /// after it (`pthread_sigmask`), and ignores `SIGPIPE`. Call it first thing in a daemon
+    /// process, before anything starts threads (a thread created earlier could take a signal and
+    /// end the process without unmounting). ``run(tree:mountpoint:options:logger:ready:)`` calls
+    /// it too.
+    public static func blockTerminationSignals() {
+        SignalOwner.blockTerminationSignals()
+    }
+
+    /// Mounts `tree` at `mountpoint` and serves it until the mount goes away (`layoutfs unmount`,
+    /// `fusermount3 -u`, `umount`) or a termination signal arrives, which unmounts it.
+    ///
+    /// Steps: raises `RLIMIT_NOFILE` to the hard limit; blocks the termination signals; creates
+    /// the session with `ro,subtype=layoutfs,fsname=...` (plus `allow_other,default_permissions`
+    /// when asked); mounts (`fuse_session_mount`); starts the loop thread and the signal owner;
+    /// calls `ready` once; waits for the loop to end.
+    ///
+    /// - Parameters:
+    ///   - mountpoint: an existing empty directory (a stale layoutfs mount there should be
+    ///     removed first: ``Unmounter/removeStaleMount(at:)``).
+    ///   - ready: called once on the calling thread when the mount is live, so a parent process
+    ///     waiting on a ready file descriptor can return.
+    /// - Throws: ``MountError/Code/mountFailed`` when the session cannot be created or mounted
+    ///   (the message says what to check); ``MountError/Code/sessionFailed`` when the loop
+    ///   fails. A signal or an external unmount is a normal return.
+    public static func run(
+        tree: LayoutTree, mountpoint: String, options: MountOptions = MountOptions(), logger: Logger,
+        ready: () -> Void
+    ) throws(MountError) {
+        let fileLimit = FileLimit.raiseToHardLimit()
+        blockTerminationSignals()
+
+        let adapter = MountAdapter(tree: tree, timeouts: options.timeouts, logger: logger)
+        let session: Session
+        do {
+            session = try Session(fileSystem: adapter, options: options.fuseOptions)
+            try session.mount(at: mountpoint)
+        } catch {
+            throw MountError(
+                code: .mountFailed, message: mountFailureMessage(mountpoint, options: options, error: error),
+                errno: error.errno, underlying: error)
+        }
+        logger.info(
+            "mounted",
+            metadata: ["mountpoint": "\(mountpoint)", "options": "\(options.fuseOptions.joined(separator: ","))",
+                       "open_file_limit": "\(fileLimit)"])
+
+        let loopError = Mutex<FUSEError?>(nil)
+        let loop = PosixThread {
+            do throws(FUSEError) {
+                try session.run(maxThreads: options.maxThreads)
+            } catch {
+                loopError.withLock { $0 = error }
+            }
+        }
+        let signals = SignalOwner { signal in
+            logger.info("signal \(signal): unmounting", metadata: ["mountpoint": "\(mountpoint)"])
+            session.exit()
+        }
+        ready()
+        loop.join()
+        signals.stop()
+
+        if let error = loopError.withLock({ $0 }) {
+            throw MountError(
+                code: .sessionFailed, message: "serving \(mountpoint) failed: \(error)", errno: error.errno,
+                underlying: error)
+        }
+        logger.info("unmounted", metadata: ["mountpoint": "\(mountpoint)"])
+    }
+
+    private static func mountFailureMessage(_ mountpoint: String, options: MountOptions, error: FUSEError) -> String {
+        var message = "cannot mount \(mountpoint): \(error)"
+        if options.allowOther && getuid() != 0 {
+            message += "; --allow-other needs 'user_allow_other' in /etc/fuse.conf for non-root users"
+        }
+        message += "; check that the mountpoint is an existing directory, that /dev/fuse exists and that "
+            + "fusermount3 is installed (libfuse printed the details above)"
+        return message
+    }
+}

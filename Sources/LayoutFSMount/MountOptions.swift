@@ -1,0 +1,35 @@
+/// How a layoutfs mount is made and served.
+public struct MountOptions: Sendable, Hashable {
+    /// Let other users see the mount (`allow_other`, which then also sets
+    /// `default_permissions` so the kernel checks the 0444/0555 modes). Non-root users need
+    /// `user_allow_other` in `/etc/fuse.conf`.
+    public var allowOther: Bool
+    /// The source shown in `/proc/self/mountinfo` and `df` (`fsname`).
+    public var fileSystemName: String
+    /// libfuse's request trace on stderr (`debug`).
+    public var debug: Bool
+    /// Most libfuse worker threads serving requests at once.
+    public var maxThreads: Int
+    /// How long the kernel caches names and attributes.
+    public var timeouts: CacheTimeouts
+
+    public init(
+        allowOther: Bool = false, fileSystemName: String = "layoutfs", debug: Bool = false, maxThreads: Int = 16,
+        timeouts: CacheTimeouts = CacheTimeouts()
+    ) {
+        self.allowOther = allowOther
+        self.fileSystemName = fileSystemName
+        self.debug = debug
+        self.maxThreads = maxThreads
+        self.timeouts = timeouts
+    }
+
+    /// The `-o` options for `fuse_session_new`: always `ro,subtype=layoutfs,fsname=...`, so
+    /// `/proc/self/mountinfo` shows type `fuse.layoutfs` and the kernel answers writes `EROFS`.
+    var fuseOptions: [String] {
+        var options = ["ro", "subtype=layoutfs", "fsname=\(fileSystemName)"]
+        if allowOther { options += ["allow_other", "default_permissions"] }
+        if debug { options.append("debug") }
+        return options
+    }
+}

@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One line of `/proc/self/mountinfo` (proc(5)).
+public struct MountTableEntry: Sendable, Hashable {
+    /// Unique id of the mount.
+    public var mountID: Int
+    /// Id of the parent mount.
+    public var parentID: Int
+    /// `st_dev` of files in the mount, as `major:minor`.
+    public var device: String
+    /// The directory of the file system mounted here (usually `/`).
+    public var root: String
+    /// Where it is mounted, as an absolute path (unescaped).
+    public var mountPoint: String
+    /// Per-mount options (`ro`, `nosuid`, ...).
+    public var mountOptions: String
+    /// The file system type, `fuse.<subtype>` for FUSE mounts: `fuse.layoutfs` for ours.
+    public var fileSystemType: String
+    /// The mount source (`fsname` for FUSE).
+    public var source: String
+    /// Per-superblock options.
+    public var superOptions: String
+}
+
+/// The mounts the calling process sees (`/proc/self/mountinfo`).
+public enum MountTable {
+    /// The file system type of layoutfs mounts.
+    public static let layoutFSType = "fuse.layoutfs"
+
+    /// Every mount, in mount order (later entries are mounted on top of earlier ones).
+    ///
+    /// - Throws: ``MountError/Code/mountTableUnreadable``.
+    public static func entries() throws(MountError) -> [MountTableEntry] {
+        let fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw MountError(
+                code: .mountTableUnreadable, message: "cannot read /proc/self/mountinfo (is /proc mounted?)",
+                errno: .init(rawValue: errno))
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw MountError(
+                    code: .mountTableUnreadable, message: "cannot read /proc/self/mountinfo", errno: .init(rawValue: errno))
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return parse(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The topmost mount whose mount point is `path` (made absolute and canonical first, without
+    /// touching the last component, so a stale FUSE mount does not get in the way), or `nil`.
+    ///
+    /// - Throws: ``MountError/Code/mountTableUnreadable``, ``MountError/Code/invalidPath``.
+    public static func entry(at path: String) throws(MountError) -> MountTableEntry? {
+        let mountpoint = try canonicalMountpoint(path)
+        return try entries().last { $0.mountPoint == mountpoint }
+    }
+
+    /// The file system type mounted at `path` (`fuse.layoutfs` for ours), or `nil` when `path` is
+    /// not a mount point or cannot be resolved.
+    public static func isMountpoint(_ path: String) -> String? {
+        (try? entry(at: path))??.fileSystemType
+    }
+
+    /// Parses mountinfo text: `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE
+    /// SOURCE SUPEROPTIONS`, with `\NNN` octal escapes in paths.
+    static func parse(_ text: String) -> [MountTableEntry] {
+        text.split(separator: "\n").compactMap { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard fields.count >= 10, let separator = fields[6...].firstIndex(of: "-"),
+                fields.count >= separator + 4, let id = Int(fields[0]), let parent = Int(fields[1])
+            else { return nil }
+            return MountTableEntry(
+                mountID: id, parentID: parent, device: fields[2], root: unescape(fields[3]),
+                mountPoint: unescape(fields[4]), mountOptions: fields[5], fileSystemType: fields[separator + 1],
+                source: unescape(fields[separator + 2]), superOptions: fields[separator + 3])
+        }
+    }
+
+    /// Undoes the kernel's `\NNN` (octal) escapes of space, tab, newline and backslash.
+    static func unescape(_ field: String) -> String {
+        guard field.contains("\\") else { return field }
+        var bytes: [UInt8] = []
+        let utf8 = Array(field.utf8)
+        var index = 0
+        while index < utf8.count {
+            if utf8[index] == UInt8(ascii: "\\"), index + 3 < utf8.count {
+                let digits = utf8[(index + 1)...(index + 3)]
+                if digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "7") }) {
+                    let value = digits.reduce(0) { $0 * 8 + Int($1 - UInt8(ascii: "0")) }
+                    if value < 256 {
+                        bytes.append(UInt8(value))
+                        index += 4
+                        continue
+                    }
+                }
+            }
+            bytes.append(utf8[index])
+            index += 1
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `path` as the kernel writes mount points: absolute, symlinks in its parent resolved
+    /// (`realpath`), no trailing `/`. The last component is not resolved: `stat` of a stale FUSE
+    /// mount fails with `ENOTCONN`.
+    ///
+    /// - Throws: ``MountError/Code/invalidPath`` when the parent directory does not resolve.
+    public static func canonicalMountpoint(_ path: String) throws(MountError) -> String {
+        var absolute = path
+        if !absolute.hasPrefix("/") {
+            guard let cwd = getcwd(nil, 0) else {
+                throw MountError(code: .invalidPath, message: "cannot resolve \(path): no working directory", errno: .init(rawValue: errno))
+            }
+            absolute = String(cString: cwd) + "/" + path
+            free(cwd)
+        }
+        var components = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard let last = components.popLast() else { return "/" }
+        if last == "." || last == ".." {
+            return try resolve(absolute, original: path)
+        }
+        let parent = try resolve("/" + components.joined(separator: "/"), original: path)
+        return parent == "/" ? "/" + last : parent + "/" + last
+    }
+
+    private static func resolve(_ path: String, original: String) throws(MountError) -> String {
+        guard let resolved = realpath(path, nil) else {
+            throw MountError(code: .invalidPath, message: "cannot resolve \(original)", errno: .init(rawValue: errno))
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}

@@ -1,0 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A joinable POSIX thread running one closure. The FUSE loop and the signal owner each get
+/// one: blocking work that must never run on the Swift concurrency pool.
+final class PosixThread: @unchecked Sendable {
+    private var thread = pthread_t()
+    private let body: @Sendable () -> Void
+
+    /// Starts `body` on a new thread, which inherits the caller's signal mask.
+    init(_ body: @escaping @Sendable () -> Void) {
+        self.body = body
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let result = pthread_create(&thread, nil, { context in
+            let thread = Unmanaged<PosixThread>.fromOpaque(context!).takeRetainedValue()
+            thread.body()
+            return nil
+        }, context)
+        precondition(result == 0, "pthread_create failed: \(result)")
+    }
+
+    /// The thread's id, for `pthread_kill`.
+    var id: pthread_t { thread }
+
+    /// Waits for the thread to end (`pthread_join`). Call once.
+    func join() {
+        pthread_join(thread, nil)
+    }
+}
