@@ -1,0 +1,168 @@
+import ContentStore
+import Foundation
+import Images
+import OCISpec
+import TestSupport
+import Testing
+
+/// Ways a layout can be broken, each of which import must refuse without naming anything.
+enum Damage: String, CaseIterable, Sendable, CustomStringConvertible {
+    case indexMissing, indexEmpty, indexEmptyObject, manifestsEmpty, indexNotJSON, ociLayoutMissing
+    case manifestNotJSON, manifestTooLarge, manifestLongerThanDescriptor, manifestIsAnIndex
+    case invalidDigestInIndex, uppercaseDigestInIndex, negativeSize, absurdSize
+    case corruptLayer, corruptConfig, corruptManifest, layerWrongSize
+    case missingLayer, missingConfig, missingManifest, secondEntryMissingLayer
+
+    var description: String { rawValue }
+}
+
+private struct Broken {
+    var path: String
+    var code: ImagesError.Code
+    /// Text the error message must contain (the digest at fault, or the file).
+    var mentions: String?
+    /// Blobs that must not be in the store afterwards.
+    var notStored: [OCISpec.Digest] = []
+}
+
+private func brokenLayout(_ damage: Damage, in tmp: String) throws -> Broken {
+    let layout = try ImageBuilder(path: tmp + "/layout")
+    let image = try layout.addImage(platform: amd64)
+    let entry = ImageBuilder.entry(image.manifest, refName: "1.0", imageName: "docker.io/demo/broken:1.0")
+    try layout.writeIndex([entry])
+    let path = layout.path
+    func rawIndex(_ descriptorText: String) throws {
+        try layout.write(Array(#"{"schemaVersion":2,"manifests":[\#(descriptorText)]}"#.utf8), to: "index.json")
+    }
+    switch damage {
+    case .indexMissing:
+        try FileManager.default.removeItem(atPath: path + "/index.json")
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json")
+    case .indexEmpty:
+        try layout.write([], to: "index.json")
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json")
+    case .indexEmptyObject:
+        try layout.write(Array("{}".utf8), to: "index.json")
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json")
+    case .manifestsEmpty:
+        try layout.write(Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#.utf8), to: "index.json")
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json")
+    case .indexNotJSON:
+        try layout.write(Array("schemaVersion: 2".utf8), to: "index.json")
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json")
+    case .ociLayoutMissing:
+        try FileManager.default.removeItem(atPath: path + "/oci-layout")
+        return Broken(path: path, code: .invalidLayout, mentions: "oci-layout")
+    case .manifestNotJSON:
+        let bad = try layout.addBlob(Array("this is not JSON".utf8), mediaType: .ociManifest)
+        try layout.writeIndex([ImageBuilder.entry(bad, refName: "1.0")])
+        return Broken(path: path, code: .invalidLayout, mentions: bad.digest.description, notStored: [bad.digest])
+    case .manifestTooLarge:
+        let padded = image.manifestBytes + [UInt8](repeating: 0x20, count: Int(ImageLayout.maximumManifestSize) + 1 - image.manifestBytes.count)
+        let big = try layout.addBlob(padded, mediaType: .ociManifest)
+        try layout.writeIndex([ImageBuilder.entry(big, refName: "1.0")])
+        return Broken(path: path, code: .corruptBlob, mentions: big.digest.description, notStored: [big.digest])
+    case .manifestLongerThanDescriptor:
+        try layout.write(image.manifestBytes + [0x20], to: image.manifest.digest.blobPath)
+        return Broken(path: path, code: .corruptBlob, mentions: image.manifest.digest.description, notStored: [image.manifest.digest])
+    case .manifestIsAnIndex:
+        let index = try layout.addIndex([image.manifest])
+        let lying = Descriptor(mediaType: .ociManifest, digest: index.digest, size: index.size)
+        try layout.writeIndex([ImageBuilder.entry(lying, refName: "1.0")])
+        return Broken(path: path, code: .invalidLayout, mentions: index.digest.description, notStored: [index.digest])
+    case .invalidDigestInIndex:
+        try rawIndex(#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../etc/passwd","size":10}"#)
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json")
+    case .uppercaseDigestInIndex:
+        try rawIndex(
+            #"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(image.manifest.digest.description.uppercased())","size":\#(image.manifest.size)}"#
+        )
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json")
+    case .negativeSize:
+        try rawIndex(#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(image.manifest.digest)","size":-1}"#)
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json")
+    case .absurdSize:
+        try rawIndex(#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(image.manifest.digest)","size":2199023255552}"#)
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json")
+    case .corruptLayer:
+        try layout.corruptBlob(image.layers[1].digest)
+        return Broken(path: path, code: .corruptBlob, mentions: image.layers[1].digest.description, notStored: [image.layers[1].digest])
+    case .corruptConfig:
+        try layout.corruptBlob(image.config.digest)
+        return Broken(path: path, code: .corruptBlob, mentions: image.config.digest.description, notStored: [image.config.digest])
+    case .corruptManifest:
+        try layout.corruptBlob(image.manifest.digest)
+        return Broken(path: path, code: .corruptBlob, mentions: image.manifest.digest.description, notStored: [image.manifest.digest])
+    case .layerWrongSize:
+        try layout.write(try layout.read(image.layers[0].digest.blobPath).dropLast(1), to: image.layers[0].digest.blobPath)
+        return Broken(path: path, code: .corruptBlob, mentions: image.layers[0].digest.description, notStored: [image.layers[0].digest])
+    case .missingLayer:
+        try layout.removeBlob(image.layers[0].digest)
+        return Broken(path: path, code: .missingBlob, mentions: image.layers[0].digest.description, notStored: [image.layers[0].digest])
+    case .missingConfig:
+        try layout.removeBlob(image.config.digest)
+        return Broken(path: path, code: .missingBlob, mentions: image.config.digest.description, notStored: [image.config.digest])
+    case .missingManifest:
+        try layout.removeBlob(image.manifest.digest)
+        return Broken(path: path, code: .missingBlob, mentions: image.manifest.digest.description, notStored: [image.manifest.digest])
+    case .secondEntryMissingLayer:
+        let second = try layout.addImage(platform: amd64)
+        try layout.removeBlob(second.layers[1].digest)
+        try layout.writeIndex([entry, ImageBuilder.entry(second.manifest, refName: "2.0", imageName: "docker.io/demo/broken:2.0")])
+        return Broken(path: path, code: .missingBlob, mentions: second.layers[1].digest.description, notStored: [second.layers[1].digest])
+    }
+}
+
+@Suite("Import: refusing bad layouts")
+struct ImportRefusalTests {
+    @Test("a broken layout is refused with a clear error, and no name is bound", arguments: Damage.allCases)
+    func refused(damage: Damage) throws {
+        try withStore { store, tmp in
+            let broken = try brokenLayout(damage, in: tmp)
+            let error = #expect(throws: ImagesError.self) {
+                try importLayout(store, broken.path, .init(repository: "demo/broken"))
+            }
+            #expect(error?.code == broken.code, "\(error?.message ?? "")")
+            if let mentions = broken.mentions {
+                #expect(error?.message.contains(mentions) == true, "\(error?.message ?? "") does not mention \(mentions)")
+            }
+            #expect(try boundNames(store).isEmpty)
+            for digest in broken.notStored { #expect(!store.content.contains(digest)) }
+            #expect(listing(store.location.contentRoot + "/ingest").isEmpty)
+        }
+    }
+
+    @Test("a path that is not a directory is refused")
+    func notADirectory() throws {
+        try withStore { store, tmp in
+            try writeFile(tmp + "/file", [1])
+            #expect((#expect(throws: ImagesError.self) { try importLayout(store, tmp + "/file") })?.code == .invalidLayout)
+            #expect((#expect(throws: ImagesError.self) { try importLayout(store, tmp + "/absent") })?.code == .invalidLayout)
+        }
+    }
+
+    @Test("a missing non-distributable layer (with urls) is reported, not an error")
+    func foreignLayer() throws {
+        try withStore { store, tmp in
+            let layout = try ImageBuilder(path: tmp + "/layout")
+            let foreignDigest = ImageBuilder.digest(of: [1, 2, 3])
+            let foreign = try Descriptor(
+                json: JSONParser.parse(
+                    Array(
+                        #"{"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar","digest":"\#(foreignDigest)","size":3,"urls":["https://example.com/l"]}"#
+                            .utf8)))
+            let layer = try layout.addLayer()
+            let config = try layout.addConfig(platform: amd64, layers: [foreign, layer])
+            let manifest = try layout.addBlob(
+                JSONValue.object([
+                    ("schemaVersion", .number("2")), ("mediaType", .string(MediaType.ociManifest.rawValue)), ("config", config.json),
+                    ("layers", .array([foreign.json, layer.json])),
+                ]).encoded, mediaType: .ociManifest)
+            try layout.writeIndex([ImageBuilder.entry(manifest, refName: "1")])
+            let result = try importLayout(store, layout.path, .init(repository: "demo/foreign"))
+            #expect(result.absentForeignLayers.map(\.digest) == [foreignDigest])
+            #expect(try boundNames(store) == ["docker.io/demo/foreign:1"])
+            #expect(store.content.contains(layer.digest))
+        }
+    }
+}
