@@ -26,8 +26,16 @@ public protocol ImageStore: Sendable {
     func image(named name: String) throws(ContentStoreError) -> ImageRecord?
     /// Every image, sorted by name.
     func images() throws(ContentStoreError) -> [ImageRecord]
-    /// Binds `name` to `target` (creating or moving it) in one transaction.
-    func bind(_ name: String, to target: Descriptor) throws(ContentStoreError)
+    /// Binds every name to its target (creating or moving it), all in one transaction: either
+    /// every name is bound or none is.
+    func bind(_ bindings: [(name: String, target: Descriptor)]) throws(ContentStoreError)
     /// Removes a name; returns false when it was not bound.
     func remove(_ name: String) throws(ContentStoreError) -> Bool
+}
+
+extension ImageStore {
+    /// Binds `name` to `target` (creating or moving it).
+    public func bind(_ name: String, to target: Descriptor) throws(ContentStoreError) {
+        try bind([(name, target)])
+    }
 }

@@ -88,13 +88,24 @@ public final class LocalContentStore: Sendable {
     }
 
     /// Removes ingest directories no writer holds (their writer died): each is `flock`ed with
-    /// `LOCK_NB` first, so a live writer's directory is never touched. Returns how many were removed.
+    /// `LOCK_NB` first, so a live writer's directory is never touched. A dot-named directory (a
+    /// writer that died before locking and naming its ingest) is removed once it is an hour old.
+    /// Returns how many were removed.
     @discardableResult
     public func removeStaleIngests() -> Int {
         var removed = 0
         let ingestRoot = contentRoot + "/ingest"
-        for name in FileSystemCalls.listDirectory(ingestRoot) where !name.hasPrefix(".") {
+        let now = Int(time(nil))
+        for name in FileSystemCalls.listDirectory(ingestRoot) {
             let dir = ingestRoot + "/" + name
+            if name.hasPrefix(".") {
+                var st = stat()
+                if lstat(dir, &st) == 0, now - Int(st.st_mtim.tv_sec) > 3600 {
+                    FileSystemCalls.removeTree(dir)
+                    removed += 1
+                }
+                continue
+            }
             let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
             guard fd >= 0 else { continue }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {

@@ -24,6 +24,9 @@ public final class SQLiteImageStore: ImageStore {
         guard lockFD >= 0 else { throw ContentStoreError(.database, "cannot open \(path).lock", errno: errno) }
         defer { close(lockFD) }
         flock(lockFD, LOCK_EX)
+        // Created 0600 before SQLite opens it: SQLite gives -wal and -shm the same mode.
+        let databaseFD = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if databaseFD >= 0 { close(databaseFD) }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
             try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
@@ -31,7 +34,6 @@ public final class SQLiteImageStore: ImageStore {
         } catch {
             throw ContentStoreError(.database, "cannot open the image database \(path)", underlying: error)
         }
-        chmod(path, 0o600)
     }
 
     private static var migrator: DatabaseMigrator {
@@ -80,18 +82,19 @@ public final class SQLiteImageStore: ImageStore {
         }
     }
 
-    public func bind(_ name: String, to target: Descriptor) throws(ContentStoreError) {
+    public func bind(_ bindings: [(name: String, target: Descriptor)]) throws(ContentStoreError) {
         let now = Date().timeIntervalSince1970
-        let json = String(decoding: target.encoded, as: UTF8.self)
-        try wrap("binding \(name)") {
+        try wrap("binding \(bindings.map(\.name).joined(separator: ", "))") {
             try database.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO images (name, digest, descriptor, created, updated) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT(name) DO UPDATE SET digest = excluded.digest, descriptor = excluded.descriptor,
-                          updated = excluded.updated
-                        """,
-                    arguments: [name, target.digest.description, json, now, now])
+                for (name, target) in bindings {
+                    try db.execute(
+                        sql: """
+                            INSERT INTO images (name, digest, descriptor, created, updated) VALUES (?, ?, ?, ?, ?)
+                            ON CONFLICT(name) DO UPDATE SET digest = excluded.digest, descriptor = excluded.descriptor,
+                              updated = excluded.updated
+                            """,
+                        arguments: [name, target.digest.description, String(decoding: target.encoded, as: UTF8.self), now, now])
+                }
             }
         }
     }

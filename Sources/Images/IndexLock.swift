@@ -19,7 +19,13 @@ final class IndexLock {
                 if errno == ELOOP || errno == EXDEV { throw ImagesError(.unsafeDestination, "\(directory.path)/\(Self.name) is a symlink: refusing to use it") }
                 throw ImagesError(.io, "cannot open \(directory.path)/\(Self.name): \(String(cString: strerror(errno)))")
             }
-            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+            var locked = flock(fd, LOCK_EX)
+            while locked != 0 && errno == EINTR { locked = flock(fd, LOCK_EX) }
+            guard locked == 0 else {
+                let e = errno
+                close(fd)
+                throw ImagesError(.io, "cannot lock \(directory.path)/\(Self.name): \(String(cString: strerror(e)))")
+            }
             var held = stat()
             var current = stat()
             fstat(fd, &held)

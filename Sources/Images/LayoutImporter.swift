@@ -83,9 +83,21 @@ public struct LayoutImporter {
             }
         }
         let repository = options.repository ?? ImageNaming.repository(fromDirectory: path)
+        for entry in entries where !ManifestNode.hasChildren(entry.mediaType) {
+            throw ImagesError(.invalidLayout, "index.json entry \(entry.digest) is a \(entry.mediaType), not an image manifest or index")
+        }
+        let names = entries.map { explicitName ?? ImageNaming.name(for: $0, repository: repository) }
+        var firstEntry: [String: Digest] = [:]
+        for (name, entry) in zip(names, entries) {
+            guard let name else { continue }
+            if let other = firstEntry[name], other != entry.digest {
+                throw ImagesError(
+                    .ambiguous, "two entries of \(path)/index.json would both be named \(name) (\(other.short) and \(entry.digest.short)); select one with --ref")
+            }
+            firstEntry[name] = entry.digest
+        }
         var result = Result()
-        for entry in entries {
-            let name = explicitName ?? ImageNaming.name(for: entry, repository: repository)
+        for (name, entry) in zip(names, entries) {
             let label = name ?? entry.digest.description
             var target = entry
             if let platform = options.platform {
@@ -101,13 +113,11 @@ public struct LayoutImporter {
             target = try rootDescriptor(target)
             result.images.append(ImportedImage(name: name, target: target))
         }
-        for image in result.images {
-            guard let name = image.name else { continue }
-            do {
-                try store.images.bind(name, to: image.target)
-            } catch {
-                throw ImagesError(error, "cannot name \(name)")
-            }
+        let bindings = result.images.compactMap { image in image.name.map { (name: $0, target: image.target) } }
+        do {
+            try store.images.bind(bindings)
+        } catch {
+            throw ImagesError(error, "cannot name the imported images")
         }
         return result
     }

@@ -9,8 +9,7 @@ public enum ManifestNode: Sendable {
     case leaf
 
     /// Parses `bytes` as what `descriptor` says it is, after checking size and digest.
-    /// A descriptor of unknown media type is recognized by its fields (`manifests` -> index,
-    /// `config` -> manifest), as containerd does for artifacts.
+    /// A blob of any other media type is a leaf: its content is never parsed.
     /// - Throws: `.corruptBlob` when the bytes do not match the descriptor, `.invalidLayout`
     ///   when a manifest or index is not valid JSON of its kind.
     public init(descriptor: Descriptor, bytes: [UInt8]) throws(ImagesError) {

@@ -48,6 +48,8 @@ public struct Materializer {
     {
         var summary = Summary()
         let root = try DestinationDirectory.openRoot(path)
+        // Fail before copying anything when the existing index.json cannot be merged.
+        _ = try existingIndex(in: root)
         let blobsDirectory = try root.subdirectory("blobs")
         var algorithmDirectories: [Digest.Algorithm: DestinationDirectory] = [:]
         for (done, descriptor) in plan.blobs.enumerated() {
@@ -115,20 +117,24 @@ public struct Materializer {
         return hasher.finalize() == descriptor.digest ? .good : .wrong
     }
 
+    /// The destination's index.json, nil when absent.
+    /// - Throws: `.invalidLayout` when it is there but not a valid index (it is left as it is).
+    private func existingIndex(in root: DestinationDirectory) throws(ImagesError) -> ImageIndex? {
+        guard let bytes = try root.readFile(ImageLayout.indexFileName, limit: ImageLayout.maximumManifestSize) else { return nil }
+        do {
+            return try ImageIndex(bytes: bytes)
+        } catch {
+            throw ImagesError(
+                .invalidLayout, "\(root.path)/index.json exists but is not a valid index (\(error.message)); it was left as it is: fix or remove it",
+                underlying: error)
+        }
+    }
+
     /// Merges under the index lock; returns whether index.json was written.
     private func mergeIndex(_ entries: [Descriptor], in root: DestinationDirectory) throws(ImagesError) -> Bool {
         let lock = try IndexLock(in: root)
         defer { lock.release() }
-        var existing: ImageIndex?
-        if let bytes = try root.readFile(ImageLayout.indexFileName, limit: ImageLayout.maximumManifestSize) {
-            do {
-                existing = try ImageIndex(bytes: bytes)
-            } catch {
-                throw ImagesError(
-                    .invalidLayout, "\(root.path)/index.json exists but is not a valid index (\(error.message)); it was left as it is: fix or remove it",
-                    underlying: error)
-            }
-        }
+        let existing = try existingIndex(in: root)
         let merged = IndexMerge.merge(entries, into: existing)
         if let existing, existing.json == merged.json { return false }
         try root.replaceFile(ImageLayout.indexFileName, contents: merged.json.encoded)

@@ -61,13 +61,15 @@ public struct Platform: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// True when an image built for `candidate` matches this wanted platform: same os and
-    /// normalized architecture; a wanted variant must match (arm64 without variant means v8).
+    /// normalized architecture; a wanted variant must match (an offered arm64 without variant
+    /// is v8, arm without variant is v7).
     public func matches(_ candidate: Platform) -> Bool {
         let wanted = Self.normalize(architecture: architecture, variant: variant)
         let offered = Self.normalize(architecture: candidate.architecture, variant: candidate.variant)
         guard os == candidate.os, wanted.0 == offered.0 else { return false }
         guard let wantedVariant = wanted.1 else { return true }
-        let offeredVariant = offered.1 ?? (offered.0 == "arm64" ? "v8" : nil)
+        // containerd's defaults: arm64 without a variant is v8, arm without one is v7.
+        let offeredVariant = offered.1 ?? (offered.0 == "arm64" ? "v8" : offered.0 == "arm" ? "v7" : nil)
         return wantedVariant == offeredVariant
     }
 
