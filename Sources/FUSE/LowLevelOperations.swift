@@ -65,7 +65,8 @@ enum LowLevelOperations {
         }
         operations.releasedir = { req, inode, info in
             guard let req else { return }
-            LowLevelOperations.fileSystem(req).releaseDirectory(Request(req), inode: inode, fileHandle: info?.pointee.fh ?? 0)
+            LowLevelOperations.fileSystem(req).releaseDirectory(
+                Request(req), inode: inode, fileHandle: info?.pointee.fh ?? 0)
         }
         operations.statfs = { req, inode in
             guard let req else { return }

@@ -22,7 +22,9 @@ extension Request {
             return fuse_add_direntry(raw, buffer, remaining, entry.name, &stat, off_t(index + 1))
         }
         finish { raw in
-            reply.withUnsafeBytes { _ = fuse_reply_buf(raw, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+            reply.withUnsafeBytes {
+                _ = fuse_reply_buf(raw, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count)
+            }
         }
     }
 
@@ -46,7 +48,9 @@ extension Request {
             return fuse_add_direntry_plus(raw, buffer, remaining, entry.name, &parameters, off_t(index + 1))
         }
         finish { raw in
-            reply.withUnsafeBytes { _ = fuse_reply_buf(raw, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count) }
+            reply.withUnsafeBytes {
+                _ = fuse_reply_buf(raw, $0.baseAddress?.assumingMemoryBound(to: CChar.self), $0.count)
+            }
         }
     }
 

@@ -23,8 +23,9 @@ public final class Session: @unchecked Sendable {
         var notificationsInFlight = 0
     }
 
-    /// `struct fuse_session *`; libfuse makes the calls used here safe across threads, and the
-    /// ones that touch the device file descriptor (mount, unmount, notify) run under `state`.
+    /// `struct fuse_session *`. libfuse makes the calls used here safe across threads; mount and
+    /// unmount run under `state`, and unmount first waits for the notifications counted there
+    /// (they write to the device descriptor it closes).
     private let handle: OpaquePointer
     private let context: SessionContext
     private let state = Mutex(State())
@@ -33,9 +34,9 @@ public final class Session: @unchecked Sendable {
     ///
     /// - Parameters:
     ///   - fileSystem: answers the requests; kept alive by the session.
-    ///   - options: mount and libfuse options, each as one `-o` item without commas' special
-    ///     meaning (commas and backslashes are escaped): `ro`, `subtype=layoutfs`,
-    ///     `fsname=NAME`, `default_permissions`, `allow_other`, `debug`.
+    ///   - options: mount and libfuse options, one `-o` item each (commas and backslashes inside
+    ///     an item are escaped): `ro`, `subtype=layoutfs`, `fsname=NAME`,
+    ///     `default_permissions`, `allow_other`, `debug`.
     ///   - programName: `argv[0]` for libfuse's messages.
     /// - Throws: ``FUSEError/Code/sessionCreationFailed`` when libfuse rejects an option (it
     ///   prints which on stderr).
@@ -46,7 +47,7 @@ public final class Session: @unchecked Sendable {
             arguments += ["-o", options.map(Self.escapeOption).joined(separator: ",")]
         }
         var cStrings = arguments.map { strdup($0) }
-        defer { cStrings.forEach { free($0) } }
+        defer { for string in cStrings { free(string) } }
         cStrings.append(nil)
         var operations = LowLevelOperations.make(readdirPlus: context.configuration.readdirPlus)
         let userdata = Unmanaged.passUnretained(context).toOpaque()
@@ -134,7 +135,8 @@ public final class Session: @unchecked Sendable {
 
     /// Ends the session: flags it exited (`fuse_session_exit`) and wakes the loop, which then
     /// returns from ``run(maxThreads:)`` and unmounts. If the loop is not running, unmounts now.
-    /// Does not wait; safe from any thread, any number of times; not from a signal handler.
+    /// Does not wait for the loop; safe from any thread, any number of times; not from a signal
+    /// handler.
     ///
     /// libfuse 3.14's loop only notices the exit flag when a worker thread wakes up, and the
     /// usual wake-up, `fuse_session_unmount`, closes the device under the running workers: with
@@ -145,8 +147,8 @@ public final class Session: @unchecked Sendable {
     /// open until the loop has ended, so requests being handled and parked ones
     /// (``FileSystem/sessionWillEnd()``) still get their answers.
     ///
-    /// Waits for notifications in progress on other threads; new ones fail with `ENOTCONN`.
-    /// Never call it from a request handler.
+    /// It does wait for notifications in progress on other threads (new ones fail with
+    /// `ENOTCONN`), so never call it from a request handler.
     public func exit() {
         // Notifications first, while the loop still answers: a notification can wait in the
         // kernel for a request in the same directory, and requests read after the exit flag
@@ -174,7 +176,8 @@ public final class Session: @unchecked Sendable {
     }
 
     private enum ExitAction {
-        case none, unmount, wake(String)
+        case none, unmount
+        case wake(String)
     }
 
     private static func absolutePath(_ path: String) -> String {
@@ -217,7 +220,8 @@ public final class Session: @unchecked Sendable {
             return true
         }
         guard open else {
-            throw FUSEError(code: .notificationFailed, message: "could not \(what): not mounted", errno: .socketNotConnected)
+            throw FUSEError(
+                code: .notificationFailed, message: "could not \(what): not mounted", errno: .socketNotConnected)
         }
         let result = call(handle)
         state.withLock { $0.notificationsInFlight -= 1 }

@@ -39,6 +39,8 @@ struct Mount: ParsableCommand {
     }
 
     func run() throws {
+        // Before anything starts a thread (SQLite, Dispatch): one thread owns the signals.
+        if foreground { MountDaemon.blockTerminationSignals() }
         let mountpoint = arguments.last!
         let store = try self.store.openStore()
         let images = try arguments.dropLast().map { try store.resolve(try ImageSpecifier(parsing: $0)) }
@@ -58,7 +60,6 @@ struct Mount: ParsableCommand {
     }
 
     private func serve(plan: LayoutPlan, store: Store, mountpoint: String) throws {
-        MountDaemon.blockTerminationSignals()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         var logger = Logger(label: "layoutfs.mount") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = level

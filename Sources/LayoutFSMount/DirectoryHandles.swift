@@ -8,6 +8,9 @@ final class DirectoryHandles: Sendable {
     struct Listing: Sendable {
         var directory: UInt64
         var entries: [ReaddirEntry]
+        /// Whether a `readdir` has used it: a later `readdir` at offset 0 is a rewind and lists
+        /// again.
+        var used = false
     }
 
     private struct Table {
@@ -26,13 +29,22 @@ final class DirectoryHandles: Sendable {
         }
     }
 
-    func listing(_ handle: UInt64) -> Listing? {
-        table.withLock { $0.listings[handle] }
+    /// The listing of `handle` as it was (`used` tells whether it had been used before), now
+    /// marked used.
+    func use(_ handle: UInt64) -> Listing? {
+        table.withLock { table in
+            guard let listing = table.listings[handle] else { return nil }
+            table.listings[handle]!.used = true
+            return listing
+        }
     }
 
     func replace(_ handle: UInt64, with listing: Listing) {
         table.withLock { table in
-            if table.listings[handle] != nil { table.listings[handle] = listing }
+            if table.listings[handle] != nil {
+                table.listings[handle] = listing
+                table.listings[handle]!.used = true
+            }
         }
     }
 

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The process's open file limit (`RLIMIT_NOFILE`).
@@ -9,17 +9,17 @@ enum FileLimit {
     @discardableResult
     static func raiseToHardLimit() -> UInt64 {
         var limit = rlimit()
-        guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return 0 }
+        guard getrlimit(fileLimitResource, &limit) == 0 else { return 0 }
         if limit.rlim_cur < limit.rlim_max {
             var raised = limit
             raised.rlim_cur = limit.rlim_max
-            if setrlimit(RLIMIT_NOFILE_VALUE, &raised) == 0 { return UInt64(raised.rlim_cur) }
+            if setrlimit(fileLimitResource, &raised) == 0 { return UInt64(raised.rlim_cur) }
         }
         return UInt64(limit.rlim_cur)
     }
 
     /// Glibc imports `RLIMIT_NOFILE` as an enum case of `__rlimit_resource`.
-    private static var RLIMIT_NOFILE_VALUE: __rlimit_resource_t {
+    private static var fileLimitResource: __rlimit_resource_t {
         __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs a helper program (`fusermount3`) to completion and collects its stderr.
@@ -11,7 +11,8 @@ enum HelperProcess {
     static func run(_ arguments: [String]) throws(MountError) -> (status: Int32, stderr: String) {
         var pipeFDs: [Int32] = [-1, -1]
         guard pipe(&pipeFDs) == 0 else {
-            throw MountError(code: .unmountFailed, message: "cannot run \(arguments[0]): no pipe", errno: .init(rawValue: errno))
+            throw MountError(
+                code: .unmountFailed, message: "cannot run \(arguments[0]): no pipe", errno: .init(rawValue: errno))
         }
         // pipe2 is not visible without _GNU_SOURCE; only the child's dup2'ed stderr survives exec.
         _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
@@ -25,7 +26,7 @@ enum HelperProcess {
 
         var argv = arguments.map { strdup($0) }
         argv.append(nil)
-        defer { argv.forEach { free($0) } }
+        defer { for argument in argv { free(argument) } }
         var pid = pid_t()
         let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
         close(pipeFDs[1])

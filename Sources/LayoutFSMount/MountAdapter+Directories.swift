@@ -12,7 +12,9 @@ extension MountAdapter {
         }
     }
 
-    public func readDirectory(_ request: consuming Request, inode: UInt64, fileHandle: UInt64, offset: Int64, maxSize: Int) {
+    public func readDirectory(
+        _ request: consuming Request, inode: UInt64, fileHandle: UInt64, offset: Int64, maxSize: Int
+    ) {
         do {
             let listing = try currentListing(fileHandle, inode: inode, offset: offset)
             request.reply(directoryEntries: listing.entries, offset: offset, maxSize: maxSize)
@@ -46,16 +48,17 @@ extension MountAdapter {
         request.replySuccess()
     }
 
-    /// The listing of `handle`, taken again when a listing restarts at offset 0 (`rewinddir`).
+    /// The listing of `handle`, taken again when a used listing restarts at offset 0
+    /// (`rewinddir`), or when the handle is unknown.
     private func currentListing(_ handle: UInt64, inode: UInt64, offset: Int64) throws(LayoutFSError)
         -> DirectoryHandles.Listing
     {
-        if offset == 0 || directories.listing(handle) == nil {
-            let fresh = try listing(of: inode)
-            directories.replace(handle, with: fresh)
-            return fresh
+        if let listing = directories.use(handle), offset != 0 || !listing.used {
+            return listing
         }
-        return directories.listing(handle)!
+        let fresh = try listing(of: inode)
+        directories.replace(handle, with: fresh)
+        return fresh
     }
 
     private func listing(of inode: UInt64) throws(LayoutFSError) -> DirectoryHandles.Listing {
@@ -67,7 +70,8 @@ extension MountAdapter {
         listing.reserveCapacity(entries.count + 2)
         for entry in entries {
             listing.append(
-                ReaddirEntry(name: entry.name, inode: entry.inode, kind: entry.kind == .directory ? .directory : .regularFile))
+                ReaddirEntry(
+                    name: entry.name, inode: entry.inode, kind: entry.kind == .directory ? .directory : .regularFile))
         }
         return DirectoryHandles.Listing(directory: inode, entries: listing)
     }

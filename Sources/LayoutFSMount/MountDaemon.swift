@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs one layoutfs mount in the foreground: mount, serve until unmounted or signaled, return.
@@ -57,8 +57,10 @@ public enum MountDaemon {
         }
         logger.info(
             "mounted",
-            metadata: ["mountpoint": "\(mountpoint)", "options": "\(options.fuseOptions.joined(separator: ","))",
-                       "open_file_limit": "\(fileLimit)"])
+            metadata: [
+                "mountpoint": "\(mountpoint)", "options": "\(options.fuseOptions.joined(separator: ","))",
+                "open_file_limit": "\(fileLimit)",
+            ])
 
         let loopError = Mutex<FUSEError?>(nil)
         let loop = PosixThread {
@@ -85,12 +87,16 @@ public enum MountDaemon {
     }
 
     private static func mountFailureMessage(_ mountpoint: String, options: MountOptions, error: FUSEError) -> String {
-        var message = "cannot mount \(mountpoint): \(error)"
+        var message = "cannot mount \(mountpoint): \(error.message)"
+        if error.errno == .socketNotConnected {
+            return message
+                + "; a stale layoutfs mount is in the way (its daemon is gone): `layoutfs unmount \(mountpoint)` removes it"
+        }
         if options.allowOther && getuid() != 0 {
             message += "; --allow-other needs 'user_allow_other' in /etc/fuse.conf for non-root users"
         }
-        message += "; check that the mountpoint is an existing directory, that /dev/fuse exists and that "
-            + "fusermount3 is installed (libfuse printed the details above)"
         return message
+            + "; check that the mountpoint is an existing directory you own, that /dev/fuse exists and that "
+            + "fusermount3 is installed (libfuse printed the details above)"
     }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One line of `/proc/self/mountinfo` (proc(5)).
@@ -47,7 +47,8 @@ public enum MountTable {
             if count < 0 {
                 if errno == EINTR { continue }
                 throw MountError(
-                    code: .mountTableUnreadable, message: "cannot read /proc/self/mountinfo", errno: .init(rawValue: errno))
+                    code: .mountTableUnreadable, message: "cannot read /proc/self/mountinfo",
+                    errno: .init(rawValue: errno))
             }
             if count == 0 { break }
             bytes.append(contentsOf: chunk[0..<count])
@@ -118,7 +119,9 @@ public enum MountTable {
         var absolute = path
         if !absolute.hasPrefix("/") {
             guard let cwd = getcwd(nil, 0) else {
-                throw MountError(code: .invalidPath, message: "cannot resolve \(path): no working directory", errno: .init(rawValue: errno))
+                throw MountError(
+                    code: .invalidPath, message: "cannot resolve \(path): no working directory",
+                    errno: .init(rawValue: errno))
             }
             absolute = String(cString: cwd) + "/" + path
             free(cwd)

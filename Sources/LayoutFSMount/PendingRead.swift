@@ -27,7 +27,10 @@ final class PendingRead: Sendable {
     }
 
     /// The completion: hands the result over or answers the parked request.
-    func complete(_ result: Result<ReadResult, LayoutFSError>, answer: (consuming Request, Result<ReadResult, LayoutFSError>) -> Void) {
+    func complete(
+        _ result: Result<ReadResult, LayoutFSError>,
+        answer: (consuming Request, Result<ReadResult, LayoutFSError>) -> Void
+    ) {
         let parked = state.withLock { state -> (ParkedRequest, UInt64)? in
             switch state {
             case .calling:
@@ -48,7 +51,9 @@ final class PendingRead: Sendable {
     }
 
     /// Called once `LayoutTree.read` returned: answers now if the result is there, else parks.
-    func finishCall(_ request: consuming Request, answer: (consuming Request, Result<ReadResult, LayoutFSError>) -> Void) {
+    func finishCall(
+        _ request: consuming Request, answer: (consuming Request, Result<ReadResult, LayoutFSError>) -> Void
+    ) {
         if let result = takeResult() {
             return answer(request, result)
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A joinable POSIX thread running one closure. The FUSE loop and the signal owner each get
@@ -12,11 +12,13 @@ final class PosixThread: @unchecked Sendable {
     init(_ body: @escaping @Sendable () -> Void) {
         self.body = body
         let context = Unmanaged.passRetained(self).toOpaque()
-        let result = pthread_create(&thread, nil, { context in
-            let thread = Unmanaged<PosixThread>.fromOpaque(context!).takeRetainedValue()
-            thread.body()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread, nil,
+            { context in
+                let thread = Unmanaged<PosixThread>.fromOpaque(context!).takeRetainedValue()
+                thread.body()
+                return nil
+            }, context)
         precondition(result == 0, "pthread_create failed: \(result)")
     }
 

@@ -1,7 +1,7 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The one owner of termination signals in a mount daemon: `SIGINT`, `SIGTERM` and `SIGHUP` are
