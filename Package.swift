@@ -26,7 +26,7 @@ let package = Package(
             name: "FUSE",
             dependencies: ["CFUSE", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict),
-        .target(name: "OCISpec", swiftSettings: strict),
+        .target(name: "OCISpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .target(
             name: "ContentStore",
             dependencies: [

@@ -23,11 +23,12 @@ public struct Materializer {
         public var replacedBlobs = 0
         /// True when `index.json` was written (false when unchanged).
         public var indexWritten = false
+        /// Things the user should know (e.g. entries of the merged index that share a ref name).
+        public var warnings: [String] = []
 
         /// `copied N blobs (X MiB), skipped M, fetched K`.
         public var line: String {
-            let mib = Double(copiedBytes) / 1_048_576
-            var text = "copied \(copiedBlobs) blobs (\(String(format: "%.1f", mib)) MiB), skipped \(skippedBlobs), fetched \(fetchedBlobs)"
+            var text = "copied \(copiedBlobs) blobs (\(ByteFormat.string(copiedBytes))), skipped \(skippedBlobs), fetched \(fetchedBlobs)"
             if replacedBlobs > 0 { text += ", replaced \(replacedBlobs) wrong" }
             text += indexWritten ? "; index.json updated" : "; index.json unchanged"
             return text
@@ -80,7 +81,9 @@ public struct Materializer {
         if try root.readFile(ImageLayout.layoutFileName, limit: 4096) != ImageLayout.layoutFileContents {
             try root.replaceFile(ImageLayout.layoutFileName, contents: ImageLayout.layoutFileContents)
         }
-        summary.indexWritten = try mergeIndex(plan.entries, in: root)
+        let merged: ImageIndex
+        (summary.indexWritten, merged) = try mergeIndex(plan.entries, in: root)
+        summary.warnings = Self.sharedRefNames(in: merged)
         return summary
     }
 
@@ -130,14 +133,31 @@ public struct Materializer {
         }
     }
 
-    /// Merges under the index lock; returns whether index.json was written.
-    private func mergeIndex(_ entries: [Descriptor], in root: DestinationDirectory) throws(ImagesError) -> Bool {
+    /// Entries that share a ref name under different image names: readers such as skopeo take
+    /// the first, so the user should hear of it.
+    static func sharedRefNames(in index: ImageIndex) -> [String] {
+        var firstName: [String: String] = [:]
+        var warnings: [String] = []
+        for entry in index.manifests {
+            guard let refName = entry.annotations[AnnotationKey.refName] else { continue }
+            let name = entry.annotations[AnnotationKey.containerdImageName] ?? entry.digest.description
+            if let first = firstName[refName] {
+                if first != name { warnings.append("index.json entries \(first) and \(name) share the ref name \"\(refName)\": readers such as skopeo take the first") }
+            } else {
+                firstName[refName] = name
+            }
+        }
+        return warnings
+    }
+
+    /// Merges under the index lock; returns whether index.json was written, and the result.
+    private func mergeIndex(_ entries: [Descriptor], in root: DestinationDirectory) throws(ImagesError) -> (Bool, ImageIndex) {
         let lock = try IndexLock(in: root)
         defer { lock.release() }
         let existing = try existingIndex(in: root)
         let merged = IndexMerge.merge(entries, into: existing)
-        if let existing, existing.json == merged.json { return false }
+        if let existing, existing.json == merged.json { return (false, merged) }
         try root.replaceFile(ImageLayout.indexFileName, contents: merged.json.encoded)
-        return true
+        return (true, merged)
     }
 }

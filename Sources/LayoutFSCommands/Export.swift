@@ -18,7 +18,7 @@ struct Export: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "Images: NAME[:TAG], NAME@sha256:..., or sha256:... of a root in the store.") var images: [String]
-    @Option(help: "The destination directory (created when missing).") var materialize: String
+    @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir")) var materialize: String
     @OptionGroup var platform: PlatformOptions
     @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false
 
@@ -33,6 +33,7 @@ struct Export: ParsableCommand {
             if showProgress { print("\r\(done)/\(total) blobs", terminator: "", to: &stderr) }
         }
         if showProgress { print("\r", terminator: "", to: &stderr) }
+        for warning in summary.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         print(summary.line)
     }
 }

@@ -35,7 +35,6 @@ struct Import: ParsableCommand {
         for layer in result.absentForeignLayers {
             print("note: non-distributable layer \(layer.digest) is not in the layout and was not imported")
         }
-        let mib = Double(result.copiedBytes) / 1_048_576
-        print("copied \(result.copiedBlobs) blobs (\(String(format: "%.1f", mib)) MiB), skipped \(result.skippedBlobs)")
+        print("copied \(result.copiedBlobs) blobs (\(ByteFormat.string(result.copiedBytes))), skipped \(result.skippedBlobs)")
     }
 }

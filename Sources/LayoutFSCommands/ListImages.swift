@@ -8,6 +8,7 @@ struct ListImages: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "images", abstract: "List images in the store.")
 
     @OptionGroup var store: StoreOptions
+    @Flag(name: .customLong("no-trunc"), help: "Show full digests.") var noTruncate = false
 
     func run() throws {
         let store = try store.openStore()
@@ -15,7 +16,7 @@ struct ListImages: ParsableCommand {
         var rows = [["NAME", "DIGEST", "SIZE", "PLATFORMS"]]
         for image in images {
             let (size, platforms) = summary(of: image.target, in: store)
-            rows.append([image.name, image.target.digest.short, size, platforms])
+            rows.append([image.name, noTruncate ? image.target.digest.description : image.target.digest.short, size, platforms])
         }
         let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
@@ -33,19 +34,5 @@ struct ListImages: ParsableCommand {
             platforms = index.manifests.filter { $0.annotations[AnnotationKey.dockerReferenceType] == nil }.compactMap { $0.platform?.description }
         }
         return (ByteFormat.string(bytes), platforms.isEmpty ? "-" : platforms.joined(separator: ","))
-    }
-}
-
-/// Human-readable byte counts (binary units).
-enum ByteFormat {
-    static func string(_ bytes: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(bytes)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
     }
 }

@@ -27,7 +27,8 @@ struct Mount: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "Images, then the mountpoint (an existing directory).") var arguments: [String]
+    @Argument(help: ArgumentHelp("Images (NAME[:TAG], NAME@sha256:..., sha256:...), then the mountpoint (an existing directory).", valueName: "image... mountpoint"))
+    var arguments: [String]
     @OptionGroup var platform: PlatformOptions
     @Flag(help: "Stay in the foreground (logs to stderr) instead of returning once mounted.") var foreground = false
     @Flag(help: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root users).") var allowOther = false
@@ -48,6 +49,9 @@ struct Mount: ParsableCommand {
         var stderr = StandardError()
         for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         try Unmounter.removeStaleMount(at: mountpoint)
+        if let type = MountTable.isMountpoint(mountpoint) {
+            throw CommandFailure("\(mountpoint) is already a mountpoint (\(type)): unmount it first (layoutfs unmount \(mountpoint))")
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: mountpoint, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")

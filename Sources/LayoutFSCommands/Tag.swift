@@ -20,7 +20,7 @@ struct Tag: ParsableCommand {
 
 /// `layoutfs rm NAME...`.
 struct Remove: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove image names (blobs stay until prune).")
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove image names (their blobs stay in the store).")
     @OptionGroup var store: StoreOptions
     @Argument(help: "Image names.") var names: [String]
 
@@ -28,7 +28,10 @@ struct Remove: ParsableCommand {
         let store = try store.openStore()
         for text in names {
             let name = try ImageReference(parsing: text).description
-            guard try store.images.remove(name) else { throw CommandFailure("no image named \(name) (see layoutfs images)") }
+            guard try store.images.remove(name) else {
+                let available = try store.allImages().map(\.name)
+                throw CommandFailure("no image named \(name); available: \(available.isEmpty ? "none" : available.joined(separator: ", ")) (see layoutfs images)")
+            }
             print("removed \(name)")
         }
     }

@@ -48,7 +48,7 @@ struct CrossProcessIngestTests {
             let length = readlink("/proc/self/exe", &executable, executable.count - 1)
             #expect(length > 0)
             let pid = try spawn(
-                String(cString: executable),
+                String(decoding: executable.prefix(max(0, length)).map { UInt8(bitPattern: $0) }, as: UTF8.self),
                 ["--testing-library", "swift-testing", "--filter", "CrossProcessIngestTests/helper"],
                 environment: ["\(Self.helperVariable)=\(dir)"])
 

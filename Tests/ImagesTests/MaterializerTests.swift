@@ -87,7 +87,7 @@ struct MaterializerTests {
             #expect(second.copiedBytes == 0)
             #expect(second.skippedBlobs == plan.blobs.count)
             #expect(!second.indexWritten)
-            #expect(second.line.hasPrefix("copied 0 blobs (0.0 MiB), skipped \(plan.blobs.count), fetched 0"))
+            #expect(second.line.hasPrefix("copied 0 blobs (0 B), skipped \(plan.blobs.count), fetched 0"))
             #expect(second.line.contains("index.json unchanged"))
             var after = stat()
             stat(out + "/index.json", &after)

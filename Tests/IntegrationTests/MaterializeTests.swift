@@ -39,8 +39,13 @@ struct MaterializeTests {
             let second = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
             #expect(second.stdout.contains("copied 0 blobs"), "\(second.stdout)")
             #expect(second.stdout.contains("skipped 4"))
-            #expect(second.stdout.contains("index.json unchanged"))
             #expect(try String(contentsOfFile: work + "/out/index.json", encoding: .utf8) == index)
+            #expect(second.stdout.contains("index.json unchanged"))
+
+            // Another image with the same tag, into the same directory: appended, and warned about.
+            try Harness.layoutfs(["tag", "demo/busybox:1.35", "demo/other:1.35"], store: store)
+            let third = try Harness.layoutfs(["export", "demo/other:1.35", "--materialize", work + "/out"], store: store)
+            #expect(third.stderr.contains("share the ref name \"1.35\""), "\(third.stderr)")
         }
     }
 

@@ -138,9 +138,15 @@ struct MountTests {
         }
     }
 
-    @Test("mounting an unknown image fails with a clear error and mounts nothing")
-    func unknownImage() throws {
-        try withMountedDemo { work, store, _ in
+    @Test("mounting an unknown image, or over a live mount, fails with a clear error and mounts nothing")
+    func mountErrors() throws {
+        try withMountedDemo { work, store, mnt in
+            let twice = try Harness.layoutfs(["mount", "demo/busybox:1.35", mnt], store: store, expectSuccess: false)
+            #expect(twice.status != 0)
+            #expect(twice.stderr.contains("already a mountpoint"), "\(twice.stderr)")
+            let stacked = ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").split(separator: "\n")
+                .filter { $0.split(separator: " ").count > 4 && $0.split(separator: " ")[4] == mnt }
+            #expect(stacked.count == 1)
             let other = work + "/mnt2"
             try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
             let result = try Harness.layoutfs(["mount", "demo/nope:1", other], store: store, expectSuccess: false)

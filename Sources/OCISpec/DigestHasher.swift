@@ -1,7 +1,7 @@
 import Crypto
-import OCISpec
 
-/// Incremental SHA-256 / SHA-512 over bytes as they stream past (swift-crypto).
+/// Incremental SHA-256 / SHA-512 over bytes as they stream past (swift-crypto, SHA-NI where
+/// the CPU has it).
 public struct DigestHasher: Sendable {
     private enum State: Sendable {
         case sha256(SHA256)
@@ -11,7 +11,7 @@ public struct DigestHasher: Sendable {
     /// Bytes hashed so far.
     public private(set) var byteCount: Int64 = 0
 
-    public init(_ algorithm: OCISpec.Digest.Algorithm) {
+    public init(_ algorithm: Digest.Algorithm) {
         switch algorithm {
         case .sha256: state = .sha256(SHA256())
         case .sha512: state = .sha512(SHA512())
@@ -33,9 +33,9 @@ public struct DigestHasher: Sendable {
     public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
     /// The digest of everything hashed.
-    public func finalize() -> OCISpec.Digest {
+    public func finalize() -> Digest {
         let hex: String
-        let algorithm: OCISpec.Digest.Algorithm
+        let algorithm: Digest.Algorithm
         switch state {
         case .sha256(let h):
             algorithm = .sha256
@@ -44,11 +44,11 @@ public struct DigestHasher: Sendable {
             algorithm = .sha512
             hex = Self.hex(h.finalize())
         }
-        return try! OCISpec.Digest(algorithm: algorithm, encoded: hex)
+        return try! Digest(algorithm: algorithm, encoded: hex)
     }
 
     /// Digest of `bytes` with `algorithm` (default sha256).
-    public static func digest(of bytes: [UInt8], algorithm: OCISpec.Digest.Algorithm = .sha256) -> OCISpec.Digest {
+    public static func digest(of bytes: [UInt8], algorithm: Digest.Algorithm = .sha256) -> Digest {
         var hasher = DigestHasher(algorithm)
         hasher.update(bytes)
         return hasher.finalize()
