@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
@@ -37,8 +38,16 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
+            name: "Registry",
+            dependencies: [
+                "OCISpec", "CLinuxShims",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+        .target(
             name: "Images",
-            dependencies: ["ContentStore", "OCISpec", "CLinuxShims", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ContentStore", "Registry", "OCISpec", "CLinuxShims", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec"], swiftSettings: strict),
         .target(
@@ -48,7 +57,7 @@ let package = Package(
         .target(
             name: "LayoutFSCommands",
             dependencies: [
-                "LayoutFSMount", "LayoutFS", "Images", "ContentStore", "OCISpec",
+                "LayoutFSMount", "LayoutFS", "Images", "ContentStore", "OCISpec", "Registry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -63,6 +72,7 @@ let package = Package(
         .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
         .testTarget(name: "LayoutFSMountTests", dependencies: ["LayoutFSMount"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims"]),
     ]
 )

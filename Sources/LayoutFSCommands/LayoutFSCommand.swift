@@ -3,13 +3,14 @@ import ContentStore
 import Images
 import LayoutFSMount
 import OCISpec
+import Registry
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The root command: `layoutfs <subcommand>`.
-public struct LayoutFSCommand: ParsableCommand {
+public struct LayoutFSCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "layoutfs",
         abstract: "Present images from a content store as OCI image layout directories.",
@@ -19,17 +20,21 @@ public struct LayoutFSCommand: ParsableCommand {
             directory, copying only the blobs it lacks.
             """,
         version: "0.1.0",
-        subcommands: [Import.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self]
+        subcommands: [Import.self, Pull.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self]
     )
 
     public init() {}
 
     /// Runs the command line, printing `layoutfs: error: ...` for user errors (no backtrace)
     /// and exiting non-zero.
-    public static func runMain() {
+    public static func runMain() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as ImagesError {
             fail(error.description)
         } catch let error as ContentStoreError {
@@ -37,6 +42,8 @@ public struct LayoutFSCommand: ParsableCommand {
         } catch let error as OCISpecError {
             fail(error.description)
         } catch let error as MountError {
+            fail(error.description)
+        } catch let error as RegistryError {
             fail(error.description)
         } catch let error as CommandFailure {
             fail(error.message)

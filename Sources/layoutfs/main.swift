@@ -1,3 +1,3 @@
 import LayoutFSCommands
 
-LayoutFSCommand.runMain()
+await LayoutFSCommand.runMain()

@@ -1,0 +1,227 @@
+import ContentStore
+import Dispatch
+import Logging
+import OCISpec
+import Registry
+
+/// `layoutfs pull`: every blob of an image's closure (or of one platform) from a registry into
+/// the store, through ingests that verify size and digest; blobs already local are skipped;
+/// the name is bound only once the closure is complete, so an interrupted pull names nothing
+/// and a re-run fetches only what is missing.
+public struct Puller: Sendable {
+    public struct Options: Sendable {
+        /// Re-root an index at this platform's manifest.
+        public var platform: Platform?
+        /// Blobs downloaded at once.
+        public var concurrency: Int
+        /// Attempts per blob when a transfer breaks mid-body (each restarts the blob).
+        public var blobAttempts: Int
+
+        public init(platform: Platform? = nil, concurrency: Int = 4, blobAttempts: Int = 3) {
+            self.platform = platform
+            self.concurrency = max(1, concurrency)
+            self.blobAttempts = max(1, blobAttempts)
+        }
+    }
+
+    /// Progress of the blob downloads.
+    public struct Progress: Sendable {
+        public var bytesDone: Int64
+        public var bytesTotal: Int64
+        public var blobsDone: Int
+        public var blobsTotal: Int
+    }
+
+    public struct Result: Sendable {
+        public var name: String
+        public var target: Descriptor
+        public var fetchedBlobs = 0
+        public var fetchedBytes: Int64 = 0
+        public var skippedBlobs = 0
+        public var absentForeignLayers: [Descriptor] = []
+    }
+
+    private let store: Store
+    private let client: RegistryClient
+    private let logger: Logger
+
+    public init(store: Store, client: RegistryClient, logger: Logger = Logger(label: "layoutfs.pull")) {
+        self.store = store
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Pulls `reference` and binds its normalized name.
+    /// - Throws: `RegistryError` (not found, unauthorized, transport), `ImagesError`
+    ///   (`.corruptBlob` when bytes do not match, `.noPlatform`, `.noSpace`).
+    public func pull(_ reference: ImageReference, options: Options = Options(), progress: @escaping @Sendable (Progress) -> Void = { _ in })
+        async throws -> Result
+    {
+        let repository = ImageReference(domain: reference.domain, path: reference.path, tag: nil, digest: nil)
+        var root = try await client.resolve(reference)
+        var manifests: [Digest: [UInt8]] = [:]
+        if let platform = options.platform, root.mediaType.isIndex {
+            root = try await select(platform, in: root, repository: repository, manifests: &manifests, depth: 0)
+        }
+        var leaves: [Descriptor] = []
+        var order: [Descriptor] = []
+        var seen: Set<Digest> = []
+        var result = Result(name: reference.description, target: root)
+        try await walk(root, repository: repository, manifests: &manifests, leaves: &leaves, order: &order, seen: &seen, result: &result, depth: 0)
+
+        let missing = leaves.filter { !store.content.contains($0.digest) }
+        result.skippedBlobs = leaves.count - missing.count
+        let total = missing.reduce(Int64(0)) { $0 + $1.size }
+        let counter = ProgressCounter(total: total, blobs: missing.count, report: progress)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var pending = missing.makeIterator()
+            for _ in 0..<options.concurrency {
+                guard let descriptor = pending.next() else { break }
+                group.addTask { try await self.download(descriptor, repository: repository, attempts: options.blobAttempts, counter: counter) }
+            }
+            while try await group.next() != nil {
+                guard let descriptor = pending.next() else { continue }
+                group.addTask { try await self.download(descriptor, repository: repository, attempts: options.blobAttempts, counter: counter) }
+            }
+        }
+        result.fetchedBlobs = missing.count
+        result.fetchedBytes = total
+        // Parents after children: manifests are committed once everything they reference is local.
+        for descriptor in order.reversed() where !store.content.contains(descriptor.digest) {
+            guard let bytes = manifests[descriptor.digest] else { continue }
+            do {
+                try store.content.write(bytes, digest: descriptor.digest, size: descriptor.size)
+            } catch {
+                throw ImagesError(error, "cannot store manifest \(descriptor.digest)")
+            }
+        }
+        var target = root
+        if target.platform == nil, case .manifest(let manifest)? = manifests[root.digest].flatMap({ try? ManifestNode(descriptor: root, bytes: $0) }),
+            let configBytes = try? store.content.readBlob(manifest.config.digest)
+        {
+            target = target.settingPlatform((try? ImageConfiguration(bytes: configBytes))?.platform)
+        }
+        result.target = target
+        do {
+            try store.images.bind(reference.description, to: target)
+        } catch {
+            throw ImagesError(error, "cannot name \(reference)")
+        }
+        return result
+    }
+
+    /// Fetches (or reads from the store) and verifies a manifest or index.
+    private func node(_ descriptor: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]]) async throws -> ManifestNode {
+        if let bytes = manifests[descriptor.digest] { return try ManifestNode(descriptor: descriptor, bytes: bytes) }
+        let bytes: [UInt8]
+        if let local = try? store.content.readBlob(descriptor.digest) {
+            bytes = local
+        } else {
+            let reference = ImageReference(domain: repository.domain, path: repository.path, tag: nil, digest: descriptor.digest)
+            bytes = try await client.fetchManifest(reference).1
+        }
+        let node = try ManifestNode(descriptor: descriptor, bytes: bytes)
+        manifests[descriptor.digest] = bytes
+        return node
+    }
+
+    private func walk(
+        _ descriptor: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], leaves: inout [Descriptor],
+        order: inout [Descriptor], seen: inout Set<Digest>, result: inout Result, depth: Int
+    ) async throws {
+        guard seen.insert(descriptor.digest).inserted else { return }
+        guard depth < 16 else { throw ImagesError(.invalidLayout, "\(repository) nests indexes more than 16 deep") }
+        guard ManifestNode.hasChildren(descriptor.mediaType) else {
+            if !descriptor.urls.isEmpty {
+                result.absentForeignLayers.append(descriptor)
+            } else {
+                leaves.append(descriptor)
+            }
+            return
+        }
+        order.append(descriptor)
+        let node = try await node(descriptor, repository: repository, manifests: &manifests)
+        for child in node.children {
+            try await walk(child, repository: repository, manifests: &manifests, leaves: &leaves, order: &order, seen: &seen, result: &result, depth: depth + 1)
+        }
+    }
+
+    private func select(_ platform: Platform, in index: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], depth: Int)
+        async throws -> Descriptor
+    {
+        guard depth < 16, case .index(let parsed) = try await node(index, repository: repository, manifests: &manifests) else {
+            throw ImagesError(.noPlatform, "\(repository) has no manifest for \(platform)")
+        }
+        var offered: [String] = []
+        for entry in parsed.manifests where entry.annotations[AnnotationKey.dockerReferenceType] == nil {
+            if entry.mediaType.isIndex {
+                if let found = try? await select(platform, in: entry, repository: repository, manifests: &manifests, depth: depth + 1) { return found }
+            } else if let candidate = entry.platform {
+                offered.append(candidate.description)
+                if platform.matches(candidate) { return entry }
+            }
+        }
+        throw ImagesError(.noPlatform, "\(repository) has no manifest for \(platform); it offers: \(offered.isEmpty ? "none" : offered.joined(separator: ", "))")
+    }
+
+    /// Downloads one blob into an ingest and commits it (verified). A transfer that breaks
+    /// mid-body is restarted, up to `attempts` times; a digest mismatch is never retried.
+    private func download(_ descriptor: Descriptor, repository: ImageReference, attempts: Int, counter: ProgressCounter) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let ingest: Ingest
+            do {
+                ingest = try store.content.ingest()
+            } catch {
+                throw ImagesError(error, "cannot start writing blob \(descriptor.digest)")
+            }
+            ingest.alsoHash(descriptor.digest.algorithm)
+            let box = IngestBox(ingest)
+            var written: Int64 = 0
+            do {
+                try await client.fetchBlob(descriptor, repository: repository) { bytes in
+                    try box.ingest.write(bytes)
+                    written += Int64(bytes.count)
+                    counter.add(bytes: Int64(bytes.count))
+                }
+                try await Self.onBlockingThread {
+                    do throws(ContentStoreError) {
+                        try box.ingest.commit(digest: descriptor.digest, size: descriptor.size)
+                    } catch {
+                        throw ImagesError(error, "blob \(descriptor.digest) from \(repository.domain)/\(repository.path)")
+                    }
+                }
+                counter.finishBlob()
+                return
+            } catch let error as RegistryError where (error.code == .transport || error.code == .timeout || error.code == .protocolViolation) && attempt < attempts {
+                ingest.abort()
+                counter.add(bytes: -written)
+                logger.warning("retrying blob after a broken transfer", metadata: ["digest": "\(descriptor.digest)", "error": "\(error)"])
+            } catch {
+                ingest.abort()
+                throw error
+            }
+        }
+    }
+
+    /// Runs blocking work (fsync, rename) on a Dispatch thread, off the Swift concurrency pool.
+    static func onBlockingThread(_ work: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            DispatchQueue.global().async {
+                do {
+                    try work()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+}
+
+/// An ingest handed between a download task and the thread that commits it (one user at a time).
+final class IngestBox: @unchecked Sendable {
+    let ingest: Ingest
+    init(_ ingest: Ingest) { self.ingest = ingest }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Images
+import Logging
+import OCISpec
+import Registry
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `layoutfs pull REF`: the image's blobs from a registry into the store.
+struct Pull: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pull an image from a registry into the store.",
+        discussion: """
+            Credentials come from ~/.docker/config.json ($DOCKER_CONFIG): auths, credHelpers, \
+            credsStore. Plain HTTP is used only for loopback registries and --insecure-registry hosts. \
+            Every blob is verified; blobs already in the store are skipped; the name is bound only \
+            when the whole image is there, so an interrupted pull names nothing and a re-run resumes.
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Argument(help: "The reference, e.g. 127.0.0.1:5000/team/app:1.4 or alpine.") var reference: String
+    @OptionGroup var platform: PlatformOptions
+    @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP (repeatable).")
+    var insecureRegistries: [String] = []
+    @Option(help: "Blobs downloaded at once.") var concurrency = 4
+
+    func run() async throws {
+        let store = try store.openStore()
+        let reference = try ImageReference(parsing: reference)
+        let platform = try platform.parsed()
+        let configuration = RegistryConfiguration(insecureHosts: Set(insecureRegistries))
+        let showProgress = isatty(STDERR_FILENO) == 1
+        let started = ContinuousClock.now
+        let reporter = ProgressLine(enabled: showProgress)
+        let result = try await RegistryClient.with(configuration: configuration) { client in
+            try await Puller(store: store, client: client).pull(reference, options: .init(platform: platform, concurrency: concurrency)) { progress in
+                reporter.update(progress)
+            }
+        }
+        reporter.finish()
+        let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+        print("pulled \(result.name) \(result.target.digest)")
+        print("fetched \(result.fetchedBlobs) blobs (\(ByteFormat.string(result.fetchedBytes))), skipped \(result.skippedBlobs), in \(String(format: "%.2f", seconds)) s")
+        for layer in result.absentForeignLayers {
+            print("note: non-distributable layer \(layer.digest) was not fetched")
+        }
+    }
+}
+
+/// A progress line on a terminal's stderr (bytes, rate, blobs), redrawn at most 5 times a second.
+final class ProgressLine: @unchecked Sendable {
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+    private let started = ContinuousClock.now
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(_ progress: Puller.Progress) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let now = ContinuousClock.now
+        guard now - lastDraw >= .milliseconds(200) || progress.blobsDone == progress.blobsTotal else { return }
+        lastDraw = now
+        let elapsed = max(0.001, Double((now - started).components.seconds) + Double((now - started).components.attoseconds) / 1e18)
+        let rate = Double(progress.bytesDone) / elapsed
+        var stderr = StandardError()
+        print(
+            "\r\(ByteFormat.string(progress.bytesDone)) / \(ByteFormat.string(progress.bytesTotal))  \(ByteFormat.string(Int64(rate)))/s  blobs \(progress.blobsDone)/\(progress.blobsTotal)\u{1B}[K",
+            terminator: "", to: &stderr)
+    }
+
+    func finish() {
+        guard enabled else { return }
+        var stderr = StandardError()
+        print("\r\u{1B}[K", terminator: "", to: &stderr)
+    }
+}

@@ -1,0 +1,97 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import OCISpec
+
+/// A cache key: tokens are per registry host and repository scope.
+struct TokenKey: Hashable, Sendable {
+    var host: String
+    var repository: String
+}
+
+/// An authorization header value and when it stops being usable.
+struct CachedToken: Sendable {
+    var authorization: String
+    var expires: ContinuousClock.Instant
+}
+
+extension RegistryClient {
+    func authorization(host: String, repository: String) -> String? {
+        let key = TokenKey(host: host, repository: repository)
+        return tokens.withLock { cache in
+            guard let token = cache[key] else { return nil }
+            guard token.expires > .now else {
+                cache[key] = nil
+                return nil
+            }
+            return token.authorization
+        }
+    }
+
+    func hasToken(host: String, repository: String) -> Bool { authorization(host: host, repository: repository) != nil }
+
+    func invalidateToken(host: String, repository: String) {
+        _ = tokens.withLock { $0.removeValue(forKey: TokenKey(host: host, repository: repository)) }
+    }
+
+    /// Answers a challenge: Basic with the host's credentials, or the bearer token flow
+    /// (GET realm?service=&scope=repository:NAME:pull, with Basic credentials when known).
+    /// - Throws: `.unauthorized` when there is no way to authenticate.
+    func authenticate(host: String, repository: String, challenge: AuthChallenge?) async throws(RegistryError) {
+        let credentials = try self.credentials.credentials(for: host == "registry-1.docker.io" ? "docker.io" : host)
+        let key = TokenKey(host: host, repository: repository)
+        guard let challenge else {
+            throw RegistryError(.unauthorized, "\(host) asked for authentication without a WWW-Authenticate challenge")
+        }
+        switch challenge.scheme {
+        case "basic":
+            guard let credentials else {
+                throw RegistryError(.unauthorized, "\(host) needs a user name and password for \(repository): log in with docker login or add it to ~/.docker/config.json")
+            }
+            let basic = Self.basicAuthorization(credentials)
+            tokens.withLock { $0[key] = CachedToken(authorization: basic, expires: .now + .seconds(3600)) }
+        case "bearer":
+            guard let realm = challenge.realm, var components = URLComponents(string: realm), components.scheme == "https" || components.scheme == "http" else {
+                throw RegistryError(.protocolViolation, "\(host) sent a bearer challenge without a usable realm")
+            }
+            var query = components.queryItems ?? []
+            if let service = challenge.service { query.append(URLQueryItem(name: "service", value: service)) }
+            query.append(URLQueryItem(name: "scope", value: challenge.scope ?? "repository:\(repository):pull"))
+            if let credentials, !credentials.username.isEmpty { query.append(URLQueryItem(name: "account", value: credentials.username)) }
+            components.queryItems = query
+            guard let url = components.url?.absoluteString else { throw RegistryError(.protocolViolation, "bad token realm from \(host)") }
+            var request = HTTPClientRequest(url: url)
+            request.headers.add(name: "User-Agent", value: configuration.userAgent)
+            if let credentials, !credentials.username.isEmpty {
+                request.headers.add(name: "Authorization", value: Self.basicAuthorization(credentials))
+            }
+            let response: HTTPClientResponse
+            let body: ByteBuffer
+            do {
+                response = try await http.execute(request, timeout: .seconds(60))
+                body = try await response.body.collect(upTo: 1 << 20)
+            } catch {
+                throw Self.transportFailure(error, url: realm)
+            }
+            guard response.status.code == 200 else {
+                throw RegistryError(.unauthorized, "the token server of \(host) refused a token for \(repository) (\(response.status.code)); check your credentials")
+            }
+            guard let json = try? JSONParser.parse(Array(body.readableBytesView)),
+                let token = json["token"]?.stringValue ?? json["access_token"]?.stringValue, !token.isEmpty
+            else {
+                throw RegistryError(.protocolViolation, "the token server of \(host) answered without a token")
+            }
+            let lifetime = max(json["expires_in"]?.int64Value ?? 60, 1)
+            // Renew a little early: a token must not expire between two requests of one fetch.
+            let expires = ContinuousClock.now + .seconds(max(lifetime - 10, lifetime / 2))
+            tokens.withLock { $0[key] = CachedToken(authorization: "Bearer \(token)", expires: expires) }
+        default:
+            throw RegistryError(.unauthorized, "\(host) asks for unsupported authentication \(challenge.scheme)")
+        }
+    }
+
+    static func basicAuthorization(_ credentials: Credentials) -> String {
+        "Basic " + Data("\(credentials.username):\(credentials.password)".utf8).base64EncodedString()
+    }
+}

@@ -1,0 +1,69 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import OCISpec
+
+/// What a blob GET delivered.
+public enum BlobFetchOutcome: Sendable, Equatable {
+    /// The requested range (206 with a matching `Content-Range`).
+    case range
+    /// The whole blob (200): a registry may ignore `Range` (it is a SHOULD).
+    case whole
+}
+
+extension RegistryClient {
+    /// Streams a blob (or one byte range of it) to `sink`, in order, as bytes arrive.
+    ///
+    /// With `range`, sends a single `Range: bytes=a-b` (never multi-range) and checks that a 206
+    /// carries `Content-Range: bytes a-b/size`; a 200 is legal and delivers the whole blob from
+    /// byte 0 (`.whole`). The byte count is checked against the descriptor or the range; the
+    /// digest is the caller's to check (the store's ingest does, as bytes are written).
+    /// - Parameters:
+    ///   - range: half-open byte offsets into the blob.
+    ///   - sink: called with each chunk; a thrown error stops the transfer.
+    /// - Throws: `.notFound`, `.protocolViolation` (wrong `Content-Range` or length), transport errors.
+    @discardableResult
+    public func fetchBlob(
+        _ descriptor: Descriptor, repository: ImageReference, range: Range<Int64>? = nil,
+        sink: (UnsafeRawBufferPointer) throws -> Void
+    ) async throws -> BlobFetchOutcome {
+        var headers: [(String, String)] = []
+        if let range { headers.append(("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")) }
+        let response = try await send(
+            .GET, domain: repository.domain, repository: repository.path, path: "\(repository.path)/blobs/\(descriptor.digest)", headers: headers)
+        var outcome = BlobFetchOutcome.whole
+        var expected = descriptor.size
+        if let range, response.status == 206 {
+            let contentRange = response.header("Content-Range") ?? ""
+            guard contentRange == "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(descriptor.size)"
+                || contentRange == "bytes \(range.lowerBound)-\(range.upperBound - 1)/*"
+            else {
+                try await drain(response)
+                throw RegistryError(.protocolViolation, "\(response.url) answered Content-Range \"\(contentRange)\" for bytes \(range.lowerBound)-\(range.upperBound - 1)")
+            }
+            outcome = .range
+            expected = range.upperBound - range.lowerBound
+        } else if response.status != 200 {
+            try await drain(response)
+            throw RegistryError(.protocolViolation, "\(response.url) answered \(response.status) to a blob GET")
+        }
+        var received: Int64 = 0
+        do {
+            for try await chunk in response.body {
+                received += Int64(chunk.readableBytes)
+                guard received <= expected else {
+                    throw RegistryError(.protocolViolation, "\(response.url) sent more than the \(expected) bytes expected")
+                }
+                try chunk.withUnsafeReadableBytes { try sink($0) }
+            }
+        } catch let error as RegistryError {
+            throw error
+        } catch let error as HTTPClientError {
+            throw Self.transportFailure(error, url: response.url)
+        }
+        guard received == expected else {
+            throw RegistryError(.protocolViolation, "\(response.url) ended after \(received) of \(expected) bytes")
+        }
+        return outcome
+    }
+}

@@ -1,0 +1,199 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import OCISpec
+import Synchronization
+
+/// An OCI distribution client (distribution spec v1.1 §pull): resolve tags, fetch manifests
+/// and blobs (whole or single ranges), verified. Authenticates as registries ask (bearer token
+/// flow or basic), retries transport failures, timeouts, 5xx and 429 with backoff and jitter
+/// (honouring `Retry-After`), and follows redirects itself so credentials never go to another
+/// host. No transport type appears in its public API.
+///
+/// Use it in a scope: `try await RegistryClient.with(...) { client in ... }`.
+public final class RegistryClient: Sendable {
+    let http: HTTPClient
+    let configuration: RegistryConfiguration
+    let credentials: any CredentialProvider
+    let logger: Logger
+    let tokens = Mutex<[TokenKey: CachedToken]>([:])
+
+    init(configuration: RegistryConfiguration, credentials: any CredentialProvider, logger: Logger) {
+        var httpConfiguration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(
+                connect: .nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
+                    + configuration.connectTimeout.components.attoseconds / 1_000_000_000),
+                read: .nanoseconds(Int64(configuration.readTimeout.components.seconds) * 1_000_000_000
+                    + configuration.readTimeout.components.attoseconds / 1_000_000_000)),
+            decompression: .disabled)
+        httpConfiguration.httpVersion = .automatic
+        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
+        self.configuration = configuration
+        self.credentials = credentials
+        self.logger = logger
+    }
+
+    /// Runs `body` with a client and shuts it down afterwards, whatever `body` does.
+    public static func with<R: Sendable>(
+        configuration: RegistryConfiguration = RegistryConfiguration(), credentials: any CredentialProvider = DockerConfigCredentials(),
+        logger: Logger = Logger(label: "layoutfs.registry"), _ body: (RegistryClient) async throws -> R
+    ) async throws -> R {
+        let client = RegistryClient(configuration: configuration, credentials: credentials, logger: logger)
+        do {
+            let result = try await body(client)
+            try? await client.http.shutdown()
+            return result
+        } catch {
+            try? await client.http.shutdown()
+            throw error
+        }
+    }
+
+    /// A response whose body the caller must consume or drop.
+    struct Response {
+        var status: UInt
+        var headers: [(String, String)]
+        var body: HTTPClientResponse.Body
+        /// The URL that answered (after redirects).
+        var url: String
+
+        func header(_ name: String) -> String? {
+            headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        }
+    }
+
+    /// Sends a GET or HEAD for `repository` on `domain`, handling auth, redirects and retries.
+    /// Returns a 2xx response; every other outcome is thrown.
+    /// - Parameter path: below `/v2/`, e.g. `library/busybox/manifests/latest`.
+    func send(
+        _ method: HTTPMethod, domain: String, repository: String, path: String, headers: [(String, String)] = []
+    ) async throws(RegistryError) -> Response {
+        let startURL = configuration.baseURL(for: domain) + "/v2/" + path
+        let host = domain == "docker.io" ? "registry-1.docker.io" : domain
+        var attempt = 0
+        var authRetried = false
+        var url = startURL
+        var redirects = 0
+        while true {
+            attempt += 1
+            var request = HTTPClientRequest(url: url)
+            request.method = method
+            request.headers.add(name: "User-Agent", value: configuration.userAgent)
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
+            // Credentials only for the registry itself, never for a redirect target.
+            let sameHost = URL(string: url)?.host == URL(string: startURL)?.host && URL(string: url)?.port == URL(string: startURL)?.port
+            if sameHost, let authorization = authorization(host: host, repository: repository) {
+                request.headers.add(name: "Authorization", value: authorization)
+            }
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(request, timeout: .hours(24))
+            } catch {
+                let failure = Self.transportFailure(error, url: url)
+                guard attempt < configuration.maximumAttempts else { throw failure }
+                logger.debug("retrying after transport failure", metadata: ["url": "\(url)", "error": "\(failure)"])
+                await backoff(attempt: attempt, retryAfter: nil)
+                continue
+            }
+            let status = response.status.code
+            let responseHeaders = response.headers.map { ($0.name, $0.value) }
+            let result = Response(status: status, headers: responseHeaders, body: response.body, url: url)
+            switch status {
+            case 200..<300:
+                return result
+            case 301, 302, 303, 307, 308:
+                try await drain(result)
+                guard redirects < 10, let location = result.header("Location"), let next = URL(string: location, relativeTo: URL(string: url)) else {
+                    throw RegistryError(.protocolViolation, "bad or too many redirects from \(url)")
+                }
+                redirects += 1
+                url = next.absoluteString
+                continue
+            case 401, 403:
+                let body = try await errorBody(result)
+                let challenge = result.header("WWW-Authenticate").flatMap(AuthChallenge.init(header:))
+                // 401 (or a 403 from an expired token): authenticate once more, then give up.
+                if !authRetried, sameHost, status == 401 || hasToken(host: host, repository: repository) {
+                    authRetried = true
+                    invalidateToken(host: host, repository: repository)
+                    try await authenticate(host: host, repository: repository, challenge: challenge)
+                    continue
+                }
+                if status == 401 {
+                    throw RegistryError(.unauthorized, "\(host) refused access to \(repository) (401)\(body); log in (docker login / ~/.docker/config.json) or check the name")
+                }
+                throw RegistryError(.denied, "\(host) denied access to \(repository) (403)\(body)")
+            case 404:
+                let body = try await errorBody(result)
+                throw RegistryError(.notFound, "\(url) was not found (404)\(body)")
+            case 429, 500..<600:
+                let body = try await errorBody(result)
+                guard attempt < configuration.maximumAttempts else {
+                    throw RegistryError(.server, "\(url) answered \(status) \(configuration.maximumAttempts) times\(body)")
+                }
+                logger.debug("retrying after \(status)", metadata: ["url": "\(url)"])
+                await backoff(attempt: attempt, retryAfter: result.header("Retry-After").flatMap { Int($0) })
+                continue
+            default:
+                let body = try await errorBody(result)
+                throw RegistryError(.protocolViolation, "\(url) answered \(status)\(body)")
+            }
+        }
+    }
+
+    /// Waits before attempt `attempt + 1`: `Retry-After` seconds when given (capped), else
+    /// exponential backoff with jitter.
+    func backoff(attempt: Int, retryAfter: Int?) async {
+        let maximum = configuration.maximumBackoff
+        var delay: Duration
+        if let retryAfter, retryAfter >= 0 {
+            delay = .seconds(retryAfter)
+        } else {
+            delay = configuration.initialBackoff * (1 << min(attempt - 1, 16))
+            delay = delay + delay * Double.random(in: 0...0.5)
+        }
+        if delay > maximum { delay = maximum }
+        try? await Task.sleep(for: delay)
+    }
+
+    func drain(_ response: Response) async throws(RegistryError) {
+        do {
+            for try await _ in response.body {}
+        } catch {
+            throw Self.transportFailure(error, url: response.url)
+        }
+    }
+
+    /// The start of an error body (distribution spec error JSON), for messages.
+    func errorBody(_ response: Response) async throws(RegistryError) -> String {
+        var collected: [UInt8] = []
+        do {
+            for try await chunk in response.body where collected.count < 4096 {
+                collected += chunk.readableBytesView.prefix(4096 - collected.count)
+            }
+        } catch {
+            return ""
+        }
+        if let json = try? JSONParser.parse(collected), let first = json["errors"]?.arrayValue?.first {
+            let code = first["code"]?.stringValue ?? ""
+            let message = first["message"]?.stringValue ?? ""
+            return ": \(code) \(message)".trimmingCharacters(in: .whitespaces)
+        }
+        return ""
+    }
+
+    static func transportFailure(_ error: any Error, url: String) -> RegistryError {
+        if let error = error as? RegistryError { return error }
+        let text = "\(error)"
+        if let httpError = error as? HTTPClientError, httpError == .readTimeout || httpError == .connectTimeout || httpError == .deadlineExceeded {
+            return RegistryError(.timeout, "\(url) timed out", underlying: error)
+        }
+        if text.localizedCaseInsensitiveContains("timeout") || text.localizedCaseInsensitiveContains("timed out") {
+            return RegistryError(.timeout, "\(url) timed out", underlying: error)
+        }
+        return RegistryError(.transport, "cannot reach \(url)", underlying: error)
+    }
+}
