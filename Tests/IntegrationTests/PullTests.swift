@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `layoutfs pull` against a real distribution registry.
+@Suite("pull from a real registry", .serialized)
+struct PullTests {
+    @Test("an anonymous pull is byte-identical to the pushed image; a second pull fetches nothing")
+    func anonymousPull() throws {
+        try Harness.require("skopeo", "oci-image-tool")
+        try Harness.withWorkDirectory { work in
+            let registry = try RegistryServer(directory: work + "/registry")
+            try Harness.makeDemoImage(at: work + "/src")
+            try registry.push(layout: work + "/src", tag: "1.35", to: "team/busybox:1.35")
+            let store = work + "/store"
+            let pulled = try Harness.layoutfs(["pull", "\(registry.address)/team/busybox:1.35"], store: store)
+            #expect(pulled.stdout.contains("pulled \(registry.address)/team/busybox:1.35 sha256:"), "\(pulled.stdout)")
+            #expect(pulled.stdout.contains("fetched 3 blobs"), "\(pulled.stdout)")
+            #expect(try Harness.layoutfs(["images"], store: store).stdout.contains("\(registry.address)/team/busybox:1.35"))
+
+            // Every blob equals the source's (skopeo pushes OCI layouts unchanged).
+            try Harness.layoutfs(["export", "\(registry.address)/team/busybox:1.35", "--materialize", work + "/out"], store: store)
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/out"])
+            let sourceBlobs = Set(try FileManager.default.contentsOfDirectory(atPath: work + "/src/blobs/sha256"))
+            let pulledBlobs = Set(try FileManager.default.contentsOfDirectory(atPath: work + "/out/blobs/sha256"))
+            #expect(pulledBlobs == sourceBlobs)
+            for blob in pulledBlobs {
+                try Harness.runOK(["cmp", work + "/out/blobs/sha256/" + blob, work + "/src/blobs/sha256/" + blob])
+            }
+            let again = try Harness.layoutfs(["pull", "\(registry.address)/team/busybox:1.35"], store: store)
+            #expect(again.stdout.contains("fetched 0 blobs"), "\(again.stdout)")
+            #expect(again.stdout.contains("skipped 3"))
+        }
+    }
+
+    @Test("an unknown tag or repository is a clear error and names nothing")
+    func notFound() throws {
+        try Harness.withWorkDirectory { work in
+            let registry = try RegistryServer(directory: work + "/registry")
+            let result = try Harness.layoutfs(["pull", "\(registry.address)/team/nothing:1"], store: work + "/store", expectSuccess: false)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("layoutfs: error:"))
+            #expect(result.stderr.contains("404"), "\(result.stderr)")
+            #expect(!(try Harness.layoutfs(["images"], store: work + "/store").stdout.contains("team/nothing")))
+        }
+    }
+
+    @Test("htpasswd basic auth: refused without credentials, pulled with them from docker's config.json")
+    func basicAuth() throws {
+        try Harness.require("htpasswd", "skopeo")
+        try Harness.withWorkDirectory { work in
+            try Harness.runOK(["htpasswd", "-B", "-C", "4", "-b", "-c", work + "/htpasswd", "tester", "s3cret"])
+            let registry = try RegistryServer(directory: work + "/registry", htpasswd: work + "/htpasswd")
+            try Harness.makeDemoImage(at: work + "/src")
+            try registry.push(layout: work + "/src", tag: "1.35", to: "team/private:1", credentials: "tester:s3cret")
+            let store = work + "/store"
+            let reference = "\(registry.address)/team/private:1"
+
+            let empty = work + "/no-docker-config"
+            try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+            let refused = try Harness.run([Harness.binary, "pull", reference, "--root", store], environment: ["DOCKER_CONFIG": empty])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("layoutfs: error:"))
+            #expect(refused.stderr.contains("password") || refused.stderr.contains("401"), "\(refused.stderr)")
+            #expect(!refused.stderr.contains("s3cret"))
+
+            let wrong = work + "/wrong-docker-config"
+            try Self.writeDockerConfig(at: wrong, host: registry.address, user: "tester", password: "nope")
+            let denied = try Harness.run([Harness.binary, "pull", reference, "--root", store], environment: ["DOCKER_CONFIG": wrong])
+            #expect(denied.status != 0)
+            #expect(!denied.stderr.contains("nope"), "credentials must never be printed")
+
+            let right = work + "/docker-config"
+            try Self.writeDockerConfig(at: right, host: registry.address, user: "tester", password: "s3cret")
+            let pulled = try Harness.run([Harness.binary, "pull", reference, "--root", store], environment: ["DOCKER_CONFIG": right])
+            #expect(pulled.succeeded, "\(pulled.stderr)")
+            #expect(pulled.stdout.contains("fetched 3 blobs"))
+        }
+    }
+
+    static func writeDockerConfig(at directory: String, host: String, user: String, password: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let auth = Data("\(user):\(password)".utf8).base64EncodedString()
+        try #"{"auths":{"\#(host)":{"auth":"\#(auth)"}}}"#.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+    }
+}
