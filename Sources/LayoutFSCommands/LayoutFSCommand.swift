@@ -28,27 +28,27 @@ public struct LayoutFSCommand: AsyncParsableCommand {
     /// Runs the command line, printing `layoutfs: error: ...` for user errors (no backtrace)
     /// and exiting non-zero.
     public static func runMain() async {
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
                 try command.run()
             }
-        } catch let error as ImagesError {
-            fail(error.description)
-        } catch let error as ContentStoreError {
-            fail(error.description)
-        } catch let error as OCISpecError {
-            fail(error.description)
-        } catch let error as MountError {
-            fail(error.description)
-        } catch let error as RegistryError {
-            fail(error.description)
-        } catch let error as CommandFailure {
-            fail(error.message)
-        } catch {
+        } catch let error as ExitCode {
             exit(withError: error)
+        } catch let error as CleanExit {
+            exit(withError: error)
+        } catch let error as ValidationError {
+            exit(withError: error)
+        } catch {
+            // Every other failure is the user's to read: one line, no backtrace.
+            fail("\(error)")
         }
     }
 

@@ -26,12 +26,13 @@ struct Pull: AsyncParsableCommand {
     @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP (repeatable).")
     var insecureRegistries: [String] = []
     @Option(help: "Blobs downloaded at once.") var concurrency = 4
+    @Option(help: "Seconds of silence after which a registry read is abandoned and retried.") var timeout = 30
 
     func run() async throws {
         let store = try store.openStore()
         let reference = try ImageReference(parsing: reference)
         let platform = try platform.parsed()
-        let configuration = RegistryConfiguration(insecureHosts: Set(insecureRegistries))
+        let configuration = RegistryConfiguration(insecureHosts: Set(insecureRegistries), readTimeout: .seconds(max(1, timeout)))
         let showProgress = isatty(STDERR_FILENO) == 1
         let started = ContinuousClock.now
         let reporter = ProgressLine(enabled: showProgress)

@@ -54,11 +54,16 @@ extension RegistryClient {
                 guard received <= expected else {
                     throw RegistryError(.protocolViolation, "\(response.url) sent more than the \(expected) bytes expected")
                 }
-                try chunk.withUnsafeReadableBytes { try sink($0) }
+                do {
+                    try chunk.withUnsafeReadableBytes { try sink($0) }
+                } catch {
+                    throw SinkFailure(error: error)
+                }
             }
-        } catch let error as RegistryError {
-            throw error
-        } catch let error as HTTPClientError {
+        } catch let failure as SinkFailure {
+            throw failure.error
+        } catch {
+            // A reset or timeout mid-body: a transport failure the caller may retry.
             throw Self.transportFailure(error, url: response.url)
         }
         guard received == expected else {
@@ -66,4 +71,9 @@ extension RegistryClient {
         }
         return outcome
     }
+}
+
+/// An error thrown by the caller's sink, passed through untouched.
+private struct SinkFailure: Error {
+    var error: any Error
 }

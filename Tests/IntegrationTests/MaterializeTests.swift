@@ -176,13 +176,13 @@ struct MaterializeTests {
 
     /// Adds `file` as an extra (uncompressed-typed) layer to the single manifest of a layout,
     /// rewriting manifest and index with real digests (jq keeps the rest as umoci wrote it).
-    static func addLayer(_ file: String, toLayoutAt layout: String) throws {
+    static func addLayer(_ file: String, toLayoutAt layout: String, mediaType: String = "application/vnd.oci.image.layer.v1.tar") throws {
         let digest = try Harness.sha256(ofFile: file)
         let size = try Self.size(file)
         try Harness.runOK(["cp", file, "\(layout)/blobs/sha256/\(digest)"])
         let index = try Harness.runOK(["jq", "-r", ".manifests[0].digest", layout + "/index.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let manifestPath = "\(layout)/blobs/sha256/\(index.dropFirst(7))"
-        let layer = #"{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:\#(digest)","size":\#(size)}"#
+        let layer = #"{"mediaType":"\#(mediaType)","digest":"sha256:\#(digest)","size":\#(size)}"#
         let manifest = try Harness.runOK(["jq", "-c", ".layers += [\(layer)]", manifestPath]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let newManifest = layout + "/manifest.tmp"
         try manifest.write(toFile: newManifest, atomically: false, encoding: .utf8)

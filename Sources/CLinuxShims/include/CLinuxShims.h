@@ -26,7 +26,8 @@ int lfs_spawn_daemon(const char *path, char *const argv[], char *const envp[], i
 int lfs_ready_pipe(int fds[2]);
 /// pidfd_open(2): a descriptor that becomes readable when process `pid` exits; -1 with errno.
 int lfs_pidfd_open(pid_t pid);
-/// posix_spawnp(file, argv, envp) with stdin, stdout and stderr from the given descriptors.
+/// posix_spawnp(file, argv, envp) with stdin, stdout and stderr from the given descriptors, an
+/// empty signal mask and default signal dispositions.
 /// Returns 0 or an errno value.
 int lfs_spawn(const char *file, char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd, pid_t *pid);
 #endif

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fault-injecting proxy (Tests/Fixtures/fault-proxy.py) in front of a real registry.
+/// Faults are rules in `faults.json`, read by the proxy before each request; what it served is
+/// in `stats.json` (requests, and body bytes sent, counted by the proxy itself).
+final class FaultProxy {
+    struct Rule: Codable {
+        var match: String
+        var fault: String
+        var times: Int?
+    }
+
+    struct Stats: Decodable {
+        var requests: [[StringOrInt]]
+        var body_bytes: Int
+    }
+
+    enum StringOrInt: Decodable, Equatable {
+        case string(String), int(Int), none
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let i = try? c.decode(Int.self) { self = .int(i) } else if let s = try? c.decode(String.self) { self = .string(s) } else { self = .none }
+        }
+    }
+
+    let directory: String
+    let port: Int
+    private let child: Harness.Child
+    var address: String { "127.0.0.1:\(port)" }
+
+    init(upstream: RegistryServer, directory: String) throws {
+        try Harness.require("python3")
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        child = try Harness.spawn(["/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/fault-proxy.py", String(upstream.port), directory])
+        let deadline = ContinuousClock.now + .seconds(20)
+        var found: Int?
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let value = Int(text), RegistryServer.canConnect(value) {
+                found = value
+                break
+            }
+            var status: Int32 = 0
+            if waitpid(child.pid, &status, WNOHANG) == child.pid { break }
+            usleep(20_000)
+        }
+        guard let found else {
+            Issue.record("the fault proxy did not start: \(child.readError())")
+            throw HarnessError("no proxy")
+        }
+        port = found
+    }
+
+    deinit {
+        kill(child.pid, SIGTERM)
+        _ = Harness.wait(child.pid)
+    }
+
+    func setFaults(_ rules: [Rule]) throws {
+        let data = try JSONEncoder().encode(rules)
+        try data.write(to: URL(fileURLWithPath: directory + "/faults.json.tmp"))
+        rename(directory + "/faults.json.tmp", directory + "/faults.json")
+    }
+
+    func stats() throws -> Stats {
+        guard let data = FileManager.default.contents(atPath: directory + "/stats.json") else { return Stats(requests: [], body_bytes: 0) }
+        return try JSONDecoder().decode(Stats.self, from: data)
+    }
+
+    /// Requests whose path contains `fragment`, as (fault or nil, body bytes sent).
+    func requests(matching fragment: String) throws -> [(fault: String?, bytes: Int)] {
+        try stats().requests.compactMap { row in
+            guard row.count == 4, case .string(let path) = row[1], path.contains(fragment) else { return nil }
+            let fault: String? = if case .string(let f) = row[2] { f } else { nil }
+            let bytes: Int = if case .int(let b) = row[3] { b } else { 0 }
+            return (fault, bytes)
+        }
+    }
+}
