@@ -27,6 +27,15 @@ public struct LayoutFSCommand: AsyncParsableCommand {
 
     /// Runs the command line, printing `layoutfs: error: ...` for user errors (no backtrace)
     /// and exiting non-zero.
+    /// Call first in `main`, before anything can start a thread: a foreground mount daemon owns
+    /// SIGINT/SIGTERM/SIGHUP on one thread, so they must be blocked in every thread it will have.
+    public static func prepareProcess(arguments: [String] = CommandLine.arguments) {
+        if arguments.dropFirst().first == "mount", arguments.contains("--foreground") {
+            MountDaemon.blockTerminationSignals()
+        }
+    }
+
+    @MainActor
     public static func runMain() async {
         var command: any ParsableCommand
         do {

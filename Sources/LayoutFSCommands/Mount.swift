@@ -40,7 +40,8 @@ struct Mount: ParsableCommand {
     }
 
     func run() throws {
-        // Before anything starts a thread (SQLite, Dispatch): one thread owns the signals.
+        // main.swift already blocked the termination signals before any thread existed
+        // (LayoutFSCommand.prepareProcess); this is for callers that run the command directly.
         if foreground { MountDaemon.blockTerminationSignals() }
         let mountpoint = arguments.last!
         let store = try self.store.openStore()

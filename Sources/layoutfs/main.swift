@@ -1,3 +1,4 @@
 import LayoutFSCommands
 
+LayoutFSCommand.prepareProcess()
 await LayoutFSCommand.runMain()
