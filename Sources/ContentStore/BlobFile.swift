@@ -18,6 +18,13 @@ public final class BlobFile: Sendable {
 
     deinit { close(fileDescriptor) }
 
+    /// The file's size now (`fstat`), in bytes; nil when `fstat` fails.
+    public func currentSize() -> Int64? {
+        var st = stat()
+        guard fstat(fileDescriptor, &st) == 0 else { return nil }
+        return Int64(st.st_size)
+    }
+
     /// Reads up to `byteCount` bytes at `offset` (fewer at end of file). The corresponding C
     /// function is `pread`, retried on `EINTR` and short reads.
     /// - Throws: `ContentStoreError.io` with the errno.

@@ -78,7 +78,9 @@ public final class SQLiteImageStore: ImageStore {
 
     public func images() throws(ContentStoreError) -> [ImageRecord] {
         try wrap("listing") {
-            try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM images ORDER BY name").map(Self.record) }
+            // A corrupt row (hand-edited, or from a future version) is skipped, not fatal to every
+            // command: it can still be looked up by name (and fail there) or removed with rm.
+            try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM images ORDER BY name").compactMap { try? Self.record($0) } }
         }
     }
 

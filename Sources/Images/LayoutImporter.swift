@@ -76,10 +76,21 @@ public struct LayoutImporter {
                 throw ImagesError(
                     .ambiguous, "--name needs exactly one entry, but \(path)/index.json has \(entries.count): \(Self.listing(entries)); select one with --ref")
             }
+            let reference: ImageReference
             do {
-                explicitName = try ImageReference(parsing: name).description
+                reference = try ImageReference(parsing: name)
             } catch {
                 throw ImagesError(.invalidArgument, error.message)
+            }
+            if reference.digest != nil, reference.digest != entries[0].digest, options.platform == nil {
+                try Store.checkName(reference, for: entries[0])
+            }
+            explicitName = reference.description
+        }
+        if let repository = options.repository {
+            let lastComponent = repository.split(separator: "/").last ?? ""
+            guard (try? ImageReference(parsing: repository)) != nil, !repository.contains("@"), !lastComponent.contains(":") else {
+                throw ImagesError(.invalidArgument, "invalid --repo \"\(repository)\": give a repository without tag or digest, e.g. demo/busybox")
             }
         }
         let repository = options.repository ?? ImageNaming.repository(fromDirectory: path)

@@ -20,16 +20,36 @@ public enum ManifestNode: Sendable {
         guard actual == descriptor.digest else {
             throw ImagesError(.corruptBlob, "blob \(descriptor.digest) is corrupt: its content hashes to \(actual)")
         }
-        do {
+        let node: ManifestNode
+        do throws(OCISpecError) {
             if descriptor.mediaType.isIndex {
-                self = .index(try ImageIndex(bytes: bytes))
+                node = .index(try ImageIndex(bytes: bytes))
             } else if descriptor.mediaType.isManifest {
-                self = .manifest(try ImageManifest(bytes: bytes))
+                node = .manifest(try ImageManifest(bytes: bytes))
             } else {
-                self = .leaf
+                node = .leaf
             }
         } catch {
             throw ImagesError(.invalidLayout, "\(descriptor.mediaType) \(descriptor.digest) is invalid: \(error.message)", underlying: error)
+        }
+        switch node {
+        case .index(let index): try Self.checkUnambiguous(index.json, descriptor: descriptor, forbidden: ["config", "layers"])
+        case .manifest(let manifest): try Self.checkUnambiguous(manifest.json, descriptor: descriptor, forbidden: ["manifests"])
+        case .leaf: break
+        }
+        self = node
+    }
+
+    /// Refuses documents that could be read as another kind (CVE-2021-41190: a manifest that also
+    /// has `manifests`, an index that has `config` or `layers`) and a `mediaType` field that
+    /// contradicts the descriptor, as containerd does.
+    static func checkUnambiguous(_ json: JSONValue, descriptor: Descriptor, forbidden: [String]) throws(ImagesError) {
+        for field in forbidden where json[field] != nil {
+            throw ImagesError(.invalidLayout, "\(descriptor.mediaType) \(descriptor.digest) is ambiguous: it also has a \"\(field)\" field")
+        }
+        if let declared = json["mediaType"]?.stringValue, declared != descriptor.mediaType.rawValue {
+            throw ImagesError(
+                .invalidLayout, "\(descriptor.digest) says it is \(declared), but its descriptor says \(descriptor.mediaType)")
         }
     }
 

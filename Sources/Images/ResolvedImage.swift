@@ -55,21 +55,43 @@ extension Store {
         case .registry(let reference):
             throw ImagesError(.invalidArgument, "docker://\(reference) needs registry support, which this version does not have yet: import the image from a layout")
         case .name(let reference):
-            let all = try allImages()
             if let digest = reference.digest {
-                let candidates = all.filter {
+                // A by-digest name (from pull or import), else any name of that repository
+                // (and tag, when given) that is bound to the digest.
+                if let exact = try lookUp(reference.description), exact.target.digest == digest {
+                    return ResolvedImage(name: exact.name, root: exact.target, pinned: true)
+                }
+                let all = try allImages()
+                let match = all.first {
                     guard let r = try? ImageReference(parsing: $0.name) else { return false }
                     return r.repository == reference.repository && (reference.tag == nil || r.tag == reference.tag) && $0.target.digest == digest
                 }
-                guard let match = candidates.first else {
+                guard let match else {
                     throw ImagesError(.unknownImage, "no image \(reference.repository)\(reference.tag.map { ":" + $0 } ?? "") is bound to \(digest)\(Self.available(all))")
                 }
                 return ResolvedImage(name: match.name, root: match.target, pinned: true)
             }
-            guard let match = all.first(where: { $0.name == reference.description }) else {
-                throw ImagesError(.unknownImage, "no image named \(reference)\(Self.available(all))")
+            guard let match = try lookUp(reference.description) else {
+                throw ImagesError(.unknownImage, "no image named \(reference)\(Self.available(try allImages()))")
             }
             return ResolvedImage(name: match.name, root: match.target, pinned: false)
+        }
+    }
+
+    private func lookUp(_ name: String) throws(ImagesError) -> ImageRecord? {
+        do {
+            return try images.image(named: name)
+        } catch {
+            throw ImagesError(error, "cannot look up \(name)")
+        }
+    }
+
+    /// Checks that a name may be bound to `target`: a name with a digest must carry the
+    /// target's own digest.
+    /// - Throws: `.invalidArgument`.
+    public static func checkName(_ reference: ImageReference, for target: Descriptor) throws(ImagesError) {
+        if let digest = reference.digest, digest != target.digest {
+            throw ImagesError(.invalidArgument, "\(reference) names digest \(digest), but the image is \(target.digest): drop the @digest or use the image's own")
         }
     }
 

@@ -14,6 +14,14 @@ final class BlobFileCache: Sendable {
 
     init(capacity: Int) { self.capacity = max(1, capacity) }
 
+    /// Forgets `digest` (its file closes once no handle uses it).
+    func evict(_ digest: Digest) {
+        state.withLock { state in
+            state.files.removeValue(forKey: digest)
+            state.order.removeAll { $0 == digest }
+        }
+    }
+
     func file(for digest: Digest, open: (Digest) throws(ContentStoreError) -> BlobFile) throws(ContentStoreError) -> BlobFile {
         if let file = state.withLock({ state -> BlobFile? in
             guard let file = state.files[digest] else { return nil }

@@ -133,13 +133,22 @@ public final class LayoutTree: Sendable {
                 _ = try attributes(of: inode)
                 throw LayoutFSError(.isDirectory, "inode \(inode) is a directory")
             }
+            let file: BlobFile
             do {
-                content = .blob(try files.file(for: descriptor.digest) { digest throws(ContentStoreError) in
+                file = try files.file(for: descriptor.digest) { digest throws(ContentStoreError) in
                     try provider.openBlob(digest)
-                })
+                }
             } catch {
                 throw LayoutFSError(.io, "cannot open blob \(descriptor.digest): \(error)")
             }
+            // The store's file must still be the blob: one that changed size under us (truncated,
+            // replaced) would be served short, so it is an I/O error instead.
+            let size = file.currentSize()
+            guard size == descriptor.size else {
+                files.evict(descriptor.digest)
+                throw LayoutFSError(.io, "blob \(descriptor.digest) in the store has \(size.map(String.init) ?? "no") bytes, expected \(descriptor.size): the store was modified")
+            }
+            content = .blob(file)
         }
         return handles.withLock { $0.insert(content) }
     }

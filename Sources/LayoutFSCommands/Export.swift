@@ -24,6 +24,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let store = try store.openStore()
+        try PathChecks.refuseInsideStore(materialize, store: store, what: "destination")
         let resolved = try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) }
         let plan = try LayoutPlan(store: store, images: resolved, platform: try platform.parsed())
         var stderr = StandardError()

@@ -33,6 +33,8 @@ struct ListImages: ParsableCommand {
         if case .index(let index)? = try? store.readRoot(root) {
             platforms = index.manifests.filter { $0.annotations[AnnotationKey.dockerReferenceType] == nil }.compactMap { $0.platform?.description }
         }
-        return (ByteFormat.string(bytes), platforms.isEmpty ? "-" : platforms.joined(separator: ","))
+        var unique: [String] = []
+        for platform in platforms where !unique.contains(platform) { unique.append(platform) }
+        return (ByteFormat.string(bytes), unique.isEmpty ? "-" : unique.joined(separator: ","))
     }
 }

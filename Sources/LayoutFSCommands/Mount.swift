@@ -53,6 +53,10 @@ struct Mount: ParsableCommand {
         if let type = MountTable.isMountpoint(mountpoint) {
             throw CommandFailure("\(mountpoint) is already a mountpoint (\(type)): unmount it first (layoutfs unmount \(mountpoint))")
         }
+        try PathChecks.refuseInsideStore(mountpoint, store: store, what: "mountpoint")
+        if let outer = PathChecks.enclosingLayoutFSMount(of: mountpoint) {
+            throw CommandFailure("\(mountpoint) is inside the layoutfs mount \(outer): choose a directory outside it")
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: mountpoint, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")

@@ -12,7 +12,9 @@ struct Tag: ParsableCommand {
     func run() throws {
         let store = try store.openStore()
         let image = try store.resolve(try ImageSpecifier(parsing: source))
-        let name = try ImageReference(parsing: destination).description
+        let reference = try ImageReference(parsing: destination)
+        try Store.checkName(reference, for: image.root)
+        let name = reference.description
         try store.images.bind(name, to: image.root)
         print("tagged \(name) \(image.root.digest)")
     }

@@ -9,6 +9,7 @@ import Testing
 enum Damage: String, CaseIterable, Sendable, CustomStringConvertible {
     case indexMissing, indexEmpty, indexEmptyObject, manifestsEmpty, indexNotJSON, ociLayoutMissing
     case manifestNotJSON, manifestTooLarge, manifestLongerThanDescriptor, manifestIsAnIndex
+    case manifestAlsoHasManifests, manifestClaimsOtherMediaType, entryIsALayer
     case invalidDigestInIndex, uppercaseDigestInIndex, negativeSize, absurdSize
     case corruptLayer, corruptConfig, corruptManifest, layerWrongSize
     case missingLayer, missingConfig, missingManifest, secondEntryMissingLayer
@@ -70,6 +71,23 @@ private func brokenLayout(_ damage: Damage, in tmp: String) throws -> Broken {
         let lying = Descriptor(mediaType: .ociManifest, digest: index.digest, size: index.size)
         try layout.writeIndex([ImageBuilder.entry(lying, refName: "1.0")])
         return Broken(path: path, code: .invalidLayout, mentions: index.digest.description, notStored: [index.digest])
+    case .manifestAlsoHasManifests:
+        // CVE-2021-41190: a document that reads as a manifest and as an index.
+        let config = image.config
+        let text = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(String(decoding: config.encoded, as: UTF8.self)),"layers":[],"manifests":[]}"#
+        let bad = try layout.addBlob(Array(text.utf8), mediaType: .ociManifest)
+        try layout.writeIndex([ImageBuilder.entry(bad, refName: "1.0")])
+        return Broken(path: path, code: .invalidLayout, mentions: "ambiguous", notStored: [bad.digest])
+    case .manifestClaimsOtherMediaType:
+        let config = image.config
+        let text = #"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":\#(String(decoding: config.encoded, as: UTF8.self)),"layers":[]}"#
+        let bad = try layout.addBlob(Array(text.utf8), mediaType: .ociManifest)
+        try layout.writeIndex([ImageBuilder.entry(bad, refName: "1.0")])
+        return Broken(path: path, code: .invalidLayout, mentions: bad.digest.description, notStored: [bad.digest])
+    case .entryIsALayer:
+        let layer = image.layers[0]
+        try layout.writeIndex([ImageBuilder.entry(layer, refName: "1.0")])
+        return Broken(path: path, code: .invalidLayout, mentions: layer.digest.description)
     case .invalidDigestInIndex:
         try rawIndex(#"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:../../etc/passwd","size":10}"#)
         return Broken(path: path, code: .invalidLayout, mentions: "index.json")

@@ -170,6 +170,28 @@ struct MaterializeTests {
         }
     }
 
+    @Test("names: an invalid --repo is refused; a name's @digest must be the image's own; NAME@digest resolves")
+    func namingRules() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            for bad in ["BAD REPO", "foo:bar", "UPPER"] {
+                let result = try Harness.layoutfs(["import", work + "/src", "--repo", bad], store: store, expectSuccess: false)
+                #expect(result.status != 0 && result.stderr.contains("invalid --repo"), "\(bad): \(result.stderr)")
+            }
+            let imported = try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            let digest = try #require(imported.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).first { $0.hasPrefix("sha256:") }).description
+            let wrong = "sha256:" + String(repeating: "a", count: 64)
+            let refused = try Harness.layoutfs(["tag", "demo/busybox:1.35", "demo/pinned@\(wrong)"], store: store, expectSuccess: false)
+            #expect(refused.status != 0 && refused.stderr.contains("drop the @digest"), "\(refused.stderr)")
+            try Harness.layoutfs(["tag", "demo/busybox:1.35", "demo/pinned@\(digest)"], store: store)
+            try Harness.layoutfs(["export", "demo/pinned@\(digest)", "--materialize", work + "/out"], store: store)
+            try Harness.layoutfs(["export", "demo/busybox:1.35@\(digest)", "--materialize", work + "/out"], store: store)
+            let stale = try Harness.layoutfs(["export", "demo/busybox:1.35@\(wrong)", "--materialize", work + "/out"], store: store, expectSuccess: false)
+            #expect(stale.stderr.contains("is bound to"), "\(stale.stderr)")
+        }
+    }
+
     static func size(_ path: String) throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     }

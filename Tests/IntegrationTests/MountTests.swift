@@ -157,6 +157,38 @@ struct MountTests {
         }
     }
 
+    @Test("a mountpoint inside the store or inside a layoutfs mount is refused (it would deadlock or hide the layout)")
+    func selfReferentialMounts() throws {
+        try withMountedDemo { _, store, mnt in
+            for inside in [store + "/content", store + "/content/blobs", mnt + "/blobs"] {
+                let result = try Harness.layoutfs(["mount", "demo/busybox:1.35", inside], store: store, expectSuccess: false)
+                #expect(result.status != 0, "\(inside)")
+                #expect(result.stderr.contains("inside the"), "\(result.stderr)")
+                #expect(Self.mountEntry(inside) == nil)
+            }
+            let export = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", store + "/content/out"], store: store, expectSuccess: false)
+            #expect(export.stderr.contains("inside the store"), "\(export.stderr)")
+        }
+    }
+
+    @Test("a store blob that changes size under a mount is an I/O error, never a short file")
+    func truncatedStoreBlob() throws {
+        try withMountedDemo { _, store, mnt in
+            let blobs = try FileManager.default.contentsOfDirectory(atPath: store + "/content/blobs/sha256")
+            let victim = try #require(blobs.first)
+            let path = store + "/content/blobs/sha256/" + victim
+            chmod(path, 0o644)
+            #expect(truncate(path, 10) == 0)
+            let read = try Harness.run(["cat", mnt + "/blobs/sha256/" + victim])
+            #expect(!read.succeeded)
+            #expect(read.stderr.contains("Input/output error"), "\(read.stderr)")
+            // The other blobs are still served.
+            let other = try #require(blobs.last)
+            #expect(other != victim)
+            #expect(try Harness.sha256(ofFile: mnt + "/blobs/sha256/" + other) == other)
+        }
+    }
+
     /// The pid of the daemon serving `mountpoint` (from its command line).
     static func daemonPID(_ mountpoint: String) -> pid_t? {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
