@@ -58,6 +58,7 @@ public struct Puller: Sendable {
         async throws -> Result
     {
         let repository = ImageReference(domain: reference.domain, path: reference.path, tag: nil, digest: nil)
+        store.content.removeStaleIngests()
         var root = try await client.resolve(reference)
         var manifests: [Digest: [UInt8]] = [:]
         if let platform = options.platform, root.mediaType.isIndex {
@@ -194,7 +195,9 @@ public struct Puller: Sendable {
                 }
                 counter.finishBlob()
                 return
-            } catch let error as RegistryError where (error.code == .transport || error.code == .timeout || error.code == .protocolViolation) && attempt < attempts {
+            } catch let error as RegistryError
+                where (error.code == .transport || error.code == .timeout || error.code == .protocolViolation) && attempt < attempts && !Task.isCancelled
+            {
                 ingest.abort()
                 counter.add(bytes: -written)
                 logger.warning("retrying blob after a broken transfer", metadata: ["digest": "\(descriptor.digest)", "error": "\(error)"])

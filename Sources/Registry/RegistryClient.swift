@@ -75,6 +75,7 @@ public final class RegistryClient: Sendable {
         let host = domain == "docker.io" ? "registry-1.docker.io" : domain
         var attempt = 0
         var authRetried = false
+        var forbiddenRetried = false
         var url = startURL
         var redirects = 0
         while true {
@@ -93,7 +94,7 @@ public final class RegistryClient: Sendable {
                 response = try await http.execute(request, timeout: .hours(24))
             } catch {
                 let failure = Self.transportFailure(error, url: url)
-                guard attempt < configuration.maximumAttempts else { throw failure }
+                guard failure.isRetryable, attempt < configuration.maximumAttempts else { throw failure }
                 logger.debug("retrying after transport failure", metadata: ["url": "\(url)", "error": "\(failure)"])
                 await backoff(attempt: attempt, retryAfter: nil)
                 continue
@@ -115,11 +116,18 @@ public final class RegistryClient: Sendable {
             case 401, 403:
                 let body = try await errorBody(result)
                 let challenge = result.header("WWW-Authenticate").flatMap(AuthChallenge.init(header:))
-                // 401 (or a 403 from an expired token): authenticate once more, then give up.
-                if !authRetried, sameHost, status == 401 || hasToken(host: host, repository: repository) {
+                // 401: authenticate (once). A 403 while holding a token (some registries answer
+                // an expired token so): drop it and retry, so the registry challenges afresh.
+                if status == 401, !authRetried, sameHost {
                     authRetried = true
                     invalidateToken(host: host, repository: repository)
                     try await authenticate(host: host, repository: repository, challenge: challenge)
+                    continue
+                }
+                if status == 403, !forbiddenRetried, sameHost, hasToken(host: host, repository: repository) {
+                    forbiddenRetried = true
+                    authRetried = false
+                    invalidateToken(host: host, repository: repository)
                     continue
                 }
                 if status == 401 {
@@ -187,6 +195,7 @@ public final class RegistryClient: Sendable {
 
     static func transportFailure(_ error: any Error, url: String) -> RegistryError {
         if let error = error as? RegistryError { return error }
+        if error is CancellationError || Task.isCancelled { return RegistryError(.cancelled, "\(url): cancelled") }
         let text = "\(error)"
         if let httpError = error as? HTTPClientError, httpError == .readTimeout || httpError == .connectTimeout || httpError == .deadlineExceeded {
             return RegistryError(.timeout, "\(url) timed out", underlying: error)

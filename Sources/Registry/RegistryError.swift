@@ -4,7 +4,7 @@ public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable
     /// Extensible set of failure kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case unauthorized, denied, notFound, server, transport, timeout, protocolViolation, digestMismatch, tooLarge, insecure, invalidArgument
+            case unauthorized, denied, notFound, server, transport, timeout, protocolViolation, digestMismatch, tooLarge, insecure, invalidArgument, cancelled
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -29,6 +29,8 @@ public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable
         /// Plain HTTP to a host that is neither loopback nor listed with --insecure-registry.
         public static let insecure = Code(.insecure)
         public static let invalidArgument = Code(.invalidArgument)
+        /// The task was cancelled (another transfer failed, or the user interrupted).
+        public static let cancelled = Code(.cancelled)
         public var description: String { "\(value)" }
     }
 

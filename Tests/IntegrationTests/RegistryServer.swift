@@ -16,8 +16,9 @@ final class RegistryServer {
     /// `host:port`.
     var address: String { "127.0.0.1:\(port)" }
 
-    /// Starts a registry; `htpasswd` (a bcrypt htpasswd file) turns on basic auth.
-    init(directory: String, htpasswd: String? = nil) throws {
+    /// Starts a registry; `htpasswd` (a bcrypt htpasswd file) turns on basic auth, `token`
+    /// the bearer token flow with that token server.
+    init(directory: String, htpasswd: String? = nil, token: TokenServer? = nil) throws {
         try Harness.require("docker-registry")
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
@@ -41,6 +42,17 @@ final class RegistryServer {
                   htpasswd:
                     realm: layoutfs-test
                     path: \(htpasswd)
+                """
+        }
+        if let token {
+            config += """
+
+                auth:
+                  token:
+                    realm: http://127.0.0.1:\(token.port)/token
+                    service: layoutfs-test-registry
+                    issuer: layoutfs-test-issuer
+                    rootcertbundle: \(token.directory)/cert.pem
                 """
         }
         try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
@@ -104,5 +116,56 @@ final class RegistryServer {
         var arguments = ["skopeo", "copy", "--dest-tls-verify=false"]
         if let credentials { arguments += ["--dest-creds", credentials] }
         try Harness.runOK(arguments + ["oci:\(layout):\(tag)", "docker://\(address)/\(repository)"])
+    }
+}
+
+/// The test token server (Tests/Fixtures/token-server.py): ES256 JWTs with an x5c certificate
+/// that the registry trusts; `public/` repositories are open, others need the user's password.
+final class TokenServer {
+    let directory: String
+    let port: Int
+    let user: String
+    let password: String
+    private let child: Harness.Child
+
+    init(directory: String, user: String = "tester", password: String = "s3cret", expiresIn: Int = 300) throws {
+        try Harness.require("python3")
+        self.directory = directory
+        self.user = user
+        self.password = password
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        child = try Harness.spawn([
+            "/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/token-server.py", directory, user, password, String(expiresIn),
+        ])
+        let deadline = ContinuousClock.now + .seconds(20)
+        var found: Int?
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let value = Int(text), RegistryServer.canConnect(value) {
+                found = value
+                break
+            }
+            var status: Int32 = 0
+            if waitpid(child.pid, &status, WNOHANG) == child.pid { break }
+            usleep(20_000)
+        }
+        guard let found else {
+            Issue.record("the token server did not start: \(child.readError())")
+            throw HarnessError("no token server")
+        }
+        port = found
+    }
+
+    deinit {
+        kill(child.pid, SIGTERM)
+        _ = Harness.wait(child.pid)
+    }
+
+    /// Token requests so far, as (scopes, authorized).
+    func requests() -> [(scopes: [String], authorized: Bool)] {
+        let text = (try? String(contentsOfFile: directory + "/requests.log", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            return ((object["scopes"] as? [String]) ?? [], (object["authorized"] as? Bool) ?? false)
+        }
     }
 }
