@@ -118,25 +118,18 @@ enum BlobCopier {
     }
 
     private static func hashFile(_ source: BlobFile, descriptor: Descriptor) -> Result<Digest, ImagesError> {
-        var hasher = DigestHasher(descriptor.digest.algorithm)
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
-        defer { buffer.deallocate() }
-        var offset: Int64 = 0
-        while offset < descriptor.size {
-            let n = pread(source.fileDescriptor, buffer.baseAddress!, chunk, off_t(offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .failure(failure(errno, "cannot read store blob \(descriptor.digest)"))
-            }
-            if n == 0 { return .failure(ImagesError(.corruptBlob, "store blob \(descriptor.digest) is truncated")) }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            offset += Int64(n)
-        }
-        return .success(hasher.finalize())
+        Result { () throws(ImagesError) in try stream(source, descriptor: descriptor, to: nil) }
     }
 
     private static func readWrite(_ source: BlobFile, to fd: Int32, descriptor: Descriptor) throws(ImagesError) {
+        let digest = try stream(source, descriptor: descriptor, to: fd)
+        guard digest == descriptor.digest else {
+            throw ImagesError(.corruptBlob, "store blob \(descriptor.digest) is corrupt: it hashes to \(digest)")
+        }
+    }
+
+    /// Reads the source in 1 MiB `pread`s, hashing each buffer and writing it to `fd` when given.
+    private static func stream(_ source: BlobFile, descriptor: Descriptor, to fd: Int32?) throws(ImagesError) -> Digest {
         var hasher = DigestHasher(descriptor.digest.algorithm)
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
@@ -151,21 +144,20 @@ enum BlobCopier {
             if n == 0 { throw ImagesError(.corruptBlob, "store blob \(descriptor.digest) is truncated") }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(slice)
-            var done = 0
-            while done < n {
-                let w = write(fd, slice.baseAddress! + done, n - done)
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    throw failure(errno, "cannot write blob \(descriptor.digest)")
+            if let fd {
+                var done = 0
+                while done < n {
+                    let w = write(fd, slice.baseAddress! + done, n - done)
+                    if w < 0 {
+                        if errno == EINTR { continue }
+                        throw failure(errno, "cannot write blob \(descriptor.digest)")
+                    }
+                    done += w
                 }
-                done += w
             }
             offset += Int64(n)
         }
-        let digest = hasher.finalize()
-        guard digest == descriptor.digest else {
-            throw ImagesError(.corruptBlob, "store blob \(descriptor.digest) is corrupt: it hashes to \(digest)")
-        }
+        return hasher.finalize()
     }
 }
 

@@ -37,23 +37,9 @@ final class FaultProxy {
         try Harness.require("python3")
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        child = try Harness.spawn(["/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/fault-proxy.py", String(upstream.port), directory])
-        let deadline = ContinuousClock.now + .seconds(20)
-        var found: Int?
-        while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let value = Int(text), RegistryServer.canConnect(value) {
-                found = value
-                break
-            }
-            var status: Int32 = 0
-            if waitpid(child.pid, &status, WNOHANG) == child.pid { break }
-            usleep(20_000)
-        }
-        guard let found else {
-            Issue.record("the fault proxy did not start: \(child.readError())")
-            throw HarnessError("no proxy")
-        }
-        port = found
+        (child, port) = try Harness.startServer(
+            ["/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/fault-proxy.py", String(upstream.port), directory],
+            directory: directory, name: "fault proxy")
     }
 
     deinit {

@@ -92,6 +92,25 @@ enum Harness {
         return Child(pid: pid, outputPath: base + ".out", errorPath: base + ".err")
     }
 
+    /// Starts a helper server that writes the port it listens on to `directory/port`, and waits
+    /// (bounded: 20 s, by connecting) until it accepts; fails loudly if it exits or never does.
+    static func startServer(_ arguments: [String], directory: String, name: String) throws -> (Child, Int) {
+        let child = try spawn(arguments)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let port = Int(text), RegistryServer.canConnect(port) {
+                return (child, port)
+            }
+            var status: Int32 = 0
+            if waitpid(child.pid, &status, WNOHANG) == child.pid { break }
+            usleep(20_000)
+        }
+        kill(child.pid, SIGKILL)
+        _ = wait(child.pid)
+        Issue.record("the \(name) did not start: \(child.readError())")
+        throw HarnessError("no \(name)")
+    }
+
     /// Waits for a child and returns its exit status (128 + signal when killed).
     static func wait(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0

@@ -134,25 +134,9 @@ final class TokenServer {
         self.user = user
         self.password = password
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        child = try Harness.spawn([
-            "/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/token-server.py", directory, user, password, String(expiresIn),
-        ])
-        let deadline = ContinuousClock.now + .seconds(20)
-        var found: Int?
-        while ContinuousClock.now < deadline {
-            if let text = try? String(contentsOfFile: directory + "/port", encoding: .utf8), let value = Int(text), RegistryServer.canConnect(value) {
-                found = value
-                break
-            }
-            var status: Int32 = 0
-            if waitpid(child.pid, &status, WNOHANG) == child.pid { break }
-            usleep(20_000)
-        }
-        guard let found else {
-            Issue.record("the token server did not start: \(child.readError())")
-            throw HarnessError("no token server")
-        }
-        port = found
+        (child, port) = try Harness.startServer(
+            ["/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/token-server.py", directory, user, password, String(expiresIn)],
+            directory: directory, name: "token server")
     }
 
     deinit {
