@@ -4,12 +4,16 @@
 Usage: fault-proxy.py UPSTREAM_PORT STATE_DIR
 Listens on 127.0.0.1 (a free port, written to STATE_DIR/port once listening). Before each
 request it reads STATE_DIR/faults.json, a list of rules:
-  {"match": "/blobs/", "fault": "stall|reset|status500|status403|ignore-range|bad-content-range|flip-byte",
+  {"match": "/blobs/", "fault": "stall|reset|status500|status403|ignore-range|bad-content-range|flip-byte|redirect",
    "times": 1}
 The first rule whose "match" is a substring of the path and whose "times" is not used up
 applies (rules without "times" apply forever). After each request it rewrites
 STATE_DIR/stats.json: {"requests": [[method, path, fault, bytes_sent], ...], "body_bytes": N}.
 Everything else is forwarded unchanged (headers included, Host rewritten).
+"redirect" answers 307 to http://localhost:PORT/__redirected<path> (another host name for the
+same proxy, as a storage URL would be); that request is recorded with the fault
+"redirected-with-auth" or "redirected-without-auth" and served with the Authorization of the
+request that was redirected (as a presigned URL needs none).
 """
 import http.client
 import http.server
@@ -25,6 +29,7 @@ UPSTREAM = int(sys.argv[1])
 STATE = sys.argv[2]
 lock = threading.Lock()
 used = {}
+redirected_auth = {}
 stats = {"requests": [], "body_bytes": 0}
 
 
@@ -74,7 +79,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
     def forward(self):
+        if self.path.startswith("/__redirected/"):
+            original = self.path[len("/__redirected"):]
+            fault = "redirected-with-auth" if self.headers.get("Authorization") else "redirected-without-auth"
+            return self.relay(original, fault, redirected_auth.get(original))
         fault = pick_fault(self.path)
+        if fault == "redirect":
+            with lock:
+                redirected_auth[self.path] = self.headers.get("Authorization")
+            self.send_response(307)
+            self.send_header("Location", "http://localhost:%d/__redirected%s" % (self.server.server_address[1], self.path))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            record(self.command, self.path, fault, 0)
+            return
+        self.relay(self.path, fault, None)
+
+    def relay(self, path, fault, authorization):
         if fault == "stall":
             record(self.command, self.path, fault, 0)
             # Hold the connection open, silent, until the client gives up (bounded).
@@ -95,12 +116,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
             record(self.command, self.path, fault, 0)
             return
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection", "authorization")}
+        if authorization or self.headers.get("Authorization"):
+            headers["Authorization"] = authorization or self.headers.get("Authorization")
         if fault == "ignore-range":
             headers.pop("Range", None)
             headers.pop("range", None)
         upstream = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=60)
-        upstream.request(self.command, self.path, headers=headers)
+        upstream.request(self.command, path, headers=headers)
         response = upstream.getresponse()
         body = response.read() if self.command != "HEAD" else b""
         length = response.getheader("Content-Length")
@@ -137,6 +160,7 @@ class Server(http.server.ThreadingHTTPServer):
 
 
 server = Server(("127.0.0.1", 0), Handler)
+
 with open(os.path.join(STATE, "port.tmp"), "w") as f:
     f.write(str(server.server_address[1]))
 os.replace(os.path.join(STATE, "port.tmp"), os.path.join(STATE, "port"))

@@ -81,6 +81,27 @@ struct PullTests {
         }
     }
 
+    @Test("a redirected blob is fetched from the new location without the registry's credentials")
+    func redirectWithoutCredentials() throws {
+        try Harness.require("htpasswd", "skopeo")
+        try Harness.withWorkDirectory { work in
+            try Harness.runOK(["htpasswd", "-B", "-C", "4", "-b", "-c", work + "/htpasswd", "tester", "s3cret"])
+            let registry = try RegistryServer(directory: work + "/registry", htpasswd: work + "/htpasswd")
+            try Harness.makeDemoImage(at: work + "/src")
+            try registry.push(layout: work + "/src", tag: "1.35", to: "team/private:1", credentials: "tester:s3cret")
+            let proxy = try FaultProxy(upstream: registry, directory: work + "/proxy")
+            try proxy.setFaults([.init(match: "/blobs/", fault: "redirect")])
+            let config = work + "/docker-config"
+            try Self.writeDockerConfig(at: config, host: proxy.address, user: "tester", password: "s3cret")
+            let pulled = try Harness.run([Harness.binary, "pull", "\(proxy.address)/team/private:1", "--root", work + "/store"], environment: ["DOCKER_CONFIG": config])
+            #expect(pulled.succeeded, "\(pulled.stderr)")
+            let faults = try proxy.requests(matching: "/blobs/").compactMap(\.fault)
+            #expect(faults.filter { $0 == "redirect" }.count == 3)
+            #expect(faults.filter { $0 == "redirected-without-auth" }.count == 3)
+            #expect(!faults.contains("redirected-with-auth"), "credentials must not follow a redirect to another host")
+        }
+    }
+
     static func writeDockerConfig(at directory: String, host: String, user: String, password: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let auth = Data("\(user):\(password)".utf8).base64EncodedString()
