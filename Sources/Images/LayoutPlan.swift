@@ -21,7 +21,9 @@ public struct LayoutPlan: Sendable {
         var seen: Set<Digest> = []
         var warnings: [String] = []
         var refNames: [String: String] = [:]
-        for image in images {
+        var planned: [ResolvedImage] = []
+        for image in images where !planned.contains(image) { planned.append(image) }
+        for image in planned {
             let label = image.name ?? image.root.digest.description
             var root = image.root
             if let platform {

@@ -11,7 +11,13 @@ public enum PlatformSelection {
     public static func select(
         _ platform: Platform, from root: Descriptor, read: (Descriptor) throws(ImagesError) -> ManifestNode
     ) throws(ImagesError) -> Descriptor {
-        guard root.mediaType.isIndex else { return root }
+        guard root.mediaType.isIndex else {
+            // A manifest root: it must be for that platform, when it says which it is.
+            if let offered = root.platform, !platform.matches(offered) {
+                throw ImagesError(.noPlatform, "image \(root.digest) is for \(offered), not \(platform)")
+            }
+            return root
+        }
         var offered: [String] = []
         if let found = try search(platform, root, read: read, offered: &offered, depth: 0) { return found }
         throw ImagesError(

@@ -28,12 +28,14 @@ struct Remove: ParsableCommand {
 
     func run() throws {
         let store = try store.openStore()
-        for text in names {
-            let name = try ImageReference(parsing: text).description
-            guard try store.images.remove(name) else {
-                let available = try store.allImages().map(\.name)
-                throw CommandFailure("no image named \(name); available: \(available.isEmpty ? "none" : available.joined(separator: ", ")) (see layoutfs images)")
-            }
+        let normalized = try names.map { try ImageReference(parsing: $0).description }
+        // Check every name first: a typo in one must not leave the others half-removed.
+        let existing = Set(try store.allImages().map(\.name))
+        if let unknown = normalized.first(where: { !existing.contains($0) }) {
+            throw CommandFailure("no image named \(unknown); available: \(existing.isEmpty ? "none" : existing.sorted().joined(separator: ", ")) (see layoutfs images); nothing was removed")
+        }
+        for name in normalized {
+            _ = try store.images.remove(name)
             print("removed \(name)")
         }
     }

@@ -74,6 +74,37 @@ struct PullFaultTests {
         }
     }
 
+    @Test("Ctrl-C (SIGINT) during a pull names nothing; a re-run fetches only what is missing")
+    func interruptedPull() throws {
+        try withFaultyRegistry { work, proxy, layer, _ in
+            try proxy.setFaults([.init(match: "/blobs/sha256:\(layer)", fault: "stall", times: 1)])
+            let store = work + "/store"
+            let child = try Harness.spawn([Harness.binary, "pull", "\(proxy.address)/team/app:1", "--root", store])
+            // Interrupt once the big layer's request is hanging in the proxy (observed, bounded).
+            var stalled = false
+            for _ in 0..<2000 where !stalled {
+                stalled = (try? proxy.requests(matching: layer).contains { $0.fault == "stall" }) ?? false
+                if !stalled { usleep(10_000) }
+            }
+            #expect(stalled)
+            kill(child.pid, SIGINT)
+            #expect(Harness.wait(child.pid) != 0)
+            #expect(!(try Harness.layoutfs(["images"], store: store).stdout.contains("team/app")))
+            #expect(!storeHas(store, layer))
+            let kept = Set(try FileManager.default.contentsOfDirectory(atPath: store + "/content/blobs/sha256"))
+            let before = try proxy.stats().requests.count
+            let again = try pull(proxy, store: store)
+            #expect(again.succeeded, "\(again.stderr)")
+            let fetched = try proxy.stats().requests.dropFirst(before).compactMap { row -> String? in
+                guard case .string(let path) = row[1], path.contains("/blobs/") else { return nil }
+                return String(path.split(separator: ":").last ?? "")
+            }
+            #expect(fetched.contains(layer))
+            #expect(Set(fetched).isDisjoint(with: kept))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/content/ingest").isEmpty, "the stale ingest is cleaned")
+        }
+    }
+
     @Test("a flipped byte is refused: nothing committed for that blob, no name bound, the error names the digest")
     func flippedByte() throws {
         try withFaultyRegistry { work, proxy, layer, _ in
