@@ -73,6 +73,6 @@ let package = Package(
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
         .testTarget(name: "LayoutFSMountTests", dependencies: ["LayoutFSMount"]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims", "Registry"]),
     ]
 )

@@ -145,6 +145,22 @@ enum Harness {
         return try body(path)
     }
 
+    /// `withWorkDirectory` for async bodies.
+    static func withWorkDirectoryAsync<T>(_ body: (String) async throws -> T) async throws -> T {
+        let base = ProcessInfo.processInfo.environment["LAYOUTFS_TEST_WORK"] ?? "/tmp/layoutfs-tests"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let path = base + "/" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        do {
+            let result = try await body(path)
+            try? FileManager.default.removeItem(atPath: path)
+            return result
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)
+            throw error
+        }
+    }
+
     /// The demo image: built by umoci from busybox-static, two layers (scripts/make-demo-image).
     static func makeDemoImage(at path: String, tag: String = "1.35") throws {
         try require("umoci", "busybox")
