@@ -206,3 +206,27 @@ public final class RegistryClient: Sendable {
         return RegistryError(.transport, "cannot reach \(url)", underlying: error)
     }
 }
+
+extension RegistryClient {
+    /// Checks that `domain` speaks the distribution API (`GET /v2/`, distribution spec
+    /// §api-version-check): 200, or 401 with a challenge (the registry wants credentials), is a
+    /// registry; anything else is not.
+    /// - Throws: `.protocolViolation` for a server that is not a registry, transport errors.
+    public func ping(_ domain: String) async throws(RegistryError) {
+        let url = configuration.baseURL(for: domain) + "/v2/"
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: configuration.userAgent)
+        let response: HTTPClientResponse
+        do {
+            response = try await http.execute(request, timeout: .seconds(60))
+            _ = try await response.body.collect(upTo: 1 << 16)
+        } catch {
+            throw Self.transportFailure(error, url: url)
+        }
+        let status = response.status.code
+        let isRegistry = status == 200 || (status == 401 && response.headers.first(name: "WWW-Authenticate") != nil)
+        guard isRegistry else {
+            throw RegistryError(.protocolViolation, "\(url) answered \(status): \(domain) does not look like an OCI registry")
+        }
+    }
+}

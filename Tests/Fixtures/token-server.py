@@ -55,6 +55,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
+        if url.path != "/token":
+            return self.answer(404, {"errors": [{"code": "NOT_FOUND", "message": "only /token is served here"}]})
         query = urllib.parse.parse_qs(url.query)
         authorized = False
         header = self.headers.get("Authorization", "")

@@ -57,6 +57,21 @@ struct RangeFetchTests {
         }
     }
 
+    @Test("ping: /v2/ of a registry answers; a server that is not a registry is told apart")
+    func ping() async throws {
+        try await Harness.withWorkDirectoryAsync { work in
+            let open = try RegistryServer(directory: work + "/open")
+            try Harness.runOK(["htpasswd", "-B", "-C", "4", "-b", "-c", work + "/htpasswd", "tester", "s3cret"])
+            let closed = try RegistryServer(directory: work + "/closed", htpasswd: work + "/htpasswd")
+            let token = try TokenServer(directory: work + "/token")
+            try await RegistryClient.with(credentials: AnonymousCredentials()) { client in
+                try await client.ping(open.address)
+                try await client.ping(closed.address)
+                await #expect(throws: RegistryError.self) { try await client.ping("127.0.0.1:\(token.port)") }
+            }
+        }
+    }
+
     @Test("a wrong Content-Range is refused before any byte is delivered")
     func lyingContentRange() async throws {
         try await withLayer { proxy, descriptor, _, repository in
