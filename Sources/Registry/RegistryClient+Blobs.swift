@@ -17,7 +17,8 @@ extension RegistryClient {
     /// With `range`, sends a single `Range: bytes=a-b` (never multi-range) and checks that a 206
     /// carries `Content-Range: bytes a-b/size`; a 200 is legal and delivers the whole blob from
     /// byte 0 (`.whole`). The byte count is checked against the descriptor or the range; the
-    /// digest is the caller's to check (the store's ingest does, as bytes are written).
+    /// digest is the caller's to check (the store's ingest does, as bytes are written). Where the
+    /// registry redirected the blob is remembered and asked directly until it answers 4xx.
     /// - Parameters:
     ///   - range: half-open byte offsets into the blob.
     ///   - sink: called with each chunk; a thrown error stops the transfer.
@@ -29,8 +30,14 @@ extension RegistryClient {
     ) async throws -> BlobFetchOutcome {
         var headers: [(String, String)] = []
         if let range { headers.append(("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")) }
-        let response = try await send(
-            .GET, domain: repository.domain, repository: repository.path, path: "\(repository.path)/blobs/\(descriptor.digest)", headers: headers)
+        let response: Response
+        if let remembered = await sendToRememberedLocation(of: descriptor.digest, headers: headers) {
+            response = remembered
+        } else {
+            response = try await send(
+                .GET, domain: repository.domain, repository: repository.path, path: "\(repository.path)/blobs/\(descriptor.digest)", headers: headers,
+                rememberLocationOf: descriptor.digest)
+        }
         var outcome = BlobFetchOutcome.whole
         var expected = descriptor.size
         if let range, response.status == 206 {

@@ -19,6 +19,8 @@ public final class RegistryClient: Sendable {
     let credentials: any CredentialProvider
     let logger: Logger
     let tokens = Mutex<[TokenKey: CachedToken]>([:])
+    /// Where a registry redirected a blob (a storage URL), reused until it answers 4xx.
+    let blobLocations = Mutex<[Digest: String]>([:])
 
     init(configuration: RegistryConfiguration, credentials: any CredentialProvider, logger: Logger) {
         var httpConfiguration = HTTPClient.Configuration(
@@ -69,7 +71,8 @@ public final class RegistryClient: Sendable {
     /// Returns a 2xx response; every other outcome is thrown.
     /// - Parameter path: below `/v2/`, e.g. `library/busybox/manifests/latest`.
     func send(
-        _ method: HTTPMethod, domain: String, repository: String, path: String, headers: [(String, String)] = []
+        _ method: HTTPMethod, domain: String, repository: String, path: String, headers: [(String, String)] = [],
+        rememberLocationOf blob: Digest? = nil
     ) async throws(RegistryError) -> Response {
         let startURL = configuration.baseURL(for: domain) + "/v2/" + path
         let host = domain == "docker.io" ? "registry-1.docker.io" : domain
@@ -104,6 +107,7 @@ public final class RegistryClient: Sendable {
             let result = Response(status: status, headers: responseHeaders, body: response.body, url: url)
             switch status {
             case 200..<300:
+                if let blob, redirects > 0 { blobLocations.withLock { $0[blob] = url } }
                 return result
             case 301, 302, 303, 307, 308:
                 try await drain(result)
@@ -228,5 +232,25 @@ extension RegistryClient {
         guard isRegistry else {
             throw RegistryError(.protocolViolation, "\(url) answered \(status): \(domain) does not look like an OCI registry")
         }
+    }
+}
+
+extension RegistryClient {
+    /// GET of a remembered storage location, without credentials (it is another host). Nil, and
+    /// the location forgotten, when it answers anything but 2xx or cannot be reached: the caller
+    /// then asks the registry again.
+    func sendToRememberedLocation(of blob: Digest, headers: [(String, String)]) async -> Response? {
+        guard let url = blobLocations.withLock({ $0[blob] }) else { return nil }
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: configuration.userAgent)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        do {
+            let response = try await http.execute(request, timeout: .hours(24))
+            let result = Response(status: response.status.code, headers: response.headers.map { ($0.name, $0.value) }, body: response.body, url: url)
+            if (200..<300).contains(result.status) { return result }
+            try? await drain(result)
+        } catch {}
+        _ = blobLocations.withLock { $0.removeValue(forKey: blob) }
+        return nil
     }
 }

@@ -28,6 +28,24 @@ struct RangeFetchTests {
         }
     }
 
+    @Test("a redirected blob's storage location is reused for the next range, without asking the registry again")
+    func storageLocationReused() async throws {
+        try await withLayer { proxy, descriptor, bytes, repository in
+            try proxy.setFaults([.init(match: "/v2/team/range/blobs/", fault: "redirect")])
+            try await RegistryClient.with(credentials: AnonymousCredentials()) { client in
+                for range: Range<Int64> in [0..<100, 100..<200, 5000..<6000] {
+                    let collected = Collected()
+                    let outcome = try await client.fetchBlob(descriptor, repository: repository, range: range) { collected.bytes += $0 }
+                    #expect(outcome == .range)
+                    #expect(collected.bytes == Array(bytes[Int(range.lowerBound)..<Int(range.upperBound)]))
+                }
+            }
+            let faults = try proxy.requests(matching: descriptor.digest.encoded).compactMap(\.fault)
+            #expect(faults.filter { $0 == "redirect" }.count == 1, "\(faults)")
+            #expect(faults.filter { $0 == "redirected-without-auth" }.count == 3)
+        }
+    }
+
     func fetch(_ descriptor: Descriptor, _ repository: ImageReference, range: Range<Int64>) async throws -> (BlobFetchOutcome, [UInt8]) {
         try await RegistryClient.with(credentials: AnonymousCredentials()) { client in
             let collected = Collected()
