@@ -4,7 +4,7 @@
 Usage: fault-proxy.py UPSTREAM_PORT STATE_DIR
 Listens on 127.0.0.1 (a free port, written to STATE_DIR/port once listening). Before each
 request it reads STATE_DIR/faults.json, a list of rules:
-  {"match": "/blobs/", "fault": "stall|reset|status500|status403|ignore-range|bad-content-range|flip-byte|redirect",
+  {"match": "/blobs/", "fault": "stall|reset|status500|status403|status429|ignore-range|bad-content-range|flip-byte|redirect",
    "times": 1}
 The first rule whose "match" is a substring of the path and whose "times" is not used up
 applies (rules without "times" apply forever). After each request it rewrites
@@ -106,12 +106,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 pass
             self.close_connection = True
             return
-        if fault in ("status500", "status403"):
-            code = 500 if fault == "status500" else 403
+        if fault in ("status500", "status403", "status429"):
+            code = {"status500": 500, "status403": 403, "status429": 429}[fault]
             body = json.dumps({"errors": [{"code": "INJECTED", "message": "fault injected by the test proxy"}]}).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
+            if code == 429:
+                self.send_header("Retry-After", "1")
             self.end_headers()
             self.wfile.write(body)
             record(self.command, self.path, fault, 0)

@@ -48,6 +48,16 @@ struct PullFaultTests {
         }
     }
 
+    @Test("a 429 with Retry-After on the manifest is waited out and retried")
+    func tooManyRequests() throws {
+        try withFaultyRegistry { work, proxy, _, _ in
+            try proxy.setFaults([.init(match: "/manifests/", fault: "status429", times: 1)])
+            let result = try pull(proxy, store: work + "/store")
+            #expect(result.succeeded, "\(result.stderr)")
+            #expect(try proxy.requests(matching: "/manifests/").prefix(2).map(\.fault) == ["status429", nil])
+        }
+    }
+
     @Test("a connection reset mid-body restarts the blob; the store gets exactly the right bytes")
     func resetMidBody() throws {
         try withFaultyRegistry { work, proxy, layer, size in

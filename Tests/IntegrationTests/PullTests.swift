@@ -81,6 +81,45 @@ struct PullTests {
         }
     }
 
+    @Test("credentials from a docker-credential helper (credHelpers, then credsStore), by the helper protocol")
+    func credentialHelpers() throws {
+        try Harness.require("htpasswd", "skopeo")
+        try Harness.withWorkDirectory { work in
+            try Harness.runOK(["htpasswd", "-B", "-C", "4", "-b", "-c", work + "/htpasswd", "tester", "s3cret"])
+            let registry = try RegistryServer(directory: work + "/registry", htpasswd: work + "/htpasswd")
+            try Harness.makeDemoImage(at: work + "/src")
+            try registry.push(layout: work + "/src", tag: "1.35", to: "team/private:1", credentials: "tester:s3cret")
+            // A helper speaking the docker-credential protocol: server URL on stdin, JSON on stdout.
+            let bin = work + "/bin"
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            let helper = """
+                #!/bin/sh
+                [ "$1" = get ] || exit 1
+                read server
+                echo "$server" >> \(work)/helper-calls
+                if [ "$server" = "\(registry.address)" ]; then
+                  printf '{"ServerURL":"%s","Username":"tester","Secret":"s3cret"}' "$server"
+                else
+                  echo "credentials not found in native keychain"; exit 1
+                fi
+                """
+            try helper.write(toFile: bin + "/docker-credential-layoutfstest", atomically: true, encoding: .utf8)
+            chmod(bin + "/docker-credential-layoutfstest", 0o755)
+            let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            for (index, config) in [#"{"credHelpers":{"\#(registry.address)":"layoutfstest"}}"#, #"{"credsStore":"layoutfstest"}"#].enumerated() {
+                let directory = work + "/config\(index)"
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                try config.write(toFile: directory + "/config.json", atomically: true, encoding: .utf8)
+                let pulled = try Harness.run(
+                    [Harness.binary, "pull", "\(registry.address)/team/private:1", "--root", work + "/store\(index)"],
+                    environment: ["DOCKER_CONFIG": directory, "PATH": path])
+                #expect(pulled.succeeded, "\(config): \(pulled.stderr)")
+            }
+            let calls = try String(contentsOfFile: work + "/helper-calls", encoding: .utf8)
+            #expect(calls.contains(registry.address))
+        }
+    }
+
     @Test("a redirected blob is fetched from the new location without the registry's credentials")
     func redirectWithoutCredentials() throws {
         try Harness.require("htpasswd", "skopeo")
