@@ -50,12 +50,7 @@ struct PullTests {
 
     @Test("htpasswd basic auth: refused without credentials, pulled with them from docker's config.json")
     func basicAuth() throws {
-        try Harness.require("htpasswd", "skopeo")
-        try Harness.withWorkDirectory { work in
-            try Harness.runOK(["htpasswd", "-B", "-C", "4", "-b", "-c", work + "/htpasswd", "tester", "s3cret"])
-            let registry = try RegistryServer(directory: work + "/registry", htpasswd: work + "/htpasswd")
-            try Harness.makeDemoImage(at: work + "/src")
-            try registry.push(layout: work + "/src", tag: "1.35", to: "team/private:1", credentials: "tester:s3cret")
+        try withPrivateRegistry { work, registry in
             let store = work + "/store"
             let reference = "\(registry.address)/team/private:1"
 
@@ -83,12 +78,7 @@ struct PullTests {
 
     @Test("credentials from a docker-credential helper (credHelpers, then credsStore), by the helper protocol")
     func credentialHelpers() throws {
-        try Harness.require("htpasswd", "skopeo")
-        try Harness.withWorkDirectory { work in
-            try Harness.runOK(["htpasswd", "-B", "-C", "4", "-b", "-c", work + "/htpasswd", "tester", "s3cret"])
-            let registry = try RegistryServer(directory: work + "/registry", htpasswd: work + "/htpasswd")
-            try Harness.makeDemoImage(at: work + "/src")
-            try registry.push(layout: work + "/src", tag: "1.35", to: "team/private:1", credentials: "tester:s3cret")
+        try withPrivateRegistry { work, registry in
             // A helper speaking the docker-credential protocol: server URL on stdin, JSON on stdout.
             let bin = work + "/bin"
             try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
@@ -122,12 +112,7 @@ struct PullTests {
 
     @Test("a redirected blob is fetched from the new location without the registry's credentials")
     func redirectWithoutCredentials() throws {
-        try Harness.require("htpasswd", "skopeo")
-        try Harness.withWorkDirectory { work in
-            try Harness.runOK(["htpasswd", "-B", "-C", "4", "-b", "-c", work + "/htpasswd", "tester", "s3cret"])
-            let registry = try RegistryServer(directory: work + "/registry", htpasswd: work + "/htpasswd")
-            try Harness.makeDemoImage(at: work + "/src")
-            try registry.push(layout: work + "/src", tag: "1.35", to: "team/private:1", credentials: "tester:s3cret")
+        try withPrivateRegistry { work, registry in
             let proxy = try FaultProxy(upstream: registry, directory: work + "/proxy")
             try proxy.setFaults([.init(match: "/blobs/", fault: "redirect")])
             let config = work + "/docker-config"
@@ -138,6 +123,19 @@ struct PullTests {
             #expect(faults.filter { $0 == "redirect" }.count == 3)
             #expect(faults.filter { $0 == "redirected-without-auth" }.count == 3)
             #expect(!faults.contains("redirected-with-auth"), "credentials must not follow a redirect to another host")
+        }
+    }
+
+    /// A registry with htpasswd basic auth (tester / s3cret) holding the demo image as
+    /// team/private:1.
+    func withPrivateRegistry(_ body: (_ work: String, _ registry: RegistryServer) throws -> Void) throws {
+        try Harness.require("htpasswd", "skopeo")
+        try Harness.withWorkDirectory { work in
+            try Harness.runOK(["htpasswd", "-B", "-C", "4", "-b", "-c", work + "/htpasswd", "tester", "s3cret"])
+            let registry = try RegistryServer(directory: work + "/registry", htpasswd: work + "/htpasswd")
+            try Harness.makeDemoImage(at: work + "/src")
+            try registry.push(layout: work + "/src", tag: "1.35", to: "team/private:1", credentials: "tester:s3cret")
+            try body(work, registry)
         }
     }
 
