@@ -7,7 +7,7 @@ import OCISpec
 
 /// `ImageStore` in `meta.db` (SQLite through GRDB): WAL journal, busy timeout, schema migrated
 /// under an exclusive `flock` on `meta.db.lock` so concurrent first runs do not race.
-public final class SQLiteImageStore: ImageStore {
+public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
     private let database: DatabaseQueue
     public let path: String
 
@@ -47,7 +47,49 @@ public final class SQLiteImageStore: ImageStore {
                 t.column("updated", .double).notNull()
             }
         }
+        migrator.registerMigration("v2-lazy-blobs") { db in
+            try db.create(table: "lazy_blobs") { t in
+                t.column("digest", .text).primaryKey()
+                t.column("descriptor", .text).notNull()
+            }
+            try db.create(table: "blob_sources") { t in
+                t.column("digest", .text).notNull().indexed()
+                t.column("domain", .text).notNull()
+                t.column("repository", .text).notNull()
+                t.primaryKey(["digest", "domain", "repository"])
+            }
+        }
         return migrator
+    }
+
+    public func recordLazy(_ descriptors: [Descriptor], source: BlobSource) throws(ContentStoreError) {
+        try wrap("recording lazy blobs") {
+            try database.write { db in
+                for descriptor in descriptors {
+                    let digest = descriptor.digest.description
+                    try db.execute(
+                        sql: "INSERT INTO lazy_blobs (digest, descriptor) VALUES (?, ?) ON CONFLICT(digest) DO NOTHING",
+                        arguments: [digest, String(decoding: descriptor.encoded, as: UTF8.self)])
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO blob_sources (digest, domain, repository) VALUES (?, ?, ?)",
+                        arguments: [digest, source.domain, source.repository])
+                }
+            }
+        }
+    }
+
+    public func lazyBlob(_ digest: Digest) throws(ContentStoreError) -> (descriptor: Descriptor, sources: [BlobSource])? {
+        try wrap("lookup of lazy blob \(digest)") {
+            try database.read { db -> (descriptor: Descriptor, sources: [BlobSource])? in
+                guard let text = try String.fetchOne(db, sql: "SELECT descriptor FROM lazy_blobs WHERE digest = ?", arguments: [digest.description])
+                else { return nil }
+                let descriptor = try Descriptor(json: try JSONParser.parse(Array(text.utf8)))
+                let sources = try Row.fetchAll(
+                    db, sql: "SELECT domain, repository FROM blob_sources WHERE digest = ? ORDER BY domain, repository", arguments: [digest.description]
+                ).map { BlobSource(domain: $0["domain"], repository: $0["repository"]) }
+                return (descriptor, sources)
+            }
+        }
     }
 
     private func wrap<T>(_ what: String, _ body: () throws -> T) throws(ContentStoreError) -> T {

@@ -60,6 +60,7 @@ extension Store {
     /// - Throws: `.missingBlob` naming the digest and `imageName`, `.corruptBlob`.
     public func closure(of root: Descriptor, imageName: String) throws(ImagesError) -> ClosureWalker {
         let content = self.content
+        let lazyBlobs = self.lazyBlobs
         var walker = ClosureWalker(
             imageName: imageName,
             read: { (descriptor) throws(ImagesError) -> [UInt8]? in
@@ -71,7 +72,8 @@ extension Store {
                     throw ImagesError(error, "cannot read \(descriptor.digest)")
                 }
             },
-            has: { content.contains($0.digest) })
+            // A lazy blob (recorded by pull --lazy) belongs to the closure though not local yet.
+            has: { content.contains($0.digest) || ((try? lazyBlobs.lazyBlob($0.digest)) ?? nil) != nil })
         try walker.walk(root)
         return walker
     }

@@ -11,6 +11,19 @@ public struct LayoutPlan: Sendable {
     public var blobs: [Descriptor]
     /// Things the user should know (duplicate ref names, absent non-distributable layers).
     public var warnings: [String]
+    /// Blobs of the closure that are not local yet (recorded by `pull --lazy`).
+    public var lazyBlobs: [Descriptor]
+
+    /// - Throws: `.missingBlob` when the plan has lazy blobs: reading and fetching them on
+    ///   demand is not built yet, so the user is told how to get them now.
+    public func requireLocal(_ images: [ResolvedImage]) throws(ImagesError) {
+        guard !lazyBlobs.isEmpty else { return }
+        let bytes = lazyBlobs.reduce(Int64(0)) { $0 + $1.size }
+        let names = images.compactMap(\.name).joined(separator: " ")
+        throw ImagesError(
+            .missingBlob,
+            "\(lazyBlobs.count) blobs (\(ByteFormat.string(bytes))) of \(names) were pulled lazily and are not local yet; reading them on demand is not built yet: run layoutfs pull \(names) to fetch them")
+    }
 
     /// Builds the plan.
     /// - Parameter platform: re-roots index roots at this platform's manifest.
@@ -47,6 +60,7 @@ public struct LayoutPlan: Sendable {
         self.entries = entries
         self.blobs = blobs
         self.warnings = warnings
+        self.lazyBlobs = blobs.filter { !store.content.contains($0.digest) }
     }
 
     /// The `index.json` entry for an image: its root descriptor with

@@ -16,11 +16,15 @@ public struct Puller: Sendable {
         public var concurrency: Int
         /// Attempts per blob when a transfer breaks mid-body (each restarts the blob).
         public var blobAttempts: Int
+        /// `--lazy`: fetch manifests, indexes and configs only; record layers as lazy blobs
+        /// with this registry repository as their source.
+        public var lazy: Bool
 
-        public init(platform: Platform? = nil, concurrency: Int = 4, blobAttempts: Int = 3) {
+        public init(platform: Platform? = nil, concurrency: Int = 4, blobAttempts: Int = 3, lazy: Bool = false) {
             self.platform = platform
             self.concurrency = max(1, concurrency)
             self.blobAttempts = max(1, blobAttempts)
+            self.lazy = lazy
         }
     }
 
@@ -39,6 +43,9 @@ public struct Puller: Sendable {
         public var fetchedBytes: Int64 = 0
         public var skippedBlobs = 0
         public var absentForeignLayers: [Descriptor] = []
+        /// Layers recorded as lazy (`--lazy`), and their bytes.
+        public var lazyBlobs = 0
+        public var lazyBytes: Int64 = 0
     }
 
     private let store: Store
@@ -65,12 +72,26 @@ public struct Puller: Sendable {
             root = try await select(platform, in: root, repository: repository, manifests: &manifests, depth: 0)
         }
         var leaves: [Descriptor] = []
+        var configs: Set<Digest> = []
         var order: [Descriptor] = []
         var seen: Set<Digest> = []
         var result = Result(name: reference.description, target: root)
-        try await walk(root, repository: repository, manifests: &manifests, leaves: &leaves, order: &order, seen: &seen, result: &result, depth: 0)
+        try await walk(
+            root, repository: repository, manifests: &manifests, leaves: &leaves, configs: &configs, order: &order, seen: &seen, result: &result,
+            depth: 0)
 
-        let missing = leaves.filter { !store.content.contains($0.digest) }
+        var missing = leaves.filter { !store.content.contains($0.digest) }
+        if options.lazy {
+            let layers = missing.filter { !configs.contains($0.digest) }
+            do {
+                try store.lazyBlobs.recordLazy(layers, source: BlobSource(domain: reference.domain, repository: reference.path))
+            } catch {
+                throw ImagesError(error, "cannot record the lazy blobs of \(reference)")
+            }
+            result.lazyBlobs = layers.count
+            result.lazyBytes = layers.reduce(Int64(0)) { $0 + $1.size }
+            missing = missing.filter { configs.contains($0.digest) }
+        }
         result.skippedBlobs = leaves.count - missing.count
         let total = missing.reduce(Int64(0)) { $0 + $1.size }
         let counter = ProgressCounter(total: total, blobs: missing.count, report: progress)
@@ -128,7 +149,7 @@ public struct Puller: Sendable {
 
     private func walk(
         _ descriptor: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], leaves: inout [Descriptor],
-        order: inout [Descriptor], seen: inout Set<Digest>, result: inout Result, depth: Int
+        configs: inout Set<Digest>, order: inout [Descriptor], seen: inout Set<Digest>, result: inout Result, depth: Int
     ) async throws {
         guard seen.insert(descriptor.digest).inserted else { return }
         guard depth < 16 else { throw ImagesError(.invalidLayout, "\(repository) nests indexes more than 16 deep") }
@@ -142,8 +163,11 @@ public struct Puller: Sendable {
         }
         order.append(descriptor)
         let node = try await node(descriptor, repository: repository, manifests: &manifests)
+        if case .manifest(let manifest) = node { configs.insert(manifest.config.digest) }
         for child in node.children {
-            try await walk(child, repository: repository, manifests: &manifests, leaves: &leaves, order: &order, seen: &seen, result: &result, depth: depth + 1)
+            try await walk(
+                child, repository: repository, manifests: &manifests, leaves: &leaves, configs: &configs, order: &order, seen: &seen, result: &result,
+                depth: depth + 1)
         }
     }
 

@@ -6,6 +6,8 @@ public struct Store: Sendable {
     public let location: StoreLocation
     public let content: LocalContentStore
     public let images: any ImageStore
+    /// Blobs known by descriptor but not local yet (`pull --lazy`).
+    public let lazyBlobs: any LazyBlobIndex
 
     /// Opens (creating when needed) the store at `root` (nil: the default location).
     /// - Throws: `ContentStoreError` (`.invalidStore` on NFS/FUSE, `.database`, `.io`).
@@ -14,7 +16,7 @@ public struct Store: Sendable {
         try location.prepare()
         let content = try LocalContentStore(contentRoot: location.contentRoot)
         let images = try SQLiteImageStore(path: location.databasePath)
-        return Store(location: location, content: content, images: images)
+        return Store(location: location, content: content, images: images, lazyBlobs: images)
     }
 
     /// Reads and parses a local manifest or index blob, verifying the bytes against `digest`.

@@ -27,6 +27,7 @@ struct Export: ParsableCommand {
         try PathChecks.refuseInsideStore(materialize, store: store, what: "destination")
         let resolved = try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) }
         let plan = try LayoutPlan(store: store, images: resolved, platform: try platform.parsed())
+        try plan.requireLocal(resolved)
         var stderr = StandardError()
         for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         let showProgress = isatty(STDERR_FILENO) == 1

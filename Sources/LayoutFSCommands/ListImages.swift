@@ -28,6 +28,7 @@ struct ListImages: ParsableCommand {
     private func summary(of root: Descriptor, in store: Store) -> (String, String) {
         guard let walker = try? store.closure(of: root, imageName: root.digest.description) else { return ("?", "incomplete") }
         let bytes = walker.blobs.reduce(Int64(0)) { $0 + $1.size }
+        let lazyBytes = walker.blobs.filter { !store.content.contains($0.digest) }.reduce(Int64(0)) { $0 + $1.size }
         var platforms: [String] = []
         if let platform = root.platform { platforms.append(platform.description) }
         if case .index(let index)? = try? store.readRoot(root) {
@@ -35,6 +36,7 @@ struct ListImages: ParsableCommand {
         }
         var unique: [String] = []
         for platform in platforms where !unique.contains(platform) { unique.append(platform) }
-        return (ByteFormat.string(bytes), unique.isEmpty ? "-" : unique.joined(separator: ","))
+        let size = ByteFormat.string(bytes) + (lazyBytes > 0 ? " (\(ByteFormat.string(lazyBytes)) lazy)" : "")
+        return (size, unique.isEmpty ? "-" : unique.joined(separator: ","))
     }
 }

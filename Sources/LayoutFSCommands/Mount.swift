@@ -47,6 +47,7 @@ struct Mount: ParsableCommand {
         let store = try self.store.openStore()
         let images = try arguments.dropLast().map { try store.resolve(try ImageSpecifier(parsing: $0)) }
         let plan = try LayoutPlan(store: store, images: images, platform: try platform.parsed())
+        try plan.requireLocal(images)
         var stderr = StandardError()
         for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         try Unmounter.removeStaleMount(at: mountpoint)

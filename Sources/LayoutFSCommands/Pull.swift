@@ -27,6 +27,7 @@ struct Pull: AsyncParsableCommand {
     var insecureRegistries: [String] = []
     @Option(help: "Blobs downloaded at once.") var concurrency = 4
     @Option(help: "Seconds of silence after which a registry read is abandoned and retried.") var timeout = 30
+    @Flag(help: "Fetch manifests, indexes and configs only; record the layers as lazy blobs (fetched when read).") var lazy = false
 
     func run() async throws {
         let store = try store.openStore()
@@ -37,7 +38,7 @@ struct Pull: AsyncParsableCommand {
         let started = ContinuousClock.now
         let reporter = ProgressLine(enabled: showProgress)
         let result = try await RegistryClient.with(configuration: configuration) { client in
-            try await Puller(store: store, client: client).pull(reference, options: .init(platform: platform, concurrency: concurrency)) { progress in
+            try await Puller(store: store, client: client).pull(reference, options: .init(platform: platform, concurrency: concurrency, lazy: lazy)) { progress in
                 reporter.update(progress)
             }
         }
@@ -45,6 +46,9 @@ struct Pull: AsyncParsableCommand {
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
         print("pulled \(result.name) \(result.target.digest)")
         print("fetched \(result.fetchedBlobs) blobs (\(ByteFormat.string(result.fetchedBytes))), skipped \(result.skippedBlobs), in \(String(format: "%.2f", seconds)) s")
+        if result.lazyBlobs > 0 {
+            print("recorded \(result.lazyBlobs) layers (\(ByteFormat.string(result.lazyBytes))) as lazy: not fetched")
+        }
         for layer in result.absentForeignLayers {
             print("note: non-distributable layer \(layer.digest) was not fetched")
         }

@@ -36,6 +36,35 @@ struct PullTests {
         }
     }
 
+    @Test("pull --lazy fetches manifests and config only and records the layers; mount and export say so; a full pull then fetches just the layers")
+    func lazyPull() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            let registry = try RegistryServer(directory: work + "/registry")
+            try Harness.makeDemoImage(at: work + "/src")
+            try registry.push(layout: work + "/src", tag: "1.35", to: "team/lazy:1")
+            let store = work + "/store"
+            let reference = "\(registry.address)/team/lazy:1"
+            let lazy = try Harness.layoutfs(["pull", "--lazy", reference], store: store)
+            #expect(lazy.stdout.contains("fetched 1 blobs"), "the config only: \(lazy.stdout)")
+            #expect(lazy.stdout.contains("recorded 2 layers"), "\(lazy.stdout)")
+            let listing = try Harness.layoutfs(["images"], store: store).stdout
+            #expect(listing.contains(reference) && listing.contains("lazy"), "\(listing)")
+            let local = Set(try FileManager.default.contentsOfDirectory(atPath: store + "/content/blobs/sha256"))
+            #expect(local.count == 2, "manifest and config: \(local)")
+
+            try FileManager.default.createDirectory(atPath: work + "/mnt", withIntermediateDirectories: true)
+            let mount = try Harness.layoutfs(["mount", reference, work + "/mnt"], store: store, expectSuccess: false)
+            #expect(mount.status != 0 && mount.stderr.contains("pulled lazily"), "\(mount.stderr)")
+            let export = try Harness.layoutfs(["export", reference, "--materialize", work + "/out"], store: store, expectSuccess: false)
+            #expect(export.status != 0 && export.stderr.contains("layoutfs pull"), "\(export.stderr)")
+
+            let full = try Harness.layoutfs(["pull", reference], store: store)
+            #expect(full.stdout.contains("fetched 2 blobs") && full.stdout.contains("skipped 1"), "\(full.stdout)")
+            try Harness.layoutfs(["export", reference, "--materialize", work + "/out"], store: store)
+        }
+    }
+
     @Test("an unknown tag or repository is a clear error and names nothing")
     func notFound() throws {
         try Harness.withWorkDirectory { work in
