@@ -191,7 +191,7 @@ public struct Puller: Sendable {
 
     /// Downloads one blob into an ingest and commits it (verified). A transfer that breaks
     /// mid-body is restarted, up to `attempts` times; a digest mismatch is never retried.
-    private func download(_ descriptor: Descriptor, repository: ImageReference, attempts: Int, counter: ProgressCounter) async throws {
+    func download(_ descriptor: Descriptor, repository: ImageReference, attempts: Int, counter: ProgressCounter) async throws {
         var attempt = 0
         while true {
             attempt += 1

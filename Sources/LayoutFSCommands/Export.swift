@@ -1,13 +1,14 @@
 import ArgumentParser
 import Images
 import OCISpec
+import Registry
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// `layoutfs export IMAGE... --materialize DIR`.
-struct Export: ParsableCommand {
+struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write images into a real OCI layout directory, copying only the blobs it lacks.",
         discussion: """
@@ -21,20 +22,31 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir")) var materialize: String
     @OptionGroup var platform: PlatformOptions
     @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false
+    @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP for lazy blobs (repeatable).")
+    var insecureRegistries: [String] = []
 
-    func run() throws {
+    func run() async throws {
         let store = try store.openStore()
         try PathChecks.refuseInsideStore(materialize, store: store, what: "destination")
         let resolved = try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) }
         let plan = try LayoutPlan(store: store, images: resolved, platform: try platform.parsed())
-        try plan.requireLocal(resolved)
+        // Lazy blobs (pull --lazy) are fetched from their sources into the store first, verified.
+        var fetched = 0
+        if !plan.lazyBlobs.isEmpty {
+            let configuration = RegistryConfiguration(insecureHosts: Set(insecureRegistries))
+            let lazyBlobs = plan.lazyBlobs
+            fetched = try await RegistryClient.with(configuration: configuration) { client in
+                try await LazyBlobFetcher(store: store, client: client).fetch(lazyBlobs).blobs
+            }
+        }
         var stderr = StandardError()
         for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         let showProgress = isatty(STDERR_FILENO) == 1
-        let summary = try Materializer(store: store).materialize(plan, into: materialize, options: .init(verifyExisting: verifyExisting)) { done, total in
+        var summary = try Materializer(store: store).materialize(plan, into: materialize, options: .init(verifyExisting: verifyExisting)) { done, total in
             if showProgress { print("\r\(done)/\(total) blobs", terminator: "", to: &stderr) }
         }
         if showProgress { print("\r", terminator: "", to: &stderr) }
+        summary.fetchedBlobs = fetched
         for warning in summary.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         print(summary.line)
     }
