@@ -53,7 +53,8 @@ extension Store {
             }
             return ResolvedImage(name: nil, root: root, pinned: true)
         case .registry(let reference):
-            throw ImagesError(.invalidArgument, "docker://\(reference) needs registry support, which this version does not have yet: import the image from a layout")
+            throw ImagesError(
+                .invalidArgument, "docker://\(reference) (pull on demand) is not built yet: run layoutfs pull \(reference) first, then name \(reference)")
         case .name(let reference):
             if let digest = reference.digest {
                 // A by-digest name (from pull or import), else any name of that repository
