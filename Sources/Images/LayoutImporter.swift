@@ -82,9 +82,7 @@ public struct LayoutImporter {
             } catch {
                 throw ImagesError(.invalidArgument, error.message)
             }
-            if reference.digest != nil, reference.digest != entries[0].digest, options.platform == nil {
-                try Store.checkName(reference, for: entries[0])
-            }
+            if options.platform == nil { try Store.checkName(reference, for: entries[0]) }
             explicitName = reference.description
         }
         if let repository = options.repository {

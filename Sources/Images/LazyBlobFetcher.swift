@@ -22,18 +22,8 @@ public struct LazyBlobFetcher: Sendable {
         let missing = descriptors.filter { !store.content.contains($0.digest) }
         let counter = ProgressCounter(total: missing.reduce(0) { $0 + $1.size }, blobs: missing.count) { _ in }
         let puller = Puller(store: store, client: client)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = missing.makeIterator()
-            func start(_ descriptor: Descriptor) {
-                group.addTask { try await self.fetchOne(descriptor, puller: puller, counter: counter) }
-            }
-            for _ in 0..<max(1, concurrency) {
-                guard let descriptor = pending.next() else { break }
-                start(descriptor)
-            }
-            while try await group.next() != nil {
-                if let descriptor = pending.next() { start(descriptor) }
-            }
+        try await forEachConcurrently(missing, limit: concurrency) { descriptor in
+            try await self.fetchOne(descriptor, puller: puller, counter: counter)
         }
         return (missing.count, missing.reduce(0) { $0 + $1.size })
     }

@@ -95,16 +95,8 @@ public struct Puller: Sendable {
         result.skippedBlobs = leaves.count - missing.count
         let total = missing.reduce(Int64(0)) { $0 + $1.size }
         let counter = ProgressCounter(total: total, blobs: missing.count, report: progress)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var pending = missing.makeIterator()
-            for _ in 0..<options.concurrency {
-                guard let descriptor = pending.next() else { break }
-                group.addTask { try await self.download(descriptor, repository: repository, attempts: options.blobAttempts, counter: counter) }
-            }
-            while try await group.next() != nil {
-                guard let descriptor = pending.next() else { continue }
-                group.addTask { try await self.download(descriptor, repository: repository, attempts: options.blobAttempts, counter: counter) }
-            }
+        try await forEachConcurrently(missing, limit: options.concurrency) { descriptor in
+            try await self.download(descriptor, repository: repository, attempts: options.blobAttempts, counter: counter)
         }
         result.fetchedBlobs = missing.count
         result.fetchedBytes = total
