@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec"], swiftSettings: strict),
         .target(
             name: "LayoutFSMount",
-            dependencies: ["LayoutFS", "FUSE", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LayoutFS", "Images", "FUSE", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "LayoutFSCommands",

@@ -26,6 +26,8 @@ public struct StoreLocation: Sendable {
 
     public var contentRoot: String { root + "/content" }
     public var databasePath: String { root + "/meta.db" }
+    /// Lazy blobs being fetched: `cache/<alg>/<hex>` (``CacheEntry``).
+    public var cacheRoot: String { root + "/cache" }
 
     /// Creates the root (0700) and refuses a filesystem where SQLite's WAL cannot work.
     /// - Throws: `ContentStoreError.invalidStore` on NFS or FUSE, `.io` when it cannot be made.

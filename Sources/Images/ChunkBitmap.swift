@@ -46,6 +46,15 @@ public struct ChunkBitmap: Sendable, Equatable {
         bits[Int(chunk / 8)] |= 1 << UInt8(chunk % 8)
     }
 
+    public mutating func markAbsent(_ chunk: Int64) {
+        bits[Int(chunk / 8)] &= ~(1 << UInt8(chunk % 8))
+    }
+
+    /// Bytes in present chunks.
+    public var presentBytes: Int64 {
+        (0..<chunkCount).reduce(Int64(0)) { isPresent($1) ? $0 + Int64(byteRange(of: $1).count) : $0 }
+    }
+
     /// True when every chunk is present.
     public var isComplete: Bool { (0..<chunkCount).allSatisfy(isPresent) }
 

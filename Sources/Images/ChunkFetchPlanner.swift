@@ -58,6 +58,33 @@ public struct ChunkFetchPlanner: Sendable {
         for chunk in chunks { inFlight.remove(chunk) }
     }
 
+    /// Records a chunk as no longer present (dropped from memory): it may be planned again.
+    public mutating func forget(_ chunk: Int64) {
+        bitmap.markAbsent(chunk)
+    }
+
+    /// The next fetch for a background pass: the first chunk at or after `chunk` that is
+    /// neither present nor in flight, extended over following such chunks up to
+    /// `maximumRangeSize`. Its chunks become in flight. Nil when there is none.
+    public mutating func planNext(from chunk: Int64) -> Range<Int64>? {
+        var first = max(0, chunk)
+        while first < bitmap.chunkCount, bitmap.isPresent(first) || inFlight.contains(first) { first += 1 }
+        guard first < bitmap.chunkCount else { return nil }
+        var end = first
+        let perFetch = maximumRangeSize / bitmap.chunkSize
+        while end < bitmap.chunkCount, end - first < perFetch, !bitmap.isPresent(end), !inFlight.contains(end) {
+            inFlight.insert(end)
+            end += 1
+        }
+        return first..<end
+    }
+
+    /// True when some chunk of `range` (bytes) is neither present nor in flight: a reader of it
+    /// waits for nothing unless a fetch is planned.
+    public func hasUnplannedChunk(in range: Range<Int64>) -> Bool {
+        bitmap.chunks(covering: range).contains { !bitmap.isPresent($0) && !inFlight.contains($0) }
+    }
+
     /// True when a read of `range` can be answered from the cache.
     public func isReadable(_ range: Range<Int64>) -> Bool {
         bitmap.chunks(covering: range).allSatisfy(bitmap.isPresent)

@@ -22,22 +22,23 @@ final class BlobFileCache: Sendable {
         }
     }
 
-    func file(for digest: Digest, open: (Digest) throws(ContentStoreError) -> BlobFile) throws(ContentStoreError) -> BlobFile {
-        if let file = state.withLock({ state -> BlobFile? in
+    /// The cached file of `digest`, marked most recently used.
+    func cached(_ digest: Digest) -> BlobFile? {
+        state.withLock { state -> BlobFile? in
             guard let file = state.files[digest] else { return nil }
             if let i = state.order.lastIndex(of: digest), i != state.order.count - 1 {
                 state.order.remove(at: i)
                 state.order.append(digest)
             }
             return file
-        }) {
-            return file
         }
-        let file = try open(digest)
+    }
+
+    /// Keeps `file` as the file of `digest`, closing the least recently used beyond capacity.
+    func insert(_ file: BlobFile, for digest: Digest) {
         state.withLock { state in
             if state.files.updateValue(file, forKey: digest) == nil { state.order.append(digest) }
             while state.order.count > capacity { state.files.removeValue(forKey: state.order.removeFirst()) }
         }
-        return file
     }
 }

@@ -1,15 +1,24 @@
 import ContentStore
+import Images
 import OCISpec
 
 /// Where the tree gets blob content from.
 public protocol BlobProvider: Sendable {
-    /// Opens a local blob for reading.
-    /// - Throws: `ContentStoreError.notFound` when the blob is not local, `.io` otherwise.
-    func openBlob(_ digest: Digest) throws(ContentStoreError) -> BlobFile
-    /// `local`, `lazy` or `fetching` (DESIGN.md: the `user.layoutfs.state` xattr).
-    func state(of digest: Digest) -> String
+    /// Opens a blob for reading: a local file, or a lazy blob fetched on demand.
+    /// - Throws: when the blob is neither (the tree answers `EIO`).
+    func openBlob(_ descriptor: Descriptor) throws -> OpenedBlob
+    /// `local`, `lazy P/N` or `fetching P/N` (DESIGN.md: the `user.layoutfs.state` xattr).
+    func state(of descriptor: Descriptor) -> String
+    /// Sets what runs when a blob's fetched bytes turned out corrupt (its pages must go).
+    func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void)
 }
 
 extension LocalContentStore: BlobProvider {
-    public func state(of digest: Digest) -> String { contains(digest) ? "local" : "missing" }
+    public func openBlob(_ descriptor: Descriptor) throws -> OpenedBlob { .local(try openBlob(descriptor.digest)) }
+    public func state(of descriptor: Descriptor) -> String { contains(descriptor.digest) ? "local" : "missing" }
+    public func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void) {}
+}
+
+extension LazyBlobProvider: BlobProvider {
+    public func openBlob(_ descriptor: Descriptor) throws -> OpenedBlob { try open(descriptor) }
 }

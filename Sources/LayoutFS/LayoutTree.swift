@@ -1,4 +1,5 @@
 import ContentStore
+import Images
 import OCISpec
 import Synchronization
 
@@ -133,28 +134,41 @@ public final class LayoutTree: Sendable {
                 _ = try attributes(of: inode)
                 throw LayoutFSError(.isDirectory, "inode \(inode) is a directory")
             }
-            let file: BlobFile
-            do {
-                file = try files.file(for: descriptor.digest) { digest throws(ContentStoreError) in
-                    try provider.openBlob(digest)
+            if let file = files.cached(descriptor.digest) {
+                content = .blob(try checked(file, descriptor))
+            } else {
+                let opened: OpenedBlob
+                do {
+                    opened = try provider.openBlob(descriptor)
+                } catch {
+                    throw LayoutFSError(.io, "cannot open blob \(descriptor.digest): \(error)")
                 }
-            } catch {
-                throw LayoutFSError(.io, "cannot open blob \(descriptor.digest): \(error)")
+                switch opened {
+                case .local(let file):
+                    files.insert(file, for: descriptor.digest)
+                    content = .blob(try checked(file, descriptor))
+                case .lazy(let blob):
+                    content = .lazy(blob)
+                }
             }
-            // The store's file must still be the blob: one that changed size under us (truncated,
-            // replaced) would be served short, so it is an I/O error instead.
-            let size = file.currentSize()
-            guard size == descriptor.size else {
-                files.evict(descriptor.digest)
-                throw LayoutFSError(.io, "blob \(descriptor.digest) in the store has \(size.map(String.init) ?? "no") bytes, expected \(descriptor.size): the store was modified")
-            }
-            content = .blob(file)
         }
         return handles.withLock { $0.insert(content) }
     }
 
+    /// The store's file must still be the blob: one that changed size under us (truncated,
+    /// replaced) would be served short, so it is an I/O error instead.
+    private func checked(_ file: BlobFile, _ descriptor: Descriptor) throws(LayoutFSError) -> BlobFile {
+        let size = file.currentSize()
+        guard size == descriptor.size else {
+            files.evict(descriptor.digest)
+            throw LayoutFSError(.io, "blob \(descriptor.digest) in the store has \(size.map(String.init) ?? "no") bytes, expected \(descriptor.size): the store was modified")
+        }
+        return file
+    }
+
     /// Reads up to `byteCount` bytes at `offset` (bytes) of an open handle. Completes at once
-    /// for local content; `completion` is called exactly once.
+    /// for local content and present lazy chunks, later when they must be fetched; `completion`
+    /// is called exactly once (a failed fetch or a corrupt blob: `.io`).
     public func read(handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void) {
         guard let content = handles.withLock({ $0.open[handle] }) else {
             completion(.failure(LayoutFSError(.badHandle, "no open file handle \(handle)")))
@@ -172,6 +186,10 @@ public final class LayoutTree: Sendable {
         case .blob(let file):
             let available = max(0, file.size - offset)
             completion(.success(.file(file, offset: offset, byteCount: Int(min(Int64(byteCount), available)))))
+        case .lazy(let blob):
+            blob.read(offset: offset, byteCount: byteCount) { result in
+                completion(result.mapError { LayoutFSError(.io, $0.message) })
+            }
         }
     }
 
@@ -185,9 +203,17 @@ public final class LayoutTree: Sendable {
     public func extendedAttribute(of inode: UInt64, name: String) throws(LayoutFSError) -> [UInt8] {
         _ = try attributes(of: inode)
         if name == "user.layoutfs.state", let descriptor = blobs[inode] {
-            return Array(provider.state(of: descriptor.digest).utf8)
+            return Array(provider.state(of: descriptor).utf8)
         }
         throw LayoutFSError(.noAttribute, "no attribute \(name)")
+    }
+
+    /// Calls `handler` with a blob's inode when its fetched bytes turned out corrupt and its
+    /// cache was dropped (on a worker thread): the mount has the kernel forget its pages.
+    public func onInvalidate(_ handler: @escaping @Sendable (UInt64) -> Void) {
+        provider.onCorruption { [blobInodes] digest in
+            if let inode = blobInodes[digest] { handler(inode) }
+        }
     }
 
     /// True for blobs (immutable: the kernel may keep their pages), false for index.json.
@@ -209,6 +235,7 @@ public final class LayoutTree: Sendable {
 enum OpenContent: Sendable {
     case bytes([UInt8])
     case blob(BlobFile)
+    case lazy(LazyBlob)
 }
 
 struct HandleTable: Sendable {

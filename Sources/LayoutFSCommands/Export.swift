@@ -22,8 +22,7 @@ struct Export: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir")) var materialize: String
     @OptionGroup var platform: PlatformOptions
     @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false
-    @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP for lazy blobs (repeatable).")
-    var insecureRegistries: [String] = []
+    @OptionGroup var registry: RegistryOptions
 
     func run() async throws {
         let store = try store.openStore()
@@ -33,7 +32,7 @@ struct Export: AsyncParsableCommand {
         // Lazy blobs (pull --lazy) are fetched from their sources into the store first, verified.
         var fetched = 0
         if !plan.lazyBlobs.isEmpty {
-            let configuration = RegistryConfiguration(insecureHosts: Set(insecureRegistries))
+            let configuration = registry.configuration()
             let lazyBlobs = plan.lazyBlobs
             fetched = try await RegistryClient.with(configuration: configuration) { client in
                 try await LazyBlobFetcher(store: store, client: client).fetch(lazyBlobs).blobs

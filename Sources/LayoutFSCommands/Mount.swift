@@ -7,6 +7,7 @@ import LayoutFS
 import LayoutFSMount
 import Logging
 import OCISpec
+import Registry
 
 #if canImport(Glibc)
 import Glibc
@@ -17,13 +18,18 @@ import Glibc
 /// Without `--foreground` the command re-executes itself (`posix_spawn` of /proc/self/exe in a
 /// new session, stdio to a log file under `<root>/logs/`) with `--foreground --ready-fd N`, and
 /// returns once the child writes `ready` to that pipe, or fails with the child's error.
-struct Mount: ParsableCommand {
+struct Mount: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mount images as a live, read-only OCI layout directory.",
         discussion: """
             The directory holds oci-layout, index.json (one entry per image name) and the blobs of \
             every image's closure, read from the store on demand. It is mounted read-only with type \
             fuse.layoutfs; unmount it with `layoutfs unmount MOUNTPOINT`.
+
+            Lazy blobs (pull --lazy, or docker://REF here) are fetched from their registry when \
+            read, in 1 MiB chunks cached under <root>/cache, verified against their digest (the \
+            read that reaches a blob's last byte waits for it), and committed to the store once \
+            complete. The xattr user.layoutfs.state of a blob says local, lazy P/N or fetching P/N.
             """)
 
     @OptionGroup var store: StoreOptions
@@ -34,20 +40,35 @@ struct Mount: ParsableCommand {
     @Flag(help: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root users).") var allowOther = false
     @Option(help: .hidden) var readyFd: Int32?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "After the first read of a lazy blob: on-touch (fetch the rest in the background) or none.")
+    var prefetch: LazyReadOptions.Prefetch = .onTouch
+    @Option(help: "Which reads of a lazy blob wait for its digest: eof (the read reaching the last byte) or strict (every read).")
+    var verify: LazyReadOptions.Verification = .eof
+    @Option(help: "Seconds a read may wait for lazy bytes before it fails with EIO.") var readTimeout = 30
+    @OptionGroup var registry: RegistryOptions
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
     }
 
-    func run() throws {
+    func run() async throws {
         // main.swift already blocked the termination signals before any thread existed
         // (LayoutFSCommand.prepareProcess); this is for callers that run the command directly.
         if foreground { MountDaemon.blockTerminationSignals() }
         let mountpoint = arguments.last!
         let store = try self.store.openStore()
-        let images = try arguments.dropLast().map { try store.resolve(try ImageSpecifier(parsing: $0)) }
+        var specifiers = try arguments.dropLast().map { try ImageSpecifier(parsing: $0) }
+        // docker://REF: pull --lazy first (manifests and configs only), then REF.
+        for (i, specifier) in specifiers.enumerated() {
+            guard case .registry(let reference) = specifier else { continue }
+            let result = try await RegistryClient.with(configuration: registry.configuration()) { client in
+                try await Puller(store: store, client: client).pull(reference, options: .init(platform: try platform.parsed(), lazy: true))
+            }
+            print("pulled \(result.name) lazily (\(ByteFormat.string(result.lazyBytes)) to fetch on read)")
+            specifiers[i] = .name(try ImageReference(parsing: result.name))
+        }
+        let images = try specifiers.map { try store.resolve($0) }
         let plan = try LayoutPlan(store: store, images: images, platform: try platform.parsed())
-        try plan.requireLocal(images)
         var stderr = StandardError()
         for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         try Unmounter.removeStaleMount(at: mountpoint)
@@ -63,20 +84,37 @@ struct Mount: ParsableCommand {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")
         }
         if foreground {
-            try serve(plan: plan, store: store, mountpoint: mountpoint)
+            try await serve(plan: plan, store: store, mountpoint: mountpoint)
         } else {
-            try startInBackground(store: store, mountpoint: mountpoint, images: images)
+            try startInBackground(store: store, mountpoint: mountpoint, images: images, specifiers: specifiers)
         }
     }
 
-    private func serve(plan: LayoutPlan, store: Store, mountpoint: String) throws {
+    /// Serves until unmounted: local blobs straight from the store; with lazy blobs, through a
+    /// ``LazyBlobProvider`` and a registry client that live as long as the mount.
+    private func serve(plan: LayoutPlan, store: Store, mountpoint: String) async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        var logger = Logger(label: "layoutfs.mount") { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = level
+        var mountLogger = Logger(label: "layoutfs.mount") { StreamLogHandler.standardError(label: $0) }
+        mountLogger.logLevel = level
+        let logger = mountLogger
+        guard !plan.lazyBlobs.isEmpty else {
+            try await Self.onOwnThread { try self.serve(plan: plan, provider: store.content, mountpoint: mountpoint, logger: logger) }
+            return
+        }
+        let options = LazyReadOptions(prefetch: prefetch, verification: verify)
+        try await RegistryClient.with(configuration: registry.configuration(), logger: logger) { client in
+            let provider = LazyBlobProvider(store: store, client: client, options: options, logger: logger)
+            try await Self.onOwnThread { try self.serve(plan: plan, provider: provider, mountpoint: mountpoint, logger: logger) }
+            logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs")
+        }
+    }
+
+    private func serve(plan: LayoutPlan, provider: any BlobProvider, mountpoint: String, logger: Logger) throws {
         let tree = LayoutTree(
-            index: plan.indexBytes, blobs: plan.blobs, provider: store.content, modificationTime: Int64(Date().timeIntervalSince1970))
+            index: plan.indexBytes, blobs: plan.blobs, provider: provider, modificationTime: Int64(Date().timeIntervalSince1970))
         let readyFd = self.readyFd
-        try MountDaemon.run(tree: tree, mountpoint: mountpoint, options: MountOptions(allowOther: allowOther), logger: logger) {
+        let options = MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout)))
+        try MountDaemon.run(tree: tree, mountpoint: mountpoint, options: options, logger: logger) {
             guard let readyFd else { return }
             _ = "ready\n".withCString { write(readyFd, $0, 6) }
             close(readyFd)
@@ -84,7 +122,23 @@ struct Mount: ParsableCommand {
         logger.info("unmounted", metadata: ["mountpoint": "\(mountpoint)"])
     }
 
-    private func startInBackground(store: Store, mountpoint: String, images: [ResolvedImage]) throws {
+    /// Runs blocking `work` (the FUSE daemon) on a thread of its own, off the concurrency pool.
+    static func onOwnThread(_ work: @escaping @Sendable () throws -> Void) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let thread = Thread {
+                do {
+                    try work()
+                    continuation.resume()
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    private func startInBackground(store: Store, mountpoint: String, images: [ResolvedImage], specifiers: [ImageSpecifier]) throws {
         let logDirectory = store.location.root + "/logs"
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         let logPath = "\(logDirectory)/mount-\(getpid())-\(Int(Date().timeIntervalSince1970)).log"
@@ -93,7 +147,12 @@ struct Mount: ParsableCommand {
         defer { close(logFd) }
         var pipe: [Int32] = [-1, -1]
         guard lfs_ready_pipe(&pipe) == 0 else { throw CommandFailure("cannot create a pipe: \(String(cString: strerror(errno)))") }
-        let argv = ["layoutfs"] + Array(CommandLine.arguments.dropFirst()) + ["--foreground", "--ready-fd", String(pipe[1])]
+        // docker://REF was pulled here: the daemon names REF.
+        let rewritten = CommandLine.arguments.dropFirst().map { argument in
+            guard argument.hasPrefix("docker://"), let i = arguments.firstIndex(of: argument), i < specifiers.count else { return argument }
+            return specifiers[i].description
+        }
+        let argv = ["layoutfs"] + rewritten + ["--foreground", "--ready-fd", String(pipe[1])]
         var pid: pid_t = 0
         let rc = withCStrings(argv) { argvPointers in
             withCStrings(ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }) { envPointers in

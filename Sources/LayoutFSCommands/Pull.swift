@@ -23,8 +23,7 @@ struct Pull: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @Argument(help: "The reference, e.g. 127.0.0.1:5000/team/app:1.4 or alpine.") var reference: String
     @OptionGroup var platform: PlatformOptions
-    @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP (repeatable).")
-    var insecureRegistries: [String] = []
+    @OptionGroup var registry: RegistryOptions
     @Option(help: "Blobs downloaded at once.") var concurrency = 4
     @Option(help: "Seconds of silence after which a registry read is abandoned and retried.") var timeout = 30
     @Flag(help: "Fetch manifests, indexes and configs only; record the layers as lazy blobs (fetched when read).") var lazy = false
@@ -33,7 +32,7 @@ struct Pull: AsyncParsableCommand {
         let store = try store.openStore()
         let reference = try ImageReference(parsing: reference)
         let platform = try platform.parsed()
-        let configuration = RegistryConfiguration(insecureHosts: Set(insecureRegistries), readTimeout: .seconds(max(1, timeout)))
+        let configuration = registry.configuration(readTimeout: timeout)
         let showProgress = isatty(STDERR_FILENO) == 1
         let started = ContinuousClock.now
         let reporter = ProgressLine(enabled: showProgress)

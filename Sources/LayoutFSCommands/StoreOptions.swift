@@ -1,6 +1,7 @@
 import ArgumentParser
 import Images
 import OCISpec
+import Registry
 
 /// `--root`: the store location, shared by every command.
 struct StoreOptions: ParsableArguments {
@@ -20,3 +21,16 @@ struct PlatformOptions: ParsableArguments {
         return try Platform(parsing: platform)
     }
 }
+
+/// `--insecure-registry`, shared by the commands that reach registries.
+struct RegistryOptions: ParsableArguments {
+    @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP (repeatable; loopback hosts always may be).")
+    var insecureRegistries: [String] = []
+
+    func configuration(readTimeout seconds: Int = 30) -> RegistryConfiguration {
+        RegistryConfiguration(insecureHosts: Set(insecureRegistries), readTimeout: .seconds(max(1, seconds)))
+    }
+}
+
+extension LazyReadOptions.Prefetch: ExpressibleByArgument {}
+extension LazyReadOptions.Verification: ExpressibleByArgument {}

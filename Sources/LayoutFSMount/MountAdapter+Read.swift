@@ -1,3 +1,4 @@
+import Images
 import FUSE
 import LayoutFS
 

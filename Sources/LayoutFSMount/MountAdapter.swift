@@ -23,14 +23,18 @@ public final class MountAdapter: FileSystem {
     let owner: (userID: UInt32, groupID: UInt32)
     let directories = DirectoryHandles()
     let parents = DirectoryParents()
-    let parkedReads = ParkedReads()
+    let parkedReads: ParkedReads
 
     /// - Parameters:
     ///   - tree: the file system model.
     ///   - timeouts: kernel cache lifetimes.
+    ///   - readDeadline: longest wait of a read for its bytes; then `EIO`.
     ///   - logger: receives I/O errors and the negotiated connection.
-    public init(tree: LayoutTree, timeouts: CacheTimeouts = CacheTimeouts(), logger: Logger) {
+    public init(tree: LayoutTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger) {
         self.tree = tree
+        self.parkedReads = ParkedReads(deadline: readDeadline) {
+            logger.warning("a read waited \(readDeadline) for its bytes and got EIO")
+        }
         self.timeouts = timeouts
         self.logger = logger
         self.owner = (getuid(), getgid())

@@ -1,3 +1,4 @@
+import Dispatch
 import FUSE
 import LayoutFS
 import Logging
@@ -45,7 +46,7 @@ public enum MountDaemon {
         let fileLimit = FileLimit.raiseToHardLimit()
         blockTerminationSignals()
 
-        let adapter = MountAdapter(tree: tree, timeouts: options.timeouts, logger: logger)
+        let adapter = MountAdapter(tree: tree, timeouts: options.timeouts, readDeadline: options.readDeadline, logger: logger)
         let session: Session
         do {
             session = try Session(fileSystem: adapter, options: options.fuseOptions)
@@ -54,6 +55,16 @@ public enum MountDaemon {
             throw MountError(
                 code: .mountFailed, message: mountFailureMessage(mountpoint, options: options, error: error),
                 errno: error.errno, underlying: error)
+        }
+        // Never from a request thread (libfuse documents the deadlock): a worker reports it.
+        tree.onInvalidate { inode in
+            DispatchQueue.global().async {
+                do throws(FUSEError) {
+                    try session.notifyInvalidateInode(inode)
+                } catch {
+                    logger.warning("cannot evict the kernel's pages of inode \(inode): \(error)")
+                }
+            }
         }
         logger.info(
             "mounted",

@@ -12,11 +12,14 @@ public struct MountOptions: Sendable, Hashable {
     public var maxThreads: Int
     /// How long the kernel caches names and attributes.
     public var timeouts: CacheTimeouts
+    /// Longest wait of a read for its bytes (a lazy fetch); then it gets `EIO`.
+    public var readDeadline: Duration
 
     public init(
         allowOther: Bool = false, fileSystemName: String = "layoutfs", debug: Bool = false, maxThreads: Int = 16,
-        timeouts: CacheTimeouts = CacheTimeouts()
+        timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30)
     ) {
+        self.readDeadline = readDeadline
         self.allowOther = allowOther
         self.fileSystemName = fileSystemName
         self.debug = debug

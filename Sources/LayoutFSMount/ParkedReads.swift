@@ -1,9 +1,10 @@
+import Dispatch
 import FUSE
 import Synchronization
 import SystemPackage
 
 /// The reads waiting for the tree (parked), so that shutdown can answer every one of them
-/// before the session unmounts.
+/// before the session unmounts, and none waits longer than its deadline (then `EIO`).
 final class ParkedReads: Sendable {
     private struct Table {
         var next: UInt64 = 0
@@ -11,14 +12,31 @@ final class ParkedReads: Sendable {
     }
 
     private let table = Mutex(Table())
+    private let deadline: Duration
+    private let expired: @Sendable () -> Void
 
-    /// Registers a parked read; returns the key for ``remove(_:)``.
+    /// - Parameters:
+    ///   - deadline: longest wait of a parked read.
+    ///   - expired: called after a read was answered `EIO` at its deadline.
+    init(deadline: Duration = .seconds(30), expired: @escaping @Sendable () -> Void = {}) {
+        self.deadline = deadline
+        self.expired = expired
+    }
+
+    /// Registers a parked read and arms its deadline; returns the key for ``remove(_:)``.
     func add(_ box: ParkedRequest) -> UInt64 {
-        table.withLock { table in
+        let key = table.withLock { table in
             table.next += 1
             table.boxes[table.next] = box
             return table.next
         }
+        let nanoseconds = deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
+            guard let box = table.withLock({ $0.boxes.removeValue(forKey: key) }), let request = box.take() else { return }
+            request.reply(error: .ioError)
+            expired()
+        }
+        return key
     }
 
     func remove(_ key: UInt64) {

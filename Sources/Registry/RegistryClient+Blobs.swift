@@ -21,11 +21,14 @@ extension RegistryClient {
     /// registry redirected the blob is remembered and asked directly until it answers 4xx.
     /// - Parameters:
     ///   - range: half-open byte offsets into the blob.
+    ///   - onOutcome: called once the status is checked, before the first byte reaches `sink`:
+    ///     with `.whole`, the bytes start at offset 0 of the blob whatever the range asked.
     ///   - sink: called with each chunk; a thrown error stops the transfer.
     /// - Throws: `.notFound`, `.protocolViolation` (wrong `Content-Range` or length), transport errors.
     @discardableResult
     public func fetchBlob(
         _ descriptor: Descriptor, repository: ImageReference, range: Range<Int64>? = nil,
+        onOutcome: (BlobFetchOutcome) throws -> Void = { _ in },
         sink: (UnsafeRawBufferPointer) throws -> Void
     ) async throws -> BlobFetchOutcome {
         var headers: [(String, String)] = []
@@ -54,6 +57,8 @@ extension RegistryClient {
             try await drain(response)
             throw RegistryError(.protocolViolation, "\(response.url) answered \(response.status) to a blob GET")
         }
+        // A refusal here drops the body unread, as a failing sink does.
+        try onOutcome(outcome)
         var received: Int64 = 0
         do {
             for try await chunk in response.body {

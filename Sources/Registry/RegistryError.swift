@@ -50,5 +50,5 @@ public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable
     }
 
     /// True for failures worth another attempt (transport, timeout, 5xx, 429).
-    var isRetryable: Bool { code == .transport || code == .timeout || code == .server }
+    public var isRetryable: Bool { code == .transport || code == .timeout || code == .server }
 }

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Images
 import Glibc
 #endif
 import ContentStore
