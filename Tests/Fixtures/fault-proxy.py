@@ -8,7 +8,8 @@ request it reads STATE_DIR/faults.json, a list of rules:
    "times": 1}
 The first rule whose "match" is a substring of the path and whose "times" is not used up
 applies (rules without "times" apply forever). After each request it rewrites
-STATE_DIR/stats.json: {"requests": [[method, path, fault, bytes_sent], ...], "body_bytes": N}.
+STATE_DIR/stats.json: {"requests": [[method, path, fault, bytes_sent, range_header], ...],
+"body_bytes": N}. A rule with the fault "pass" forwards unchanged (to fault only later requests).
 Everything else is forwarded unchanged (headers included, Host rewritten).
 "redirect" answers 307 to http://localhost:PORT/__redirected<path> (another host name for the
 same proxy, as a storage URL would be); that request is recorded with the fault
@@ -51,9 +52,9 @@ def pick_fault(path):
     return None
 
 
-def record(method, path, fault, sent):
+def record(method, path, fault, sent, byte_range=None):
     with lock:
-        stats["requests"].append([method, path, fault, sent])
+        stats["requests"].append([method, path, fault, sent, byte_range])
         stats["body_bytes"] += sent
         tmp = os.path.join(STATE, "stats.json.tmp")
         with open(tmp, "w") as f:
@@ -154,7 +155,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.abort()
             return
         self.wfile.write(body)
-        record(self.command, self.path, fault, len(body))
+        record(self.command, self.path, fault, len(body), self.headers.get("Range"))
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -58,13 +58,29 @@ final class FaultProxy {
         return try JSONDecoder().decode(Stats.self, from: data)
     }
 
-    /// Requests whose path contains `fragment`, as (fault or nil, body bytes sent).
-    func requests(matching fragment: String) throws -> [(fault: String?, bytes: Int)] {
+    /// Requests whose path contains `fragment`, as (fault or nil, body bytes sent, the
+    /// `Range` header asked or nil).
+    func requests(matching fragment: String) throws -> [(fault: String?, bytes: Int, range: String?)] {
         try stats().requests.compactMap { row in
-            guard row.count == 4, case .string(let path) = row[1], path.contains(fragment) else { return nil }
+            guard row.count >= 4, case .string(let path) = row[1], path.contains(fragment) else { return nil }
             let fault: String? = if case .string(let f) = row[2] { f } else { nil }
             let bytes: Int = if case .int(let b) = row[3] { b } else { 0 }
-            return (fault, bytes)
+            let range: String? = if row.count > 4, case .string(let r) = row[4] { r } else { nil }
+            return (fault, bytes, range)
+        }
+    }
+
+    /// The byte ranges (half-open) of the GETs for `fragment` that sent a body: the `Range`
+    /// asked, or the whole body when none was (or when it was ignored).
+    func fetchedRanges(matching fragment: String) throws -> [Range<Int>] {
+        try requests(matching: fragment).compactMap { request in
+            guard request.bytes > 0 else { return nil }
+            if let range = request.range, request.fault != "ignore-range", range.hasPrefix("bytes="),
+                let first = Int(range.dropFirst(6).split(separator: "-")[0])
+            {
+                return first..<first + request.bytes
+            }
+            return 0..<request.bytes
         }
     }
 }

@@ -1,0 +1,255 @@
+import CLinuxShims
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Lazy blobs through a real mount: `pull --lazy` from the real registry behind the fault
+/// proxy, then reads that fetch on demand. What was fetched is counted by the proxy itself.
+@Suite("lazy blobs through the mount", .serialized)
+struct LazyMountTests {
+    /// A lazily pulled image with a random layer of about 16 MiB, mounted.
+    struct Lazy {
+        var work: String
+        var store: String
+        var mnt: String
+        var proxy: FaultProxy
+        var reference: String
+        /// The random layer: digest (hex), its bytes' file, and its path in the mount.
+        var layer: String
+        var layerFile: String
+        var layerSize: Int
+        var mountLog: String
+        /// Blob GETs the lazy pull made (the config).
+        var blobRequestsAfterPull: Int
+        var blobPath: String { mnt + "/blobs/sha256/" + layer }
+        var cacheFile: String { store + "/cache/sha256/" + layer }
+    }
+
+    static let layerMiB = 16
+
+    /// Builds the image, pushes it, pulls it lazily through the proxy and mounts it with
+    /// `mountOptions`; the proxy's `faults` apply from the mount on. Always unmounts.
+    func withLazyMount(mountOptions: [String] = [], faults: [FaultProxy.Rule] = [], _ body: (Lazy) throws -> Void) throws {
+        try Harness.requireFUSE()
+        try Harness.require("skopeo", "python3", "docker-registry")
+        try Harness.withWorkDirectory { work in
+            let registry = try RegistryServer(directory: work + "/registry")
+            try Harness.makeDemoImage(at: work + "/src")
+            // Compressed (random bytes do not shrink): skopeo would compress a plain one on push.
+            try Harness.runOK(["dd", "if=/dev/urandom", "of=\(work)/layer", "bs=1M", "count=\(Self.layerMiB)", "status=none"])
+            try Harness.runOK(["gzip", "-1", work + "/layer"])
+            let layerFile = work + "/layer.gz"
+            let layerSize = try #require(try FileManager.default.attributesOfItem(atPath: layerFile)[.size] as? Int)
+            try MaterializeTests.addLayer(layerFile, toLayoutAt: work + "/src", mediaType: "application/vnd.oci.image.layer.v1.tar+gzip")
+            try registry.push(layout: work + "/src", tag: "1.35", to: "team/lazy:1")
+            let proxy = try FaultProxy(upstream: registry, directory: work + "/proxy")
+            let reference = "\(proxy.address)/team/lazy:1"
+            let store = work + "/store"
+            try Harness.layoutfs(["pull", "--lazy", reference], store: store)
+            let blobRequestsAfterPull = try proxy.fetchedRanges(matching: "/blobs/").count
+            try proxy.setFaults(faults)
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let mounted = try Harness.layoutfs(["mount", reference, mnt] + mountOptions, store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let log = try #require(mounted.stdout.split(separator: " ").last.map { String($0.dropLast(2)) })
+            let lazy = Lazy(
+                work: work, store: store, mnt: mnt, proxy: proxy, reference: reference, layer: try Harness.sha256(ofFile: layerFile),
+                layerFile: layerFile, layerSize: layerSize, mountLog: log,
+                blobRequestsAfterPull: blobRequestsAfterPull)
+            try body(lazy)
+        }
+    }
+
+    static func state(_ path: String) throws -> String {
+        try Harness.runOK(["getfattr", "--only-values", "-n", "user.layoutfs.state", path]).stdout
+    }
+
+    /// Ranges must never overlap: each byte fetched at most once.
+    static func expectDisjoint(_ ranges: [Range<Int>], sourceLocation: SourceLocation = #_sourceLocation) {
+        let sorted = ranges.sorted { $0.lowerBound < $1.lowerBound }
+        for (a, b) in zip(sorted, sorted.dropFirst()) {
+            #expect(a.upperBound <= b.lowerBound, "ranges \(a) and \(b) overlap: \(sorted)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("pull --lazy + mount + skopeo inspect fetch no layer byte; a full read fetches each byte once, is byte-identical and commits the blob; skopeo copies the rest")
+    func lazyFlow() throws {
+        try Harness.require("getfattr")
+        try withLazyMount { lazy in
+            #expect(try Self.state(lazy.blobPath) == "lazy 0/\(lazy.layerSize)")
+            #expect(try Harness.runOK(["stat", "-c", "%s", lazy.blobPath]).stdout.hasPrefix("\(lazy.layerSize)"))
+            try Harness.runOK(["skopeo", "inspect", "oci:\(lazy.mnt):1"])
+            #expect(try lazy.proxy.fetchedRanges(matching: "/blobs/").count == lazy.blobRequestsAfterPull, "mount and inspect fetched no blob")
+
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+            let ranges = try lazy.proxy.fetchedRanges(matching: lazy.layer)
+            Self.expectDisjoint(ranges)
+            #expect(ranges.reduce(0) { $0 + $1.count } == lazy.layerSize, "each byte once: \(ranges)")
+            #expect(try Self.state(lazy.blobPath) == "local")
+            #expect(FileManager.default.fileExists(atPath: lazy.store + "/content/blobs/sha256/" + lazy.layer))
+            try Harness.runOK(["cmp", lazy.layerFile, lazy.store + "/content/blobs/sha256/" + lazy.layer])
+            // Cache entry files are gone once the blob is committed.
+            #expect(!FileManager.default.fileExists(atPath: lazy.cacheFile + ".chunks"))
+
+            // Every other blob, read by real tools: skopeo copies, oci-image-tool validates.
+            try Harness.runOK(["skopeo", "copy", "oci:\(lazy.mnt):1", "oci:\(lazy.work)/copy:1"])
+            for blob in try FileManager.default.contentsOfDirectory(atPath: lazy.work + "/copy/blobs/sha256") {
+                try Harness.runOK(["cmp", lazy.work + "/copy/blobs/sha256/" + blob, lazy.work + "/src/blobs/sha256/" + blob])
+            }
+            let log = try String(contentsOfFile: lazy.mountLog, encoding: .utf8)
+            #expect(log.contains("committed to the store"), "\(log)")
+        }
+    }
+
+    @Test("16 readers of one uncached window cause one fetch per chunk, and all get the right bytes")
+    func sixteenReaders() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in
+            let window = 4..<8  // MiB
+            var children: [Harness.Child] = []
+            for reader in 0..<16 {
+                // Each starts at another chunk of the window and wraps around it.
+                let first = window.lowerBound + reader % window.count
+                let order = Array(first..<window.upperBound) + Array(window.lowerBound..<first)
+                let script = order.map { "dd if=\(lazy.blobPath) bs=1M skip=\($0) count=1 status=none" }.joined(separator: "; ")
+                children.append(try Harness.spawn(["sh", "-c", "{ \(script); } | sha256sum"]))
+            }
+            var expected: [Int: String] = [:]
+            for reader in 0..<16 {
+                let first = window.lowerBound + reader % window.count
+                let order = Array(first..<window.upperBound) + Array(window.lowerBound..<first)
+                let script = order.map { "dd if=\(lazy.layerFile) bs=1M skip=\($0) count=1 status=none" }.joined(separator: "; ")
+                expected[reader] = try Harness.runOK(["sh", "-c", "{ \(script); } | sha256sum"]).stdout
+            }
+            for (reader, child) in children.enumerated() {
+                #expect(Harness.wait(child.pid) == 0)
+                #expect(child.readOutput() == expected[reader], "reader \(reader): \(child.readError())")
+            }
+            let ranges = try lazy.proxy.fetchedRanges(matching: lazy.layer)
+            Self.expectDisjoint(ranges)
+            let fetched = ranges.reduce(0) { $0 + $1.count }
+            // The window, plus at most the kernel's readahead past it (1 MiB).
+            #expect(fetched >= window.count << 20 && fetched <= (window.count + 1) << 20, "\(ranges)")
+        }
+    }
+
+    @Test("a stalled registry: every reader gets EIO within the deadline while ls -l and stat answer at once")
+    func stalledRegistry() throws {
+        try Harness.require("getfattr")
+        try withLazyMount(mountOptions: ["--prefetch", "none", "--read-timeout", "2"]) { lazy in
+            try lazy.proxy.setFaults([.init(match: lazy.layer, fault: "stall")])
+            var readers: [Harness.Child] = []
+            for reader in 0..<4 {
+                readers.append(try Harness.spawn(["dd", "if=\(lazy.blobPath)", "of=/dev/null", "bs=1M", "skip=\(reader * 3)", "count=1"]))
+            }
+            // Once the proxy holds a fetch, readers are waiting: the tree still answers.
+            try Self.waitUntil("the proxy stalls a fetch") { try lazy.proxy.requests(matching: lazy.layer).contains { $0.fault == "stall" } }
+            let listing = try Harness.runOK(["ls", "-l", lazy.mnt + "/blobs/sha256"]).stdout
+            #expect(listing.contains(lazy.layer))
+            try Harness.runOK(["stat", lazy.blobPath])
+            #expect(try Self.state(lazy.blobPath).hasPrefix("fetching "))
+            var stillWaiting = 0
+            for reader in readers {
+                var status: Int32 = 0
+                if waitpid(reader.pid, &status, WNOHANG) == 0 { stillWaiting += 1 }
+            }
+            #expect(stillWaiting > 0, "ls and stat answered while readers waited")
+            for reader in readers {
+                #expect(Harness.wait(reader.pid) != 0)
+                #expect(reader.readError().contains("Input/output error"), "\(reader.readError())")
+            }
+        }
+    }
+
+    @Test("a flipped byte never reaches a sequential reader's EOF; the cache is dropped and a later read gets the right bytes")
+    func flippedByte() throws {
+        try withLazyMount(faults: []) { lazy in
+            try lazy.proxy.setFaults([.init(match: lazy.layer, fault: "flip-byte")])
+            let read = try Harness.run(["sh", "-c", "cat \(lazy.blobPath) > \(lazy.work)/out"])
+            #expect(!read.succeeded)
+            #expect(read.stderr.contains("Input/output error"), "\(read.stderr)")
+            let copied = (try FileManager.default.attributesOfItem(atPath: lazy.work + "/out")[.size] as? Int) ?? -1
+            #expect(copied < lazy.layerSize, "the reader never got to EOF")
+            let log = try String(contentsOfFile: lazy.mountLog, encoding: .utf8)
+            #expect(log.contains("does not match its digest") && log.contains(lazy.layer) && log.contains(lazy.proxy.address), "\(log)")
+            #expect(!FileManager.default.fileExists(atPath: lazy.store + "/content/blobs/sha256/" + lazy.layer))
+
+            try lazy.proxy.setFaults([])
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+        }
+    }
+
+    @Test("kill -9 of the daemon at 40% of a blob, remount, reread: no byte is fetched twice")
+    func killedDaemonResumes() throws {
+        try Harness.require("getfattr")
+        try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in
+            let firstMiB = Self.layerMiB * 4 / 10
+            try Harness.runOK(["dd", "if=\(lazy.blobPath)", "of=/dev/null", "bs=1M", "count=\(firstMiB)", "status=none"])
+            // Wait until every fetched chunk is durable (bits in the chunks file) and no fetch runs.
+            try Self.waitUntil("fetched chunks are durable") {
+                let fetched = try lazy.proxy.fetchedRanges(matching: lazy.layer).reduce(0) { $0 + $1.count }
+                let state = try Self.state(lazy.blobPath)
+                return state.hasPrefix("lazy ") && Self.durableBytes(lazy.cacheFile + ".chunks", size: lazy.layerSize) == fetched
+            }
+            let before = try lazy.proxy.fetchedRanges(matching: lazy.layer)
+            #expect(before.reduce(0) { $0 + $1.count } >= firstMiB << 20)
+            let pid = try #require(MountTests.daemonPID(lazy.mnt))
+            kill(pid, SIGKILL)
+            try MountTests.waitForExit(pid)
+            try Harness.layoutfs(["mount", lazy.reference, lazy.mnt, "--prefetch", "none"], store: lazy.store)
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+            let ranges = try lazy.proxy.fetchedRanges(matching: lazy.layer)
+            Self.expectDisjoint(ranges)
+            #expect(ranges.reduce(0) { $0 + $1.count } == lazy.layerSize, "\(ranges)")
+        }
+    }
+
+    @Test("a 200 to a Range request (Range ignored) still serves the right bytes")
+    func rangeIgnored() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in
+            try lazy.proxy.setFaults([.init(match: lazy.layer, fault: "ignore-range")])
+            let middle = try Harness.runOK(["sh", "-c", "dd if=\(lazy.blobPath) bs=1M skip=5 count=2 status=none | sha256sum"]).stdout
+            let expected = try Harness.runOK(["sh", "-c", "dd if=\(lazy.layerFile) bs=1M skip=5 count=2 status=none | sha256sum"]).stdout
+            #expect(middle == expected)
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+            #expect(try lazy.proxy.requests(matching: lazy.layer).contains { $0.fault == "ignore-range" })
+        }
+    }
+
+    @Test("mount docker://REF pulls lazily first and serves the image")
+    func dockerReference() throws {
+        try withLazyMount { lazy in
+            let other = lazy.work + "/mnt2"
+            try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+            let mounted = try Harness.layoutfs(["mount", "docker://" + lazy.reference, other], store: lazy.store + "2")
+            defer { _ = try? Harness.run([Harness.binary, "unmount", other, "--lazy"]) }
+            #expect(mounted.stdout.contains("pulled"), "\(mounted.stdout)")
+            try Harness.runOK(["skopeo", "inspect", "oci:\(other):1"])
+            #expect(try Harness.sha256(ofFile: other + "/blobs/sha256/" + lazy.layer) == lazy.layer)
+        }
+    }
+
+    /// Bytes named durable by a chunks file (1 MiB chunks).
+    static func durableBytes(_ path: String, size: Int) -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+        var bytes = 0
+        for chunk in 0..<(size + (1 << 20) - 1) >> 20 where chunk / 8 < data.count && data[chunk / 8] & (1 << (chunk % 8)) != 0 {
+            bytes += min(1 << 20, size - (chunk << 20))
+        }
+        return bytes
+    }
+
+    /// Polls an observable condition (bounded: 20 s); fails the test when it never holds.
+    static func waitUntil(_ what: String, _ condition: () throws -> Bool) throws {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if try condition() { return }
+            usleep(20_000)
+        }
+        Issue.record("timed out waiting until \(what)")
+        throw HarnessError("timed out waiting until \(what)")
+    }
+}
