@@ -131,13 +131,22 @@ public final class CacheEntry: Sendable {
         }
     }
 
-    /// Drops every byte and chunk (a mismatch, or a torn start): the data file becomes a hole
-    /// of the blob's size, the chunks file empty.
+    /// Forgets every chunk (a digest mismatch): the chunks file becomes empty. The data file
+    /// keeps its size and its stale bytes, never read again before new ones overwrite them: a
+    /// truncation would make a reply spliced from it meanwhile short, which the kernel takes
+    /// for the end of the file.
     /// - Throws: `.io`.
-    public func reset() throws(ContentStoreError) {
-        guard ftruncate(chunksFD, 0) == 0, fdatasync(chunksFD) == 0, ftruncate(data.fileDescriptor, 0) == 0,
-            ftruncate(data.fileDescriptor, off_t(size)) == 0
-        else {
+    public func forgetChunks() throws(ContentStoreError) {
+        guard ftruncate(chunksFD, 0) == 0, fdatasync(chunksFD) == 0 else {
+            throw ContentStoreError(.io, "cannot reset the chunks file of \(dataPath)", errno: errno)
+        }
+    }
+
+    /// Starts over (a data file of another size: a torn start): a hole of the blob's size, no
+    /// chunks. Only before anything reads the entry.
+    private func reset() throws(ContentStoreError) {
+        try forgetChunks()
+        guard ftruncate(data.fileDescriptor, 0) == 0, ftruncate(data.fileDescriptor, off_t(size)) == 0 else {
             throw ContentStoreError(.io, "cannot reset the cache file \(dataPath)", errno: errno)
         }
     }

@@ -23,44 +23,13 @@ enum BlobCopier {
     ///   written), `.noSpace` (the temp is removed), `.io`.
     @discardableResult
     static func copy(_ source: BlobFile, descriptor: Descriptor, into directory: DestinationDirectory, replace: Bool) throws(ImagesError) -> Method {
-        let name = descriptor.digest.encoded
-        var temporaryName: String?
-        var fd = lfs_open_tmpfile(directory.fileDescriptor, 0o644)
-        if fd < 0 {
-            let candidate = ".\(name).\(UInt64.random(in: 0...UInt64.max)).tmp"
-            fd = directory.openFile(candidate, O_RDWR | O_CREAT | O_EXCL, mode: 0o644)
-            guard fd >= 0 else { throw failure(errno, "cannot create a file in \(directory.path)") }
-            flock(fd, LOCK_EX)
-            temporaryName = candidate
-        }
-        defer {
-            close(fd)
-            if let temporaryName { unlinkat(directory.fileDescriptor, temporaryName, 0) }
-        }
-        let method = try copyData(from: source, to: fd, descriptor: descriptor)
-        guard fdatasync(fd) == 0 else { throw failure(errno, "cannot sync \(directory.path)/\(name)") }
-        if let temporaryName {
-            guard renameat(directory.fileDescriptor, temporaryName, directory.fileDescriptor, name) == 0 else {
-                throw failure(errno, "cannot name \(directory.path)/\(name)")
-            }
-            return method
-        }
-        if replace {
-            let staged = ".\(name).\(UInt64.random(in: 0...UInt64.max)).tmp"
-            guard lfs_link_tmpfile(fd, directory.fileDescriptor, staged) == 0 else { throw failure(errno, "cannot name \(directory.path)/\(name)") }
-            guard renameat(directory.fileDescriptor, staged, directory.fileDescriptor, name) == 0 else {
-                let e = errno
-                unlinkat(directory.fileDescriptor, staged, 0)
-                throw failure(e, "cannot replace \(directory.path)/\(name)")
-            }
-        } else if lfs_link_tmpfile(fd, directory.fileDescriptor, name) != 0 && errno != EEXIST {
-            // EEXIST: another materialization committed the same blob meanwhile.
-            throw failure(errno, "cannot name \(directory.path)/\(name)")
-        }
+        let file = try NewBlobFile(named: descriptor.digest.encoded, in: directory)
+        let method = try copyData(from: source, to: file.fileDescriptor, descriptor: descriptor)
+        try file.commit(replace: replace)
         return method
     }
 
-    private static func failure(_ code: Int32, _ what: String) -> ImagesError {
+    static func failure(_ code: Int32, _ what: String) -> ImagesError {
         if code == ENOSPC || code == EDQUOT {
             return ImagesError(.noSpace, "\(what): the disk is full (free space and run the command again)")
         }

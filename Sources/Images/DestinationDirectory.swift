@@ -7,7 +7,7 @@ import ContentStore
 /// A directory of the destination layout, opened so that nothing inside it is reached through
 /// a symlink (`openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`): a symlinked `blobs/`
 /// must not redirect a root process's writes elsewhere.
-final class DestinationDirectory {
+final class DestinationDirectory: Sendable {
     let fileDescriptor: Int32
     let path: String
 

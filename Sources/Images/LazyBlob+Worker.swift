@@ -145,7 +145,7 @@ extension LazyBlob {
             gate.generation += 1
             if let cache {
                 do {
-                    try cache.reset()
+                    try cache.forgetChunks()
                 } catch {
                     gate.caching = false
                     provider.logger.error("cannot drop a corrupt cache entry; serving from memory", metadata: ["digest": "\(descriptor.digest)", "error": "\(error)"])

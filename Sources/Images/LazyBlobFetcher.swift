@@ -1,10 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ContentStore
 import OCISpec
 import Registry
 
 /// Fetches lazy blobs (recorded by `pull --lazy`) into the store from their recorded sources,
 /// whole and verified, a few at a time. Used by `export --materialize` so a lazily pulled image
-/// can be materialized; the chunked on-demand reads of the mount are another piece (issue 4).
+/// can be materialized (the mount reads them on demand through ``LazyBlobProvider``).
 public struct LazyBlobFetcher: Sendable {
     private let store: Store
     private let client: RegistryClient
@@ -28,7 +31,66 @@ public struct LazyBlobFetcher: Sendable {
         return (missing.count, missing.reduce(0) { $0 + $1.size })
     }
 
+    /// `export --materialize --no-store`: fetches every blob of `descriptors` that is neither
+    /// local nor already in the layout at `path` (same size) straight into the layout's
+    /// `blobs/<alg>/`, verified while it streams and invisible until complete; the store is not
+    /// touched. The materialization that follows then skips them.
+    /// - Returns: how many blobs and bytes were fetched.
+    /// - Throws: as ``fetch(_:concurrency:)``; `.unsafeDestination`, `.noSpace`.
+    public func fetch(_ descriptors: [Descriptor], intoLayout path: String, concurrency: Int = 4) async throws -> (blobs: Int, bytes: Int64) {
+        let blobs = try DestinationDirectory.openRoot(path).subdirectory("blobs")
+        var directories: [Digest.Algorithm: DestinationDirectory] = [:]
+        var missing: [(Descriptor, DestinationDirectory)] = []
+        for descriptor in descriptors where !store.content.contains(descriptor.digest) {
+            let algorithm = descriptor.digest.algorithm
+            if directories[algorithm] == nil { directories[algorithm] = try blobs.subdirectory(algorithm.rawValue) }
+            let directory = directories[algorithm]!
+            var st = stat()
+            if fstatat(directory.fileDescriptor, descriptor.digest.encoded, &st, AT_SYMLINK_NOFOLLOW) == 0,
+                st.st_mode & S_IFMT == S_IFREG, Int64(st.st_size) == descriptor.size
+            {
+                continue
+            }
+            missing.append((descriptor, directory))
+        }
+        try await forEachConcurrently(missing, limit: concurrency) { descriptor, directory in
+            try await self.fromSources(of: descriptor) { repository in
+                let file = try NewBlobFile(named: descriptor.digest.encoded, in: directory)
+                var hasher = DigestHasher(descriptor.digest.algorithm)
+                var failure: ImagesError?
+                try await self.client.fetchBlob(descriptor, repository: repository) { bytes in
+                    var done = 0
+                    while done < bytes.count {
+                        let n = write(file.fileDescriptor, bytes.baseAddress! + done, bytes.count - done)
+                        if n < 0 {
+                            if errno == EINTR { continue }
+                            failure = BlobCopier.failure(errno, "cannot write \(directory.path)/\(descriptor.digest.encoded)")
+                            throw failure!
+                        }
+                        done += n
+                    }
+                    hasher.update(bytes)
+                }
+                let actual = hasher.finalize()
+                guard actual == descriptor.digest else {
+                    throw ImagesError(.corruptBlob, "blob \(descriptor.digest) from \(repository.domain)/\(repository.path) hashes to \(actual)")
+                }
+                let box = FileBox(file)
+                try await Puller.onBlockingThread { try box.file.commit(replace: true) }
+            }
+        }
+        return (missing.count, missing.reduce(0) { $0 + $1.0.size })
+    }
+
     private func fetchOne(_ descriptor: Descriptor, puller: Puller, counter: ProgressCounter) async throws {
+        try await fromSources(of: descriptor) { repository in
+            try await puller.download(descriptor, repository: repository, attempts: 3, counter: counter)
+        }
+    }
+
+    /// Runs `body` with each recorded source of `descriptor` in turn until one succeeds; a
+    /// corrupt blob is not tried elsewhere.
+    private func fromSources(of descriptor: Descriptor, _ body: (ImageReference) async throws -> Void) async throws {
         let sources: [BlobSource]
         do {
             sources = try store.lazyBlobs.lazyBlob(descriptor.digest)?.sources ?? []
@@ -42,9 +104,9 @@ public struct LazyBlobFetcher: Sendable {
         for source in sources {
             let repository = ImageReference(domain: source.domain, path: source.repository, tag: nil, digest: nil)
             do {
-                try await puller.download(descriptor, repository: repository, attempts: 3, counter: counter)
+                try await body(repository)
                 return
-            } catch let error as ImagesError where error.code == .corruptBlob {
+            } catch let error as ImagesError where error.code == .corruptBlob || error.code == .noSpace {
                 throw error
             } catch {
                 lastError = error
@@ -52,4 +114,10 @@ public struct LazyBlobFetcher: Sendable {
         }
         throw lastError ?? ImagesError(.missingBlob, "no source served \(descriptor.digest)")
     }
+}
+
+/// A new blob file handed to the thread that syncs and names it (one user at a time).
+private final class FileBox: @unchecked Sendable {
+    let file: NewBlobFile
+    init(_ file: NewBlobFile) { self.file = file }
 }

@@ -22,6 +22,7 @@ struct Export: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir")) var materialize: String
     @OptionGroup var platform: PlatformOptions
     @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false
+    @Flag(help: "Write lazy blobs fetched from a registry into DIR only, not into the store.") var noStore = false
     @OptionGroup var registry: RegistryOptions
 
     func run() async throws {
@@ -29,13 +30,17 @@ struct Export: AsyncParsableCommand {
         try PathChecks.refuseInsideStore(materialize, store: store, what: "destination")
         let resolved = try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) }
         let plan = try LayoutPlan(store: store, images: resolved, platform: try platform.parsed())
-        // Lazy blobs (pull --lazy) are fetched from their sources into the store first, verified.
+        // Lazy blobs (pull --lazy) are fetched from their sources first, verified: into the
+        // store, or with --no-store straight into DIR (the materialization then skips them).
         var fetched = 0
         if !plan.lazyBlobs.isEmpty {
             let configuration = registry.configuration()
             let lazyBlobs = plan.lazyBlobs
+            let destination = noStore ? materialize : nil
             fetched = try await RegistryClient.with(configuration: configuration) { client in
-                try await LazyBlobFetcher(store: store, client: client).fetch(lazyBlobs).blobs
+                let fetcher = LazyBlobFetcher(store: store, client: client)
+                if let destination { return try await fetcher.fetch(lazyBlobs, intoLayout: destination).blobs }
+                return try await fetcher.fetch(lazyBlobs).blobs
             }
         }
         var stderr = StandardError()
@@ -46,6 +51,7 @@ struct Export: AsyncParsableCommand {
         }
         if showProgress { print("\r", terminator: "", to: &stderr) }
         summary.fetchedBlobs = fetched
+        if noStore { summary.skippedBlobs -= fetched }
         for warning in summary.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         print(summary.line)
     }

@@ -219,6 +219,35 @@ struct LazyMountTests {
         }
     }
 
+    @Test("--verify strict: the first read of a blob waits for the whole blob and its digest")
+    func strictVerification() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none", "--verify", "strict"]) { lazy in
+            let first = try Harness.runOK(["sh", "-c", "dd if=\(lazy.blobPath) bs=1M count=1 status=none | sha256sum"]).stdout
+            let expected = try Harness.runOK(["sh", "-c", "dd if=\(lazy.layerFile) bs=1M count=1 status=none | sha256sum"]).stdout
+            #expect(first == expected)
+            let ranges = try lazy.proxy.fetchedRanges(matching: lazy.layer)
+            Self.expectDisjoint(ranges)
+            #expect(ranges.reduce(0) { $0 + $1.count } == lazy.layerSize, "\(ranges)")
+        }
+    }
+
+    @Test("a full disk under the cache: the blob is still served right, from memory, and the log says so")
+    func fullCacheDisk() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in
+            // Remount with the cache directory on a 4 MiB tmpfs: writes fail after a few chunks.
+            try Harness.runOK([Harness.binary, "unmount", lazy.mnt])
+            try FileManager.default.createDirectory(atPath: lazy.store + "/cache", withIntermediateDirectories: true)
+            try Harness.runOK(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", lazy.store + "/cache"])
+            defer { _ = try? Harness.run(["umount", "-l", lazy.store + "/cache"]) }
+            let mounted = try Harness.layoutfs(["mount", lazy.reference, lazy.mnt, "--prefetch", "none"], store: lazy.store)
+            let log = try #require(mounted.stdout.split(separator: " ").last.map { String($0.dropLast(2)) })
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+            let text = try String(contentsOfFile: log, encoding: .utf8)
+            #expect(text.contains("serving from memory"), "\(text)")
+            try Harness.runOK([Harness.binary, "unmount", lazy.mnt])
+        }
+    }
+
     @Test("mount docker://REF pulls lazily first and serves the image")
     func dockerReference() throws {
         try withLazyMount { lazy in

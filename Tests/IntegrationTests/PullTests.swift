@@ -65,6 +65,29 @@ struct PullTests {
         }
     }
 
+    @Test("export --no-store writes lazy blobs into the layout only, verified; the store stays without them")
+    func lazyExportWithoutStore() throws {
+        try Harness.withWorkDirectory { work in
+            let registry = try RegistryServer(directory: work + "/registry")
+            try Harness.makeDemoImage(at: work + "/src")
+            try registry.push(layout: work + "/src", tag: "1.35", to: "team/lazy:1")
+            let store = work + "/store"
+            let reference = "\(registry.address)/team/lazy:1"
+            try Harness.layoutfs(["pull", "--lazy", reference], store: store)
+            let before = Set(try FileManager.default.contentsOfDirectory(atPath: store + "/content/blobs/sha256"))
+            let export = try Harness.layoutfs(["export", reference, "--materialize", work + "/out", "--no-store"], store: store)
+            #expect(export.stdout.contains("copied 2 blobs") && export.stdout.contains("skipped 0") && export.stdout.contains("fetched 2"), "\(export.stdout)")
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/out"])
+            for blob in try FileManager.default.contentsOfDirectory(atPath: work + "/out/blobs/sha256") {
+                try Harness.runOK(["cmp", work + "/out/blobs/sha256/" + blob, work + "/src/blobs/sha256/" + blob])
+            }
+            #expect(Set(try FileManager.default.contentsOfDirectory(atPath: store + "/content/blobs/sha256")) == before)
+            // Again: everything is there, nothing is fetched.
+            let again = try Harness.layoutfs(["export", reference, "--materialize", work + "/out", "--no-store"], store: store)
+            #expect(again.stdout.contains("copied 0 blobs") && again.stdout.contains("fetched 0"), "\(again.stdout)")
+        }
+    }
+
     @Test("an unknown tag or repository is a clear error and names nothing")
     func notFound() throws {
         try Harness.withWorkDirectory { work in
