@@ -102,7 +102,8 @@ struct Mount: AsyncParsableCommand {
             return
         }
         let options = LazyReadOptions(prefetch: prefetch, verification: verify)
-        try await RegistryClient.with(configuration: registry.configuration(), logger: logger) { client in
+        // A registry silent for as long as a reader may wait is abandoned (and retried) then.
+        try await RegistryClient.with(configuration: registry.configuration(readTimeout: readTimeout), logger: logger) { client in
             let provider = LazyBlobProvider(store: store, client: client, options: options, logger: logger)
             try await Self.onOwnThread { try self.serve(plan: plan, provider: provider, mountpoint: mountpoint, logger: logger) }
             logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs")

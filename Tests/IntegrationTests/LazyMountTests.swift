@@ -164,6 +164,26 @@ struct LazyMountTests {
         }
     }
 
+    @Test("SIGTERM while reads wait on a stalled registry: the daemon answers them, unmounts and exits; the reader fails at once")
+    func shutdownAnswersParkedReads() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none", "--read-timeout", "120"]) { lazy in
+            try lazy.proxy.setFaults([.init(match: lazy.layer, fault: "stall")])
+            let reader = try Harness.spawn(["dd", "if=\(lazy.blobPath)", "of=/dev/null", "bs=1M", "count=1"])
+            try Self.waitUntil("the proxy stalls a fetch") { try lazy.proxy.requests(matching: lazy.layer).contains { $0.fault == "stall" } }
+            let pid = try #require(MountTests.daemonPID(lazy.mnt))
+            kill(pid, SIGTERM)
+            #expect(Harness.wait(reader.pid) != 0)
+            // The parked readahead got EIO; the kernel's own retry of the page then finds the
+            // connection closing: either way the reader fails at once instead of waiting.
+            let error = reader.readError()
+            #expect(error.contains("Input/output error") || error.contains("Transport endpoint is not connected"), "\(error)")
+            try MountTests.waitForExit(pid)
+            let log = try String(contentsOfFile: lazy.mountLog, encoding: .utf8)
+            #expect(log.contains("waiting reads with EIO at shutdown"), "\(log)")
+            #expect(MountTests.mountEntry(lazy.mnt) == nil)
+        }
+    }
+
     @Test("a flipped byte never reaches a sequential reader's EOF; the cache is dropped and a later read gets the right bytes")
     func flippedByte() throws {
         try withLazyMount(faults: []) { lazy in
