@@ -1,6 +1,7 @@
 import ArgumentParser
 import ContentStore
 import Images
+import LayoutFS
 import LayoutFSMount
 import OCISpec
 import Registry
@@ -56,9 +57,17 @@ public struct LayoutFSCommand: AsyncParsableCommand {
         } catch let error as ValidationError {
             exit(withError: error)
         } catch {
-            // Every other failure is the user's to read: one line, no backtrace.
+            // Our own failures are the user's to read: one line, no backtrace. Anything else
+            // (help requested through `help SUBCOMMAND`, a parser error) ArgumentParser prints.
+            guard Self.isOurs(error) else { exit(withError: error) }
             fail("\(error)")
         }
+    }
+
+    /// True for the errors of layoutfs's own modules (each has a message for the user).
+    static func isOurs(_ error: any Error) -> Bool {
+        error is CommandFailure || error is ImagesError || error is ContentStoreError || error is RegistryError
+            || error is OCISpecError || error is MountError || error is LayoutFSError
     }
 
     static func fail(_ message: String) -> Never {
@@ -69,9 +78,10 @@ public struct LayoutFSCommand: AsyncParsableCommand {
 }
 
 /// A user-facing failure from a command, printed as `layoutfs: error: <message>`.
-struct CommandFailure: Error {
+struct CommandFailure: Error, CustomStringConvertible {
     var message: String
     init(_ message: String) { self.message = message }
+    var description: String { message }
 }
 
 /// Writes to standard error.

@@ -1,0 +1,27 @@
+import Foundation
+import Testing
+
+/// The command line itself: help, and how errors read.
+@Suite("the command line")
+struct CommandLineTests {
+    @Test("--help, -h and help SUBCOMMAND print help and exit 0", arguments: [["--help"], ["mount", "--help"], ["export", "-h"], ["help", "pull"]])
+    func help(_ arguments: [String]) throws {
+        let result = try Harness.run([Harness.binary] + arguments)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("OVERVIEW:") && result.stdout.contains("USAGE:"), "\(result.stdout)")
+        #expect(!result.stderr.contains("CommandError"))
+    }
+
+    @Test("a command's own failure is one plain line: layoutfs: error: MESSAGE")
+    func plainErrors() throws {
+        try Harness.withWorkDirectory { work in
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: work + "/store")
+            let result = try Harness.layoutfs(["mount", "demo/busybox:1.35", work + "/missing-dir"], store: work + "/store", expectSuccess: false)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("is not an existing directory"), "\(result.stderr)")
+            #expect(result.stderr.hasPrefix("layoutfs: error: "), "\(result.stderr)")
+            #expect(!result.stderr.contains("Failure(") && !result.stderr.contains("Error("), "\(result.stderr)")
+        }
+    }
+}
