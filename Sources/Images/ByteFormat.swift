@@ -12,4 +12,7 @@ public enum ByteFormat {
         }
         return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
     }
+
+    /// `1 blob`, `2 blobs`, `0 blobs`.
+    public static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
 }

@@ -28,7 +28,7 @@ public struct Materializer {
 
         /// `copied N blobs (X MiB), skipped M, fetched K`.
         public var line: String {
-            var text = "copied \(copiedBlobs) blobs (\(ByteFormat.string(copiedBytes))), skipped \(skippedBlobs), fetched \(fetchedBlobs)"
+            var text = "copied \(ByteFormat.count(copiedBlobs, "blob")) (\(ByteFormat.string(copiedBytes))), skipped \(skippedBlobs), fetched \(fetchedBlobs)"
             if replacedBlobs > 0 { text += ", replaced \(replacedBlobs) wrong" }
             text += indexWritten ? "; index.json updated" : "; index.json unchanged"
             return text

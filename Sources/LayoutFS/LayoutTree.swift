@@ -65,6 +65,9 @@ public final class LayoutTree: Sendable {
         return value | 1 << 63
     }
 
+    /// The digest of a blob file's inode, if it is one.
+    public func digest(ofInode inode: UInt64) -> Digest? { blobs[inode]?.digest }
+
     /// The inode of a blob file, if the layout shows it.
     public func inode(of digest: Digest) -> UInt64? { blobInodes[digest] }
 

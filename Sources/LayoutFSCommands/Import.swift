@@ -35,6 +35,6 @@ struct Import: ParsableCommand {
         for layer in result.absentForeignLayers {
             print("note: non-distributable layer \(layer.digest) is not in the layout and was not imported")
         }
-        print("copied \(result.copiedBlobs) blobs (\(ByteFormat.string(result.copiedBytes))), skipped \(result.skippedBlobs)")
+        print("copied \(ByteFormat.count(result.copiedBlobs, "blob")) (\(ByteFormat.string(result.copiedBytes))), skipped \(result.skippedBlobs)")
     }
 }

@@ -30,7 +30,9 @@ struct Pull: AsyncParsableCommand {
 
     func run() async throws {
         let store = try store.openStore()
-        let reference = try ImageReference(parsing: reference)
+        // docker://REF names the same thing here (it is how mount and export take registry images).
+        let text = reference.hasPrefix("docker://") ? String(reference.dropFirst("docker://".count)) : reference
+        let reference = try ImageReference(parsing: text)
         let platform = try platform.parsed()
         let configuration = registry.configuration(readTimeout: timeout)
         let showProgress = isatty(STDERR_FILENO) == 1
@@ -44,9 +46,9 @@ struct Pull: AsyncParsableCommand {
         reporter.finish()
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
         print("pulled \(result.name) \(result.target.digest)")
-        print("fetched \(result.fetchedBlobs) blobs (\(ByteFormat.string(result.fetchedBytes))), skipped \(result.skippedBlobs), in \(String(format: "%.2f", seconds)) s")
+        print("fetched \(ByteFormat.count(result.fetchedBlobs, "blob")) (\(ByteFormat.string(result.fetchedBytes))), skipped \(result.skippedBlobs), in \(String(format: "%.2f", seconds)) s")
         if result.lazyBlobs > 0 {
-            print("recorded \(result.lazyBlobs) layers (\(ByteFormat.string(result.lazyBytes))) as lazy: not fetched")
+            print("recorded \(ByteFormat.count(result.lazyBlobs, "layer")) (\(ByteFormat.string(result.lazyBytes))) as lazy: not fetched")
         }
         for layer in result.absentForeignLayers {
             print("note: non-distributable layer \(layer.digest) was not fetched")

@@ -6,7 +6,7 @@ extension MountAdapter {
     /// Reads through `LayoutTree.read`. A completion before the call returns is answered at
     /// once; a later one answers the request parked meanwhile (see ``PendingRead``).
     public func read(_ request: consuming Request, inode: UInt64, fileHandle: UInt64, offset: Int64, byteCount: Int) {
-        let pending = PendingRead(registry: parkedReads)
+        let pending = PendingRead(registry: parkedReads, inode: inode)
         tree.read(handle: fileHandle, offset: offset, byteCount: byteCount) { [self] result in
             pending.complete(result) { request, result in answer(request, with: result, inode: inode) }
         }

@@ -32,8 +32,9 @@ public final class MountAdapter: FileSystem {
     ///   - logger: receives I/O errors and the negotiated connection.
     public init(tree: LayoutTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger) {
         self.tree = tree
-        self.parkedReads = ParkedReads(deadline: readDeadline) {
-            logger.warning("a read waited \(readDeadline) for its bytes and got EIO")
+        self.parkedReads = ParkedReads(deadline: readDeadline) { [tree] inode in
+            let blob = tree.digest(ofInode: inode).map { "blob \($0)" } ?? "inode \(inode)"
+            logger.warning("a read of \(blob) waited \(readDeadline) for its bytes (its fetch is stuck or failing) and got EIO")
         }
         self.timeouts = timeouts
         self.logger = logger

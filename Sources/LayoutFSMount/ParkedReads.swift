@@ -13,18 +13,19 @@ final class ParkedReads: Sendable {
 
     private let table = Mutex(Table())
     private let deadline: Duration
-    private let expired: @Sendable () -> Void
+    private let expired: @Sendable (UInt64) -> Void
 
     /// - Parameters:
     ///   - deadline: longest wait of a parked read.
-    ///   - expired: called after a read was answered `EIO` at its deadline.
-    init(deadline: Duration = .seconds(30), expired: @escaping @Sendable () -> Void = {}) {
+    ///   - expired: called with the read's inode after it was answered `EIO` at its deadline.
+    init(deadline: Duration = .seconds(30), expired: @escaping @Sendable (UInt64) -> Void = { _ in }) {
         self.deadline = deadline
         self.expired = expired
     }
 
-    /// Registers a parked read and arms its deadline; returns the key for ``remove(_:)``.
-    func add(_ box: ParkedRequest) -> UInt64 {
+    /// Registers a parked read of `inode` and arms its deadline; returns the key for
+    /// ``remove(_:)``.
+    func add(_ box: ParkedRequest, inode: UInt64) -> UInt64 {
         let key = table.withLock { table in
             table.next += 1
             table.boxes[table.next] = box
@@ -34,7 +35,7 @@ final class ParkedReads: Sendable {
         DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
             guard let box = table.withLock({ $0.boxes.removeValue(forKey: key) }), let request = box.take() else { return }
             request.reply(error: .ioError)
-            expired()
+            expired(inode)
         }
         return key
     }

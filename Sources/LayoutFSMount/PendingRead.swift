@@ -22,9 +22,11 @@ final class PendingRead: Sendable {
 
     private let state = Mutex(State.calling)
     private let registry: ParkedReads
+    private let inode: UInt64
 
-    init(registry: ParkedReads) {
+    init(registry: ParkedReads, inode: UInt64) {
         self.registry = registry
+        self.inode = inode
     }
 
     /// The completion: hands the result over or answers the parked request.
@@ -59,7 +61,7 @@ final class PendingRead: Sendable {
             return answer(request, result)
         }
         let box = ParkedRequest(request, interruptReply: .interrupted)
-        let key = registry.add(box)
+        let key = registry.add(box, inode: inode)
         let raced = state.withLock { state -> Result<ReadResult, LayoutFSError>? in
             switch state {
             case .calling:

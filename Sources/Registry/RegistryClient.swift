@@ -97,7 +97,9 @@ public final class RegistryClient: Sendable {
                 response = try await http.execute(request, timeout: .hours(24))
             } catch {
                 let failure = Self.transportFailure(error, url: url)
-                guard failure.isRetryable, attempt < configuration.maximumAttempts else { throw failure }
+                guard failure.isRetryable, attempt < configuration.maximumAttempts else {
+                    throw attempt > 1 ? RegistryError(failure.code, failure.message + " (tried \(attempt) times)", underlying: failure.underlying) : failure
+                }
                 logger.debug("retrying after transport failure", metadata: ["url": "\(url)", "error": "\(failure)"])
                 await backoff(attempt: attempt, retryAfter: nil)
                 continue
@@ -206,6 +208,10 @@ public final class RegistryClient: Sendable {
         }
         if text.localizedCaseInsensitiveContains("timeout") || text.localizedCaseInsensitiveContains("timed out") {
             return RegistryError(.timeout, "\(url) timed out", underlying: error)
+        }
+        // NIO's socket errors read poorly ("connection reset (error set): ..."): say the errno.
+        if let io = error as? IOError {
+            return RegistryError(.transport, "cannot reach \(url): \(String(cString: strerror(io.errnoCode)))")
         }
         return RegistryError(.transport, "cannot reach \(url)", underlying: error)
     }

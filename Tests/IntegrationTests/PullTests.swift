@@ -46,7 +46,7 @@ struct PullTests {
             let store = work + "/store"
             let reference = "\(registry.address)/team/lazy:1"
             let lazy = try Harness.layoutfs(["pull", "--lazy", reference], store: store)
-            #expect(lazy.stdout.contains("fetched 1 blobs"), "the config only: \(lazy.stdout)")
+            #expect(lazy.stdout.contains("fetched 1 blob "), "the config only: \(lazy.stdout)")
             #expect(lazy.stdout.contains("recorded 2 layers"), "\(lazy.stdout)")
             let listing = try Harness.layoutfs(["images"], store: store).stdout
             #expect(listing.contains(reference) && listing.contains("lazy"), "\(listing)")
