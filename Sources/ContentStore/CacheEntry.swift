@@ -49,7 +49,7 @@ public final class CacheEntry: Sendable {
         // locked file is still the one at the path, else try again.
         var lockFD: Int32 = -1
         for _ in 0..<3 {
-            let fd = try FileSystemCalls.openFile(base + ".lock", O_RDWR | O_CREAT)
+            let fd = try FileSystemCalls.openFile(base + ".lock", O_RDWR | O_CREAT | O_NOFOLLOW)
             if flock(fd, LOCK_EX | LOCK_NB) != 0 {
                 close(fd)
                 return nil
@@ -63,12 +63,13 @@ public final class CacheEntry: Sendable {
             close(fd)
         }
         guard lockFD >= 0 else { throw ContentStoreError(.io, "cannot lock \(base).lock") }
-        let dataFD = Glibc.open(base, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        let chunksFD = Glibc.open(base + ".chunks", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard dataFD >= 0, chunksFD >= 0 else {
-            let e = errno
+        // Never through a symlink: the daemon writes as root.
+        let dataFD = Glibc.open(base, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        let chunksFD = Glibc.open(base + ".chunks", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard dataFD >= 0, chunksFD >= 0, isRegularFile(dataFD), isRegularFile(chunksFD) else {
+            let e = dataFD >= 0 && chunksFD >= 0 ? EINVAL : errno
             for fd in [dataFD, chunksFD, lockFD] where fd >= 0 { close(fd) }
-            throw ContentStoreError(e == ENOSPC ? .noSpace : .io, "cannot create the cache entry \(base)", errno: e)
+            throw ContentStoreError(e == ENOSPC ? .noSpace : .io, "cannot use the cache entry \(base) (not regular files?)", errno: e)
         }
         let entry = CacheEntry(
             digest: digest, size: size, data: BlobFile(fileDescriptor: dataFD, size: size), chunksFD: chunksFD, lockFD: lockFD,
@@ -76,6 +77,11 @@ public final class CacheEntry: Sendable {
         // A data file of another size is from a torn start: begin again.
         if entry.data.currentSize() != size { try entry.reset() }
         return entry
+    }
+
+    private static func isRegularFile(_ fd: Int32) -> Bool {
+        var st = stat()
+        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }
 
     /// The stored chunk bitmap (empty when none was stored).
@@ -88,7 +94,7 @@ public final class CacheEntry: Sendable {
 
     /// What the chunks file of `digest` says, read without taking ownership (for status).
     public static func peekChunks(cacheRoot: String, digest: Digest) -> [UInt8] {
-        let fd = Glibc.open("\(directory(cacheRoot: cacheRoot, digest.algorithm))/\(digest.encoded).chunks", O_RDONLY | O_CLOEXEC)
+        let fd = Glibc.open("\(directory(cacheRoot: cacheRoot, digest.algorithm))/\(digest.encoded).chunks", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return [] }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_size > 0, st.st_size < 1 << 24 else {

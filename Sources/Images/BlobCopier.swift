@@ -86,7 +86,7 @@ enum BlobCopier {
         return method
     }
 
-    private static func hashFile(_ source: BlobFile, descriptor: Descriptor) -> Result<Digest, ImagesError> {
+    static func hashFile(_ source: BlobFile, descriptor: Descriptor) -> Result<Digest, ImagesError> {
         Result { () throws(ImagesError) in try stream(source, descriptor: descriptor, to: nil) }
     }
 

@@ -28,6 +28,8 @@ extension LazyBlob {
             attempts += 1
             var position = byteRange.lowerBound
             var buffer: [UInt8] = []
+            var lastChunk = ContinuousClock.now
+            let stallTimeout = provider.options.stallTimeout
             do {
                 try await provider.client.fetchBlob(
                     descriptor, repository: repository, range: byteRange == 0..<size ? nil : byteRange,
@@ -39,6 +41,9 @@ extension LazyBlob {
                             "registry ignored Range: streaming the whole blob", metadata: ["digest": "\(descriptor.digest)", "source": "\(source)"])
                     }
                 ) { bytes in
+                    guard lastChunk.duration(to: .now) < stallTimeout else {
+                        throw Stalled(seconds: stallTimeout.components.seconds)
+                    }
                     var index = 0
                     while index < bytes.count {
                         let chunk = position / chunkSize
@@ -52,11 +57,16 @@ extension LazyBlob {
                             try store(chunk: chunk, bytes: buffer, generation: generation)
                             stored.insert(chunk)
                             buffer.removeAll(keepingCapacity: true)
+                            lastChunk = .now
                         }
                     }
                 }
             } catch is Superseded {
                 return
+            } catch let stall as Stalled {
+                failure = ImagesError(.io, "fetching \(descriptor.digest) from \(source) made no progress for \(stall.seconds) s")
+                provider.logger.error("lazy fetch stalled; abandoned", metadata: ["digest": "\(descriptor.digest)", "source": "\(source)"])
+                break
             } catch let error as RegistryError {
                 failure = ImagesError(.io, "fetching \(descriptor.digest) from \(source) failed: \(error)", underlying: error)
                 if [.notFound, .denied, .unauthorized].contains(error.code), sourceOffset + 1 < sources.count {
@@ -77,4 +87,9 @@ extension LazyBlob {
         }
         fetchEnded(claimed: claimed, generation: generation, failure: failure)
     }
+}
+
+/// A transfer that completed no chunk within the stall timeout.
+struct Stalled: Error {
+    var seconds: Int64
 }

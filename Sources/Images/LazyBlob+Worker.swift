@@ -85,9 +85,11 @@ extension LazyBlob {
             }
             let complete = bytes.count == range.count
             if complete { step.hasher.update(bytes) }
+            let chunkDigest = complete && step.held != nil ? DigestHasher.digest(of: bytes) : nil
             let finished = state.withLock { state -> DigestHasher? in
                 guard state.generation == step.generation else { return nil }
                 if complete { state.hashedUpTo = range.upperBound }
+                if let chunkDigest { state.chunkDigests[step.chunk] = chunkDigest }
                 state.hasher = step.hasher
                 return complete && state.hashedUpTo == state.size ? step.hasher : nil
             }
@@ -113,6 +115,9 @@ extension LazyBlob {
             return state.takeSatisfiedWaiters(cache: cache)
         }
         for (waiter, result) in answered { waiter.completion(result) }
+        // Pages of a dropped generation may have reached the kernel's cache after it was told
+        // to evict them: evict once more now that the good bytes are known.
+        if generation > 0 { provider.reportCorruption(descriptor.digest) }
         commit(generation: generation)
     }
 
@@ -136,9 +141,10 @@ extension LazyBlob {
         }
     }
 
-    /// The bytes did not match: drop the cache, fail every waiting read, have the kernel's pages
-    /// evicted, and say which source sent what.
-    private func dropCorrupt(actual: Digest, generation: UInt64) {
+    /// The bytes did not match (the blob's digest, or `what` when a part was checked): drop the
+    /// cache, fail every waiting read, have the kernel's pages evicted, and say which source sent
+    /// what.
+    func dropCorrupt(actual: Digest, generation: UInt64, what: String = "blob") {
         let source = state.withLock { sources[$0.sourceIndex % sources.count] }
         let stranded = writes.withLock { gate -> [LazyReadWaiter] in
             guard gate.generation == generation else { return [] }
@@ -158,7 +164,7 @@ extension LazyBlob {
             }
         }
         provider.logger.error(
-            "blob does not match its digest: cache dropped, readers get EIO",
+            "\(what) does not match its digest: cache dropped, readers get EIO",
             metadata: ["digest": "\(descriptor.digest)", "actual": "\(actual)", "source": "\(source)"])
         let error = ImagesError(.corruptBlob, "blob \(descriptor.digest) from \(source) does not match its digest (got \(actual))")
         for waiter in stranded { waiter.completion(.failure(error)) }

@@ -58,11 +58,28 @@ public final class LazyBlob: Sendable {
     /// Bytes received from registries for this blob so far.
     public var bytesFetched: Int64 { state.withLock { $0.bytesFetched } }
 
+    /// The generation a file opened now reads (bumped each time the cache is dropped as
+    /// corrupt); pass it to ``read(offset:byteCount:openedAt:completion:)``.
+    public var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// True once the whole blob matched its digest: its bytes may stay in the kernel's cache.
+    public var isVerified: Bool { state.withLock { $0.verified } }
+
     /// Reads up to `byteCount` bytes at `offset`; `completion` is called exactly once, at once
     /// when the bytes are present, else when the fetch that brings them ends.
+    ///
+    /// A file opened at an earlier `generation` may have been given bytes (directly or through
+    /// the kernel's cache) of a generation that turned out corrupt: every later read of it fails,
+    /// so its reader never reaches EOF on bad data.
     /// - Failure: `.io` when fetching failed, `.corruptBlob` when the blob did not match its
-    ///   digest.
-    public func read(offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, ImagesError>) -> Void) {
+    ///   digest while the file was open.
+    public func read(
+        offset: Int64, byteCount: Int, openedAt: UInt64, completion: @escaping @Sendable (Result<ReadResult, ImagesError>) -> Void
+    ) {
+        if generation != openedAt {
+            completion(.failure(ImagesError(.corruptBlob, "blob \(descriptor.digest) turned out corrupt while this file was open (it is fetched again): open it again")))
+            return
+        }
         let end = min(descriptor.size, offset + Int64(max(0, byteCount)))
         guard offset < end else {
             completion(.success(.bytes([])))
@@ -123,6 +140,15 @@ public final class LazyBlob: Sendable {
     /// - Throws: ``Superseded`` when the generation was dropped (the fetch stops).
     func store(chunk: Int64, bytes: [UInt8], generation: UInt64) throws(Superseded) {
         let offset = chunk * provider.options.chunkSize
+        // A chunk hashed from memory, dropped, and fetched again: the digest of the blob no
+        // longer covers it, its own recorded digest does.
+        if let expected = state.withLock({ $0.chunkDigests[chunk] }) {
+            let actual = DigestHasher.digest(of: bytes)
+            guard actual == expected else {
+                dropCorrupt(actual: actual, generation: generation, what: "chunk \(chunk) fetched again")
+                throw Superseded()
+            }
+        }
         let cached = try writes.withLock { gate throws(Superseded) -> Bool in
             guard gate.generation == generation else { throw Superseded() }
             guard gate.caching, let cache else { return false }

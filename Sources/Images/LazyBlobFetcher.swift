@@ -37,7 +37,9 @@ public struct LazyBlobFetcher: Sendable {
     /// touched. The materialization that follows then skips them.
     /// - Returns: how many blobs and bytes were fetched.
     /// - Throws: as ``fetch(_:concurrency:)``; `.unsafeDestination`, `.noSpace`.
-    public func fetch(_ descriptors: [Descriptor], intoLayout path: String, concurrency: Int = 4) async throws -> (blobs: Int, bytes: Int64) {
+    /// - Parameter verifyExisting: re-hash a blob already there (right size) and fetch it again
+    ///   when wrong (`--verify-existing`: the store cannot repair it, it does not have it).
+    public func fetch(_ descriptors: [Descriptor], intoLayout path: String, verifyExisting: Bool = false, concurrency: Int = 4) async throws -> (blobs: Int, bytes: Int64) {
         let blobs = try DestinationDirectory.openRoot(path).subdirectory("blobs")
         var directories: [Digest.Algorithm: DestinationDirectory] = [:]
         var missing: [(Descriptor, DestinationDirectory)] = []
@@ -49,7 +51,13 @@ public struct LazyBlobFetcher: Sendable {
             if fstatat(directory.fileDescriptor, descriptor.digest.encoded, &st, AT_SYMLINK_NOFOLLOW) == 0,
                 st.st_mode & S_IFMT == S_IFREG, Int64(st.st_size) == descriptor.size
             {
-                continue
+                guard verifyExisting else { continue }
+                let fd = directory.openFile(descriptor.digest.encoded, O_RDONLY | O_NOFOLLOW)
+                if fd >= 0, case .success(let digest) = BlobCopier.hashFile(BlobFile(fileDescriptor: fd, size: descriptor.size), descriptor: descriptor),
+                    digest == descriptor.digest
+                {
+                    continue
+                }
             }
             missing.append((descriptor, directory))
         }

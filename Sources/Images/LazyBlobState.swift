@@ -26,6 +26,9 @@ struct LazyBlobState {
     /// Chunks held in memory (not cached on disk), oldest first in `memoryOrder`.
     var memory: [Int64: [UInt8]] = [:]
     var memoryOrder: [Int64] = []
+    /// SHA-256 of each chunk hashed from memory: such a chunk, dropped and fetched again, is
+    /// checked against it (the whole-blob digest no longer covers it).
+    var chunkDigests: [Int64: Digest] = [:]
     /// The prefix hashed so far (bytes) and the hasher (nil while a hashing step holds it).
     var hashedUpTo: Int64 = 0
     var hasher: DigestHasher?
@@ -67,6 +70,7 @@ struct LazyBlobState {
         unsyncedSince = nil
         memory = [:]
         memoryOrder = []
+        chunkDigests = [:]
         hashedUpTo = 0
         hasher = DigestHasher(algorithm)
         verified = false

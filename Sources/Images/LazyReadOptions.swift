@@ -31,12 +31,16 @@ public struct LazyReadOptions: Sendable {
     /// Bytes of chunks held in memory when they cannot be cached on disk (disk full, or another
     /// process owns the cache entry).
     public var memoryLimit: Int64
+    /// A transfer that completes no chunk for this long is abandoned (a registry that trickles
+    /// bytes never trips a read timeout); its readers get an error, the next read tries again.
+    public var stallTimeout: Duration
 
     public init(
         prefetch: Prefetch = .onTouch, verification: Verification = .eof, chunkSize: Int64 = ChunkBitmap.defaultChunkSize,
         maximumRangeSize: Int64 = 8 << 20, prefetchConcurrency: Int = 4, syncBytes: Int64 = 8 << 20,
-        syncInterval: Duration = .milliseconds(100), memoryLimit: Int64 = 64 << 20
+        syncInterval: Duration = .milliseconds(100), memoryLimit: Int64 = 64 << 20, stallTimeout: Duration = .seconds(30)
     ) {
+        self.stallTimeout = stallTimeout
         self.prefetch = prefetch
         self.verification = verification
         self.chunkSize = chunkSize

@@ -151,7 +151,7 @@ public final class LayoutTree: Sendable {
                     files.insert(file, for: descriptor.digest)
                     content = .blob(try checked(file, descriptor))
                 case .lazy(let blob):
-                    content = .lazy(blob)
+                    content = .lazy(blob, generation: blob.generation)
                 }
             }
         }
@@ -189,8 +189,8 @@ public final class LayoutTree: Sendable {
         case .blob(let file):
             let available = max(0, file.size - offset)
             completion(.success(.file(file, offset: offset, byteCount: Int(min(Int64(byteCount), available)))))
-        case .lazy(let blob):
-            blob.read(offset: offset, byteCount: byteCount) { result in
+        case .lazy(let blob, let generation):
+            blob.read(offset: offset, byteCount: byteCount, openedAt: generation) { result in
                 completion(result.mapError { LayoutFSError(.io, $0.message) })
             }
         }
@@ -219,6 +219,13 @@ public final class LayoutTree: Sendable {
         }
     }
 
+    /// False for an open lazy blob not verified yet: the kernel must drop pages from an earlier
+    /// open, which may hold bytes of a generation that turned out corrupt.
+    public func keepsPages(handle: UInt64) -> Bool {
+        guard case .lazy(let blob, _) = handles.withLock({ $0.open[handle] }) else { return true }
+        return blob.isVerified
+    }
+
     /// True for blobs (immutable: the kernel may keep their pages), false for index.json.
     public func keepsCache(_ inode: UInt64) -> Bool { inode != Self.indexInode }
 
@@ -238,7 +245,8 @@ public final class LayoutTree: Sendable {
 enum OpenContent: Sendable {
     case bytes([UInt8])
     case blob(BlobFile)
-    case lazy(LazyBlob)
+    /// A lazy blob and the generation it was opened at.
+    case lazy(LazyBlob, generation: UInt64)
 }
 
 struct HandleTable: Sendable {

@@ -39,7 +39,7 @@ struct Export: AsyncParsableCommand {
             let destination = noStore ? materialize : nil
             fetched = try await RegistryClient.with(configuration: configuration) { client in
                 let fetcher = LazyBlobFetcher(store: store, client: client)
-                if let destination { return try await fetcher.fetch(lazyBlobs, intoLayout: destination).blobs }
+                if let destination { return try await fetcher.fetch(lazyBlobs, intoLayout: destination, verifyExisting: verifyExisting).blobs }
                 return try await fetcher.fetch(lazyBlobs).blobs
             }
         }

@@ -49,6 +49,7 @@ struct Mount: AsyncParsableCommand {
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
+        guard readTimeout >= 1 else { throw ValidationError("--read-timeout must be at least 1 second") }
     }
 
     func run() async throws {
@@ -101,7 +102,7 @@ struct Mount: AsyncParsableCommand {
             try await Self.onOwnThread { try self.serve(plan: plan, provider: store.content, mountpoint: mountpoint, logger: logger) }
             return
         }
-        let options = LazyReadOptions(prefetch: prefetch, verification: verify)
+        let options = LazyReadOptions(prefetch: prefetch, verification: verify, stallTimeout: .seconds(readTimeout))
         // A registry silent for as long as a reader may wait is abandoned (and retried) then.
         try await RegistryClient.with(configuration: registry.configuration(readTimeout: readTimeout), logger: logger) { client in
             let provider = LazyBlobProvider(store: store, client: client, options: options, logger: logger)

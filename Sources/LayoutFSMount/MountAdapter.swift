@@ -79,7 +79,7 @@ public final class MountAdapter: FileSystem {
     public func open(_ request: consuming Request, inode: UInt64, flags: Int32) {
         do {
             let handle = try tree.open(inode)
-            request.reply(open: handle, keepCache: tree.keepsCache(inode))
+            request.reply(open: handle, keepCache: tree.keepsCache(inode) && tree.keepsPages(handle: handle))
         } catch {
             fail(request, error, "open \(inode)")
         }

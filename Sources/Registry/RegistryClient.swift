@@ -32,6 +32,9 @@ public final class RegistryClient: Sendable {
                     + configuration.readTimeout.components.attoseconds / 1_000_000_000)),
             decompression: .disabled)
         httpConfiguration.httpVersion = .automatic
+        // A mount fetches many ranges at once (reads of several blobs plus background fetches):
+        // 8 connections per host (the default) let a few slow transfers starve every reader.
+        httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         self.configuration = configuration
         self.credentials = credentials

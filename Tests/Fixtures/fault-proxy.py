@@ -4,7 +4,7 @@
 Usage: fault-proxy.py UPSTREAM_PORT STATE_DIR
 Listens on 127.0.0.1 (a free port, written to STATE_DIR/port once listening). Before each
 request it reads STATE_DIR/faults.json, a list of rules:
-  {"match": "/blobs/", "fault": "stall|reset|status500|status403|status429|ignore-range|bad-content-range|flip-byte|redirect",
+  {"match": "/blobs/", "fault": "stall|trickle|reset|status500|status403|status429|ignore-range|bad-content-range|flip-byte|redirect",
    "times": 1}
 The first rule whose "match" is a substring of the path and whose "times" is not used up
 applies (rules without "times" apply forever). After each request it rewrites
@@ -147,6 +147,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fault == "flip-byte" and body:
             middle = len(body) // 2
             body = body[:middle] + bytes([body[middle] ^ 0xFF]) + body[middle + 1:]
+        if fault == "trickle":
+            # A byte every 0.2 s: never silent long enough for a read timeout.
+            sent = 0
+            try:
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    sent += 1
+                    time.sleep(0.2)
+            except OSError:
+                pass
+            record(self.command, self.path, fault, sent, self.headers.get("Range"))
+            self.close_connection = True
+            return
         if fault == "reset" and len(body) > 1:
             half = len(body) // 2
             self.wfile.write(body[:half])

@@ -204,6 +204,50 @@ struct LazyMountTests {
         }
     }
 
+    @Test("a byte flipped once: the reader that may have seen it fails before EOF; a new reader gets the right bytes")
+    func flippedOnce() throws {
+        try withLazyMount { lazy in
+            try lazy.proxy.setFaults([.init(match: lazy.layer, fault: "flip-byte", times: 1)])
+            let read = try Harness.run(["sh", "-c", "cat \(lazy.blobPath) > \(lazy.work)/out"])
+            #expect(!read.succeeded, "the reader opened before the corruption was found must not reach EOF")
+            #expect(try Harness.sha256(ofFile: lazy.work + "/out") != lazy.layer)
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+            try Harness.runOK(["cmp", lazy.layerFile, lazy.store + "/content/blobs/sha256/" + lazy.layer])
+        }
+    }
+
+    @Test("a registry that trickles bytes: the transfer is abandoned after the read timeout and the blob reads again once the registry behaves")
+    func tricklingRegistry() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none", "--read-timeout", "2"]) { lazy in
+            try lazy.proxy.setFaults([.init(match: lazy.layer, fault: "trickle")])
+            let stuck = try Harness.run(["dd", "if=\(lazy.blobPath)", "of=/dev/null", "bs=1M", "count=1"])
+            #expect(!stuck.succeeded && stuck.stderr.contains("Input/output error"), "\(stuck.stderr)")
+            try lazy.proxy.setFaults([])
+            // The abandoned transfer released its chunks: a new read fetches them.
+            let expected = try Harness.runOK(["sh", "-c", "dd if=\(lazy.layerFile) bs=1M count=1 status=none | sha256sum"]).stdout
+            try Self.waitUntil("the first chunk reads again") {
+                try Harness.run(["sh", "-c", "dd if=\(lazy.blobPath) bs=1M count=1 status=none | sha256sum"]).stdout == expected
+            }
+            let log = try String(contentsOfFile: lazy.mountLog, encoding: .utf8)
+            #expect(log.contains("stalled"), "\(log)")
+        }
+    }
+
+    @Test("a symlink planted in the cache is never followed: the blob is served right and the target is untouched")
+    func symlinkInCache() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in
+            try Harness.runOK([Harness.binary, "unmount", lazy.mnt])
+            let victim = lazy.work + "/victim"
+            try "precious".write(toFile: victim, atomically: false, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: lazy.store + "/cache/sha256", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: lazy.cacheFile, withDestinationPath: victim)
+            try Harness.layoutfs(["mount", lazy.reference, lazy.mnt], store: lazy.store)
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious")
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: lazy.store + "/content/blobs/sha256/" + lazy.layer)) == nil)
+        }
+    }
+
     @Test("kill -9 of the daemon at 40% of a blob, remount, reread: no byte is fetched twice")
     func killedDaemonResumes() throws {
         try Harness.require("getfattr")

@@ -85,6 +85,14 @@ struct PullTests {
             // Again: everything is there, nothing is fetched.
             let again = try Harness.layoutfs(["export", reference, "--materialize", work + "/out", "--no-store"], store: store)
             #expect(again.stdout.contains("copied 0 blobs") && again.stdout.contains("fetched 0"), "\(again.stdout)")
+            // A wrong lazy blob of the right size: --verify-existing fetches it again.
+            let layer = try #require(Set(try FileManager.default.contentsOfDirectory(atPath: work + "/out/blobs/sha256")).subtracting(before).first)
+            let path = work + "/out/blobs/sha256/" + layer
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            try FileManager.default.removeItem(atPath: path)
+            try Data(count: size).write(to: URL(fileURLWithPath: path))
+            try Harness.layoutfs(["export", reference, "--materialize", work + "/out", "--no-store", "--verify-existing"], store: store)
+            try Harness.runOK(["cmp", path, work + "/src/blobs/sha256/" + layer])
         }
     }
 
