@@ -104,6 +104,36 @@ public final class CacheEntry: Sendable {
         return (try? BlobFile(fileDescriptor: fd, size: Int64(st.st_size)).readAll()) ?? []
     }
 
+    /// The digests with an entry (or a leftover part of one) under `cacheRoot`.
+    public static func digests(cacheRoot: String) -> [Digest] {
+        var digests: Set<Digest> = []
+        for algorithm in Digest.Algorithm.allCases {
+            for name in FileSystemCalls.listDirectory(directory(cacheRoot: cacheRoot, algorithm)) where !name.hasPrefix(".") {
+                let hex = name.split(separator: ".").first.map(String.init) ?? name
+                if let digest = try? Digest(algorithm: algorithm, encoded: hex) { digests.insert(digest) }
+            }
+        }
+        return Array(digests)
+    }
+
+    /// Removes the entry of `digest` unless a process owns it.
+    /// - Returns: the bytes it occupied on disk, or nil when it is owned (left alone).
+    public static func remove(cacheRoot: String, digest: Digest) -> Int64? {
+        let base = "\(directory(cacheRoot: cacheRoot, digest.algorithm))/\(digest.encoded)"
+        let fd = Glibc.open(base + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return nil }
+        var freed: Int64 = 0
+        for path in [base, base + ".chunks"] {
+            var st = stat()
+            if lstat(path, &st) == 0 { freed += Int64(st.st_blocks) * 512 }
+            unlink(path)
+        }
+        unlink(base + ".lock")
+        return freed
+    }
+
     /// Writes `bytes` at `offset` (bytes) of the data file.
     /// - Throws: `.noSpace` (ENOSPC, EDQUOT), `.io`.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ContentStoreError) {

@@ -23,4 +23,8 @@ public protocol LazyBlobIndex: Sendable {
     func recordLazy(_ descriptors: [Descriptor], source: BlobSource) throws(ContentStoreError)
     /// The descriptor and sources of a lazy blob, or nil when it is not recorded.
     func lazyBlob(_ digest: Digest) throws(ContentStoreError) -> (descriptor: Descriptor, sources: [BlobSource])?
+    /// Every recorded lazy blob's digest.
+    func lazyDigests() throws(ContentStoreError) -> [Digest]
+    /// Forgets the records (and sources) of `digests`.
+    func forgetLazy(_ digests: [Digest]) throws(ContentStoreError)
 }

@@ -92,6 +92,25 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
         }
     }
 
+    public func lazyDigests() throws(ContentStoreError) -> [Digest] {
+        try wrap("listing lazy blobs") {
+            try database.read { db in
+                try String.fetchAll(db, sql: "SELECT digest FROM lazy_blobs").compactMap { try? Digest(parsing: $0) }
+            }
+        }
+    }
+
+    public func forgetLazy(_ digests: [Digest]) throws(ContentStoreError) {
+        try wrap("forgetting lazy blobs") {
+            try database.write { db in
+                for digest in digests {
+                    try db.execute(sql: "DELETE FROM lazy_blobs WHERE digest = ?", arguments: [digest.description])
+                    try db.execute(sql: "DELETE FROM blob_sources WHERE digest = ?", arguments: [digest.description])
+                }
+            }
+        }
+    }
+
     private func wrap<T>(_ what: String, _ body: () throws -> T) throws(ContentStoreError) -> T {
         do {
             return try body()

@@ -26,6 +26,10 @@ public struct StoreLocation: Sendable {
 
     public var contentRoot: String { root + "/content" }
     public var databasePath: String { root + "/meta.db" }
+    /// Leases of running mounts: `leases/<id>.json` + `.lock` (``LockedRecord``).
+    public var leasesDirectory: String { root + "/leases" }
+    /// Running mounts: `mounts/<id>.json` + `.lock` (``LockedRecord``).
+    public var mountsDirectory: String { root + "/mounts" }
     /// Lazy blobs being fetched: `cache/<alg>/<hex>` (``CacheEntry``).
     public var cacheRoot: String { root + "/cache" }
 

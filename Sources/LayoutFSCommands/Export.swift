@@ -27,6 +27,8 @@ struct Export: AsyncParsableCommand {
 
     func run() async throws {
         let store = try store.openStore()
+        let gcLock = try self.store.holdAgainstPrune(store)
+        defer { withExtendedLifetime(gcLock) {} }
         try PathChecks.refuseInsideStore(materialize, store: store, what: "destination")
         let resolved = try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) }
         let plan = try LayoutPlan(store: store, images: resolved, platform: try platform.parsed())

@@ -23,6 +23,8 @@ struct Import: ParsableCommand {
 
     func run() throws {
         let store = try store.openStore()
+        let gcLock = try self.store.holdAgainstPrune(store)
+        defer { withExtendedLifetime(gcLock) {} }
         let options = LayoutImporter.Options(name: name, repository: repo, refName: ref, platform: try platform.parsed())
         let result = try LayoutImporter(store: store).importLayout(at: path, options: options)
         for image in result.images {

@@ -58,6 +58,8 @@ struct Mount: AsyncParsableCommand {
         if foreground { MountDaemon.blockTerminationSignals() }
         let mountpoint = arguments.last!
         let store = try self.store.openStore()
+        // Until the daemon's lease exists (or, in the parent, until docker://REF is named).
+        let gcLock = try self.store.holdAgainstPrune(store)
         var specifiers = try arguments.dropLast().map { try ImageSpecifier(parsing: $0) }
         // docker://REF: pull --lazy first (manifests and configs only), then REF.
         for (i, specifier) in specifiers.enumerated() {
@@ -85,8 +87,13 @@ struct Mount: AsyncParsableCommand {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")
         }
         if foreground {
+            // The lease holds the images' closures against prune for the daemon's life.
+            let lease = try store.lease(images.map(\.root))
+            gcLock.release()
             try await serve(plan: plan, store: store, mountpoint: mountpoint)
+            withExtendedLifetime(lease) {}
         } else {
+            gcLock.release()
             try startInBackground(store: store, mountpoint: mountpoint, images: images, specifiers: specifiers)
         }
     }

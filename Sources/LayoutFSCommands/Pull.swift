@@ -30,6 +30,8 @@ struct Pull: AsyncParsableCommand {
 
     func run() async throws {
         let store = try store.openStore()
+        let gcLock = try self.store.holdAgainstPrune(store)
+        defer { withExtendedLifetime(gcLock) {} }
         // docker://REF names the same thing here (it is how mount and export take registry images).
         let text = reference.hasPrefix("docker://") ? String(reference.dropFirst("docker://".count)) : reference
         let reference = try ImageReference(parsing: text)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ContentStore
 import Images
 import OCISpec
 import Registry
@@ -9,6 +10,15 @@ struct StoreOptions: ParsableArguments {
     var root: String?
 
     func openStore() throws -> Store { try Store.open(root: root) }
+
+    /// Holds `gc.lock` shared (until the value goes away) so prune cannot run meanwhile: taken
+    /// by commands that write blobs before their names are bound, or before a lease exists.
+    func holdAgainstPrune(_ store: Store) throws -> GCLock {
+        try GCLock(root: store.location.root, exclusive: false) {
+            var stderr = StandardError()
+            print("layoutfs: waiting for a running prune to finish", to: &stderr)
+        }
+    }
 }
 
 /// `--platform`, shared by import, mount and export.

@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A small record that lives exactly as long as the process holding it (DESIGN.md "On disk":
+/// `leases/<id>`, `mounts/<id>`): `<id>.lock` is `flock`ed by the holder, and the kernel frees
+/// it when the holder dies, however it dies; `<id>.json` holds the content, replaced atomically
+/// (temp + rename) so readers never see half of it.
+///
+/// A record whose lock nobody holds is stale: ``live(in:)`` removes it.
+public final class LockedRecord: Sendable {
+    /// The directory holding the record.
+    public let directory: String
+    /// Random hex.
+    public let id: String
+    private let lockFD: Int32
+
+    /// Creates and holds a record with `contents` in `directory` (created 0700 when missing).
+    /// - Throws: `.io` (`.noSpace` on a full disk).
+    public init(in directory: String, contents: [UInt8]) throws(ContentStoreError) {
+        try FileSystemCalls.makeDirectories(directory)
+        id = FileSystemCalls.randomHex()
+        self.directory = directory
+        // The lock first, held before it gets its name: a reader never finds it unheld while
+        // its holder lives, and a reader that sees the content file always finds its lock.
+        let temporary = "\(directory)/.\(id).lock.tmp"
+        lockFD = try FileSystemCalls.openFile(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW)
+        flock(lockFD, LOCK_EX)
+        guard rename(temporary, "\(directory)/\(id).lock") == 0 else {
+            let e = errno
+            unlink(temporary)
+            close(lockFD)
+            throw ContentStoreError(.io, "cannot create \(directory)/\(id).lock", errno: e)
+        }
+        do {
+            try update(contents)
+        } catch {
+            unlink("\(directory)/\(id).lock")
+            close(lockFD)
+            throw error
+        }
+    }
+
+    deinit {
+        unlink("\(directory)/\(id).json")
+        unlink("\(directory)/\(id).lock")
+        close(lockFD)
+    }
+
+    /// Replaces the content atomically.
+    /// - Throws: `.io`, `.noSpace`.
+    public func update(_ contents: [UInt8]) throws(ContentStoreError) {
+        let temporary = "\(directory)/.\(id).json.tmp"
+        let fd = try FileSystemCalls.openFile(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW)
+        defer { close(fd) }
+        let failure = contents.withUnsafeBytes { raw -> ContentStoreError? in
+            do throws(ContentStoreError) {
+                try FileSystemCalls.writeAll(fd, raw, what: temporary)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+        guard rename(temporary, "\(directory)/\(id).json") == 0 else {
+            throw ContentStoreError(errno == ENOSPC ? .noSpace : .io, "cannot write \(directory)/\(id).json", errno: errno)
+        }
+    }
+
+    /// The content of every live record in `directory` (id, bytes); stale records (no holder)
+    /// are removed on the way.
+    public static func live(in directory: String) -> [(id: String, contents: [UInt8])] {
+        var records: [(id: String, contents: [UInt8])] = []
+        for name in FileSystemCalls.listDirectory(directory) where name.hasSuffix(".lock") && !name.hasPrefix(".") {
+            let id = String(name.dropLast(".lock".count))
+            let fd = open("\(directory)/\(name)", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                // Nobody holds it: its holder died.
+                unlink("\(directory)/\(id).json")
+                unlink("\(directory)/\(name)")
+                continue
+            }
+            let contentFD = open("\(directory)/\(id).json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            guard contentFD >= 0 else { continue }
+            var st = stat()
+            fstat(contentFD, &st)
+            let file = BlobFile(fileDescriptor: contentFD, size: Int64(st.st_size))
+            if st.st_size <= 16 << 20, let bytes = try? file.readAll() { records.append((id, bytes)) }
+        }
+        return records
+    }
+}
