@@ -16,11 +16,7 @@ public final class LayoutTree: Sendable {
     static let ingestInode: UInt64 = 5
     static let algorithmInodes: [Digest.Algorithm: UInt64] = [.sha256: 6, .sha512: 7]
 
-    private let indexBytes: [UInt8]
-    private let blobs: [UInt64: Descriptor]
-    private let blobInodes: [Digest: UInt64]
-    /// Sorted listings of `blobs/<alg>`.
-    private let listings: [Digest.Algorithm: [DirectoryEntry]]
+    private let contents: Mutex<TreeContents>
     private let provider: any BlobProvider
     private let modificationTime: Int64
     private let files: BlobFileCache
@@ -33,26 +29,42 @@ public final class LayoutTree: Sendable {
     ///   - modificationTime: seconds since the epoch shown as every node's mtime.
     ///   - openFileLimit: how many blob files stay open in the LRU cache.
     public init(index: [UInt8], blobs: [Descriptor], provider: any BlobProvider, modificationTime: Int64, openFileLimit: Int = 1024) {
-        var byInode: [UInt64: Descriptor] = [:]
-        var inodes: [Digest: UInt64] = [:]
-        for descriptor in blobs where inodes[descriptor.digest] == nil {
-            var inode = Self.preferredInode(descriptor.digest)
-            while byInode[inode] != nil { inode = inode == UInt64.max ? 1 << 63 : inode + 1 }
-            byInode[inode] = descriptor
-            inodes[descriptor.digest] = inode
-        }
-        var listings: [Digest.Algorithm: [DirectoryEntry]] = [:]
-        for (digest, inode) in inodes {
-            listings[digest.algorithm, default: []].append(DirectoryEntry(name: digest.encoded, inode: inode, kind: .regularFile))
-        }
-        for key in listings.keys { listings[key]!.sort { $0.name < $1.name } }
-        self.indexBytes = index
-        self.blobs = byInode
-        self.blobInodes = inodes
-        self.listings = listings
+        var contents = TreeContents(indexBytes: index)
+        contents.show(blobs)
+        self.contents = Mutex(contents)
         self.provider = provider
         self.modificationTime = modificationTime
         self.files = BlobFileCache(capacity: openFileLimit)
+    }
+
+    /// The current generation of `index.json` (0 at mount, +1 per ``replace(index:blobs:)``).
+    public var generation: UInt64 { contents.withLock { $0.generation } }
+
+    /// Shows a new generation (DESIGN.md "index.json generations"): `index.json` gets new bytes
+    /// and a new inode (a handle keeps reading the generation it opened), `blobs/<alg>` lists
+    /// `blobs`. Blobs of earlier generations stay reachable by name (not listed) until
+    /// ``retire(keeping:)``.
+    /// - Returns: the new generation.
+    public func replace(index: [UInt8], blobs: [Descriptor]) -> UInt64 {
+        contents.withLock { contents in
+            contents.generation += 1
+            contents.indexInode = 1 << 62 | contents.generation
+            contents.indexBytes = index
+            contents.indexSizes[contents.indexInode] = Int64(index.count)
+            contents.show(blobs)
+            return contents.generation
+        }
+    }
+
+    /// Makes blobs of earlier generations unreachable, except those of `keeping` (the current
+    /// generation's always stay).
+    public func retire(keeping: Set<Digest>) {
+        contents.withLock { contents in
+            for (digest, inode) in contents.blobInodes where !contents.current.contains(digest) && !keeping.contains(digest) {
+                contents.blobInodes.removeValue(forKey: digest)
+                contents.blobs.removeValue(forKey: inode)
+            }
+        }
     }
 
     /// Blob inodes come from the digest (stable across mounts) with the top bit set so they
@@ -66,10 +78,10 @@ public final class LayoutTree: Sendable {
     }
 
     /// The digest of a blob file's inode, if it is one.
-    public func digest(ofInode inode: UInt64) -> Digest? { blobs[inode]?.digest }
+    public func digest(ofInode inode: UInt64) -> Digest? { contents.withLock { $0.blobs[inode]?.digest } }
 
     /// The inode of a blob file, if the layout shows it.
-    public func inode(of digest: Digest) -> UInt64? { blobInodes[digest] }
+    public func inode(of digest: Digest) -> UInt64? { contents.withLock { $0.blobInodes[digest] } }
 
     /// Attributes of `inode`.
     /// - Throws: `LayoutFSError.notFound` for an unknown inode.
@@ -78,19 +90,26 @@ public final class LayoutTree: Sendable {
         case Self.rootInode, Self.blobsInode, Self.ingestInode:
             return directory(inode)
         case Self.layoutFileInode: return file(inode, size: Int64(ImageLayout.layoutFileContents.count))
-        case Self.indexInode: return file(inode, size: Int64(indexBytes.count))
         default:
             if let algorithm = Self.algorithmInodes.first(where: { $0.value == inode })?.key, algorithmShown(algorithm) {
                 return directory(inode)
             }
-            guard let descriptor = blobs[inode] else { throw LayoutFSError(.notFound, "no inode \(inode)") }
-            return file(inode, size: descriptor.size)
+            let size = contents.withLock { $0.indexSizes[inode] ?? $0.blobs[inode]?.size }
+            guard let size else { throw LayoutFSError(.notFound, "no inode \(inode)") }
+            return file(inode, size: size)
         }
     }
 
     /// Looks `name` up in directory `parent`.
     /// - Throws: `.notFound`, or `.notDirectory` when `parent` is a file.
     public func lookup(parent: UInt64, name: String) throws(LayoutFSError) -> NodeAttributes {
+        // In blobs/<alg>: every reachable blob, also those of earlier generations (not listed).
+        if let algorithm = Self.algorithmInodes.first(where: { $0.value == parent })?.key, algorithmShown(algorithm) {
+            guard let digest = try? Digest(algorithm: algorithm, encoded: name), let inode = inode(of: digest) else {
+                throw LayoutFSError(.notFound, "\(name) not found")
+            }
+            return try attributes(of: inode)
+        }
         guard let entry = try entries(of: parent).first(where: { $0.name == name }) else {
             throw LayoutFSError(.notFound, "\(name) not found")
         }
@@ -104,7 +123,7 @@ public final class LayoutTree: Sendable {
         case Self.rootInode:
             return [
                 DirectoryEntry(name: "blobs", inode: Self.blobsInode, kind: .directory),
-                DirectoryEntry(name: ImageLayout.indexFileName, inode: Self.indexInode, kind: .regularFile),
+                DirectoryEntry(name: ImageLayout.indexFileName, inode: contents.withLock { $0.indexInode }, kind: .regularFile),
                 DirectoryEntry(name: "ingest", inode: Self.ingestInode, kind: .directory),
                 DirectoryEntry(name: ImageLayout.layoutFileName, inode: Self.layoutFileInode, kind: .regularFile),
             ]
@@ -115,9 +134,9 @@ public final class LayoutTree: Sendable {
         case Self.ingestInode: return []
         default:
             if let algorithm = Self.algorithmInodes.first(where: { $0.value == inode })?.key, algorithmShown(algorithm) {
-                return listings[algorithm] ?? []
+                return contents.withLock { $0.listings[algorithm] ?? [] }
             }
-            if blobs[inode] != nil || inode == Self.indexInode || inode == Self.layoutFileInode {
+            if contents.withLock({ $0.blobs[inode] != nil || $0.indexSizes[inode] != nil }) || inode == Self.layoutFileInode {
                 throw LayoutFSError(.notDirectory, "inode \(inode) is not a directory")
             }
             throw LayoutFSError(.notFound, "no inode \(inode)")
@@ -131,9 +150,13 @@ public final class LayoutTree: Sendable {
         let content: OpenContent
         switch inode {
         case Self.layoutFileInode: content = .bytes(ImageLayout.layoutFileContents)
-        case Self.indexInode: content = .bytes(indexBytes)
         default:
-            guard let descriptor = blobs[inode] else {
+            // index.json: the generation of that inode (only the current one can be looked up).
+            if let index = contents.withLock({ $0.indexInode == inode ? $0.indexBytes : nil }) {
+                content = .bytes(index)
+                break
+            }
+            guard let descriptor = contents.withLock({ $0.blobs[inode] }) else {
                 _ = try attributes(of: inode)
                 throw LayoutFSError(.isDirectory, "inode \(inode) is a directory")
             }
@@ -205,7 +228,7 @@ public final class LayoutTree: Sendable {
     /// - Throws: `.noAttribute` when `inode` has no such attribute, `.notFound` for an unknown inode.
     public func extendedAttribute(of inode: UInt64, name: String) throws(LayoutFSError) -> [UInt8] {
         _ = try attributes(of: inode)
-        if name == "user.layoutfs.state", let descriptor = blobs[inode] {
+        if name == "user.layoutfs.state", let descriptor = contents.withLock({ $0.blobs[inode] }) {
             return Array(provider.state(of: descriptor).utf8)
         }
         throw LayoutFSError(.noAttribute, "no attribute \(name)")
@@ -214,8 +237,8 @@ public final class LayoutTree: Sendable {
     /// Calls `handler` with a blob's inode when its fetched bytes turned out corrupt and its
     /// cache was dropped (on a worker thread): the mount has the kernel forget its pages.
     public func onInvalidate(_ handler: @escaping @Sendable (UInt64) -> Void) {
-        provider.onCorruption { [blobInodes] digest in
-            if let inode = blobInodes[digest] { handler(inode) }
+        provider.onCorruption { [weak self] digest in
+            if let inode = self?.inode(of: digest) { handler(inode) }
         }
     }
 
@@ -227,10 +250,14 @@ public final class LayoutTree: Sendable {
     }
 
     /// True for blobs (immutable: the kernel may keep their pages), false for index.json.
-    public func keepsCache(_ inode: UInt64) -> Bool { inode != Self.indexInode }
+    public func keepsCache(_ inode: UInt64) -> Bool { !Self.isIndexInode(inode) }
+
+    /// Generation 0's index.json is inode 3; later ones `1 << 62 | generation` (blob inodes have
+    /// the top bit set, so the ranges never meet).
+    static func isIndexInode(_ inode: UInt64) -> Bool { inode == indexInode || inode >> 62 == 1 }
 
     private func algorithmShown(_ algorithm: Digest.Algorithm) -> Bool {
-        algorithm == .sha256 || listings[algorithm] != nil
+        algorithm == .sha256 || contents.withLock { $0.listings[algorithm] != nil }
     }
 
     private func directory(_ inode: UInt64) -> NodeAttributes {
@@ -258,5 +285,46 @@ struct HandleTable: Sendable {
         next += 1
         open[handle] = content
         return handle
+    }
+}
+
+/// What the tree shows now, and what it still answers for open handles and earlier generations.
+struct TreeContents {
+    var generation: UInt64 = 0
+    var indexInode = LayoutTree.indexInode
+    var indexBytes: [UInt8]
+    /// Sizes of every generation's index.json inode (earlier ones answer getattr while open).
+    var indexSizes: [UInt64: Int64]
+    /// Reachable blobs: the current generation's and retained earlier ones.
+    var blobs: [UInt64: Descriptor] = [:]
+    var blobInodes: [Digest: UInt64] = [:]
+    /// The current generation's blobs and their sorted listings of `blobs/<alg>`.
+    var current: Set<Digest> = []
+    var listings: [Digest.Algorithm: [DirectoryEntry]] = [:]
+
+    init(indexBytes: [UInt8]) {
+        self.indexBytes = indexBytes
+        indexSizes = [LayoutTree.indexInode: Int64(indexBytes.count)]
+    }
+
+    /// Makes `blobs` the listed ones, giving new digests their inodes.
+    mutating func show(_ shown: [Descriptor]) {
+        current = []
+        var listed: [Digest.Algorithm: [DirectoryEntry]] = [:]
+        for descriptor in shown where current.insert(descriptor.digest).inserted {
+            let inode: UInt64
+            if let known = blobInodes[descriptor.digest] {
+                inode = known
+            } else {
+                var candidate = LayoutTree.preferredInode(descriptor.digest)
+                while blobs[candidate] != nil { candidate = candidate == UInt64.max ? 1 << 63 : candidate + 1 }
+                inode = candidate
+                blobs[inode] = descriptor
+                blobInodes[descriptor.digest] = inode
+            }
+            listed[descriptor.digest.algorithm, default: []].append(DirectoryEntry(name: descriptor.digest.encoded, inode: inode, kind: .regularFile))
+        }
+        for key in listed.keys { listed[key]!.sort { $0.name < $1.name } }
+        listings = listed
     }
 }
