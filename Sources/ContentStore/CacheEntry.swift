@@ -79,9 +79,11 @@ public final class CacheEntry: Sendable {
         return entry
     }
 
+    /// A regular file with one name (a hard link planted there would have the daemon write
+    /// into, and commit, someone else's file).
     private static func isRegularFile(_ fd: Int32) -> Bool {
         var st = stat()
-        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
+        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG && st.st_nlink == 1
     }
 
     /// The stored chunk bitmap (empty when none was stored).

@@ -34,6 +34,9 @@ extension LazyBlob {
                 try await provider.client.fetchBlob(
                     descriptor, repository: repository, range: byteRange == 0..<size ? nil : byteRange,
                     onOutcome: { outcome in
+                        // The stall clock starts with the response (retries of the request
+                        // itself are the client's).
+                        lastChunk = .now
                         guard outcome == .whole, byteRange != 0..<size else { return }
                         position = 0
                         claimed.formUnion(claimRemaining(generation: generation))
@@ -85,7 +88,7 @@ extension LazyBlob {
                 break
             }
         }
-        fetchEnded(claimed: claimed, generation: generation, failure: failure)
+        fetchEnded(unfinished: claimed.subtracting(stored), generation: generation, failure: failure)
     }
 }
 

@@ -85,11 +85,9 @@ extension LazyBlob {
             }
             let complete = bytes.count == range.count
             if complete { step.hasher.update(bytes) }
-            let chunkDigest = complete && step.held != nil ? DigestHasher.digest(of: bytes) : nil
             let finished = state.withLock { state -> DigestHasher? in
                 guard state.generation == step.generation else { return nil }
                 if complete { state.hashedUpTo = range.upperBound }
-                if let chunkDigest { state.chunkDigests[step.chunk] = chunkDigest }
                 state.hasher = step.hasher
                 return complete && state.hashedUpTo == state.size ? step.hasher : nil
             }
@@ -166,7 +164,7 @@ extension LazyBlob {
         provider.logger.error(
             "\(what) does not match its digest: cache dropped, readers get EIO",
             metadata: ["digest": "\(descriptor.digest)", "actual": "\(actual)", "source": "\(source)"])
-        let error = ImagesError(.corruptBlob, "blob \(descriptor.digest) from \(source) does not match its digest (got \(actual))")
+        let error = ImagesError(.corruptBlob, "\(what == "blob" ? "blob" : "\(what) of blob") \(descriptor.digest) from \(source) does not match its digest (got \(actual))")
         for waiter in stranded { waiter.completion(.failure(error)) }
         provider.reportCorruption(descriptor.digest)
     }

@@ -140,11 +140,17 @@ public final class LazyBlob: Sendable {
     /// - Throws: ``Superseded`` when the generation was dropped (the fetch stops).
     func store(chunk: Int64, bytes: [UInt8], generation: UInt64) throws(Superseded) {
         let offset = chunk * provider.options.chunkSize
-        // A chunk hashed from memory, dropped, and fetched again: the digest of the blob no
-        // longer covers it, its own recorded digest does.
-        if let expected = state.withLock({ $0.chunkDigests[chunk] }) {
+        // Held in memory, a chunk may be dropped and fetched again: every arrival must equal the
+        // first (which readers may have been served, and which the blob's digest may cover).
+        if state.withLock({ $0.memoryOnly }) {
             let actual = DigestHasher.digest(of: bytes)
-            guard actual == expected else {
+            let expected = state.withLock { state -> Digest? in
+                guard state.generation == generation else { return nil }
+                if let known = state.chunkDigests[chunk] { return known }
+                state.chunkDigests[chunk] = actual
+                return nil
+            }
+            if let expected, expected != actual {
                 dropCorrupt(actual: actual, generation: generation, what: "chunk \(chunk) fetched again")
                 throw Superseded()
             }
@@ -186,17 +192,13 @@ public final class LazyBlob: Sendable {
         kickWorker()
     }
 
-    /// A fetch of `generation` ended; `failure` when it did not bring all of `claimed`.
-    func fetchEnded(claimed: Set<Int64>, generation: UInt64, failure: ImagesError?) {
+    /// A fetch of `generation` ended; `unfinished` are the claimed chunks it did not store.
+    func fetchEnded(unfinished: Set<Int64>, generation: UInt64, failure: ImagesError?) {
         let stranded = state.withLock { state -> [LazyReadWaiter] in
             guard state.generation == generation else { return [] }
             state.activeFetches -= 1
-            var unfinished = false
-            for chunk in claimed where !state.planner.bitmap.isPresent(chunk) {
-                state.planner.failed(chunk..<chunk + 1)
-                unfinished = true
-            }
-            guard unfinished else { return [] }
+            for chunk in unfinished { state.planner.failed(chunk..<chunk + 1) }
+            guard !unfinished.isEmpty else { return [] }
             state.prefetchBlocked = true
             return state.takeStrandedWaiters()
         }

@@ -81,6 +81,14 @@ public final class LazyBlobProvider: Sendable {
         return "lazy \(present)/\(descriptor.size)"
     }
 
+    /// True when the kernel may hold pages of `digest` that this mount served unverified (it
+    /// was lazy here and never verified here, though it may be local now, committed by someone
+    /// else): an open must not keep them.
+    public func mayHoldUnverifiedPages(_ digest: Digest) -> Bool {
+        guard let blob = blobs.withLock({ $0[digest] }) else { return false }
+        return !blob.isVerified && blob.bytesFetched > 0
+    }
+
     /// Bytes received from registries for every lazy blob opened so far.
     public var bytesFetched: Int64 { blobs.withLock { Array($0.values) }.reduce(0) { $0 + $1.bytesFetched } }
 

@@ -26,8 +26,8 @@ struct LazyBlobState {
     /// Chunks held in memory (not cached on disk), oldest first in `memoryOrder`.
     var memory: [Int64: [UInt8]] = [:]
     var memoryOrder: [Int64] = []
-    /// SHA-256 of each chunk hashed from memory: such a chunk, dropped and fetched again, is
-    /// checked against it (the whole-blob digest no longer covers it).
+    /// SHA-256 of each chunk's first arrival while held in memory: a chunk dropped and fetched
+    /// again must match it.
     var chunkDigests: [Int64: Digest] = [:]
     /// The prefix hashed so far (bytes) and the hasher (nil while a hashing step holds it).
     var hashedUpTo: Int64 = 0

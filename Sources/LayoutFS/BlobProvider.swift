@@ -11,12 +11,15 @@ public protocol BlobProvider: Sendable {
     func state(of descriptor: Descriptor) -> String
     /// Sets what runs when a blob's fetched bytes turned out corrupt (its pages must go).
     func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void)
+    /// True when the kernel may cache pages of the blob that were served unverified.
+    func mayHoldUnverifiedPages(_ digest: Digest) -> Bool
 }
 
 extension LocalContentStore: BlobProvider {
     public func openBlob(_ descriptor: Descriptor) throws -> OpenedBlob { .local(try openBlob(descriptor.digest)) }
     public func state(of descriptor: Descriptor) -> String { contains(descriptor.digest) ? "local" : "missing" }
     public func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void) {}
+    public func mayHoldUnverifiedPages(_ digest: Digest) -> Bool { false }
 }
 
 extension LazyBlobProvider: BlobProvider {

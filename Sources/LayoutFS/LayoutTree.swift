@@ -161,7 +161,7 @@ public final class LayoutTree: Sendable {
                 throw LayoutFSError(.isDirectory, "inode \(inode) is a directory")
             }
             if let file = files.cached(descriptor.digest) {
-                content = .blob(try checked(file, descriptor))
+                content = .blob(try checked(file, descriptor), descriptor.digest)
             } else {
                 let opened: OpenedBlob
                 do {
@@ -172,7 +172,7 @@ public final class LayoutTree: Sendable {
                 switch opened {
                 case .local(let file):
                     files.insert(file, for: descriptor.digest)
-                    content = .blob(try checked(file, descriptor))
+                    content = .blob(try checked(file, descriptor), descriptor.digest)
                 case .lazy(let blob):
                     content = .lazy(blob, generation: blob.generation)
                 }
@@ -209,7 +209,7 @@ public final class LayoutTree: Sendable {
             let start = Int(min(offset, Int64(bytes.count)))
             let end = start + min(byteCount, bytes.count - start)
             completion(.success(.bytes(Array(bytes[start..<end]))))
-        case .blob(let file):
+        case .blob(let file, _):
             let available = max(0, file.size - offset)
             completion(.success(.file(file, offset: offset, byteCount: Int(min(Int64(byteCount), available)))))
         case .lazy(let blob, let generation):
@@ -245,8 +245,11 @@ public final class LayoutTree: Sendable {
     /// False for an open lazy blob not verified yet: the kernel must drop pages from an earlier
     /// open, which may hold bytes of a generation that turned out corrupt.
     public func keepsPages(handle: UInt64) -> Bool {
-        guard case .lazy(let blob, _) = handles.withLock({ $0.open[handle] }) else { return true }
-        return blob.isVerified
+        switch handles.withLock({ $0.open[handle] }) {
+        case .lazy(let blob, _): return blob.isVerified
+        case .blob(let file, let digest): return file.size == 0 || !provider.mayHoldUnverifiedPages(digest)
+        default: return true
+        }
     }
 
     /// True for blobs (immutable: the kernel may keep their pages), false for index.json.
@@ -271,7 +274,7 @@ public final class LayoutTree: Sendable {
 
 enum OpenContent: Sendable {
     case bytes([UInt8])
-    case blob(BlobFile)
+    case blob(BlobFile, Digest)
     /// A lazy blob and the generation it was opened at.
     case lazy(LazyBlob, generation: UInt64)
 }

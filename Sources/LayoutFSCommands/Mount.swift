@@ -49,7 +49,7 @@ struct Mount: AsyncParsableCommand {
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
-        guard readTimeout >= 1 else { throw ValidationError("--read-timeout must be at least 1 second") }
+        guard (1...86_400).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 1 and 86400 seconds") }
     }
 
     func run() async throws {

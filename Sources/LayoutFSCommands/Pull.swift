@@ -28,6 +28,11 @@ struct Pull: AsyncParsableCommand {
     @Option(help: "Seconds of silence after which a registry read is abandoned and retried.") var timeout = 30
     @Flag(help: "Fetch manifests, indexes and configs only; record the layers as lazy blobs (fetched when read).") var lazy = false
 
+    func validate() throws {
+        guard (1...86_400).contains(timeout) else { throw ValidationError("--timeout must be between 1 and 86400 seconds") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 64") }
+    }
+
     func run() async throws {
         let store = try store.openStore()
         let gcLock = try self.store.holdAgainstPrune(store)

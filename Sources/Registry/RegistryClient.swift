@@ -57,6 +57,10 @@ public final class RegistryClient: Sendable {
         }
     }
 
+    /// Longest silence while reading a response; also how long a transfer may take to move
+    /// 1 MiB before a caller calls it stalled (a registry that trickles bytes).
+    public var readTimeout: Duration { configuration.readTimeout }
+
     /// A response whose body the caller must consume or drop.
     struct Response {
         var status: UInt

@@ -216,6 +216,18 @@ struct LazyMountTests {
         }
     }
 
+    @Test("bytes served unverified, then the blob committed by a full pull: a new open does not see the old pages")
+    func committedElsewhere() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in
+            try lazy.proxy.setFaults([.init(match: lazy.layer, fault: "flip-byte", times: 1)])
+            _ = try Harness.run(["dd", "if=\(lazy.blobPath)", "of=/dev/null", "bs=1M", "skip=2", "count=1"])
+            try lazy.proxy.setFaults([])
+            try Harness.layoutfs(["pull", lazy.reference], store: lazy.store)
+            #expect(try Self.state(lazy.blobPath) == "local")
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+        }
+    }
+
     @Test("a registry that trickles bytes: the transfer is abandoned after the read timeout and the blob reads again once the registry behaves")
     func tricklingRegistry() throws {
         try withLazyMount(mountOptions: ["--prefetch", "none", "--read-timeout", "2"]) { lazy in

@@ -79,7 +79,20 @@ struct PullFaultTests {
             try proxy.setFaults([.init(match: "/blobs/sha256:\(layer)", fault: "stall", times: 1)])
             let result = try pull(proxy, store: work + "/store", extra: ["--timeout", "2"])
             #expect(result.succeeded, "\(result.stderr)")
-            #expect(try proxy.requests(matching: layer).map(\.fault) == ["stall", nil])
+            let faults = try proxy.requests(matching: layer).map(\.fault)
+            #expect(faults == ["stall", nil], "\(faults)")
+            #expect(storeHas(work + "/store", layer))
+        }
+    }
+
+    @Test("a blob GET that trickles bytes (never silent long enough for a read timeout) is abandoned and retried")
+    func trickle() throws {
+        try withFaultyRegistry { work, proxy, layer, _ in
+            try proxy.setFaults([.init(match: "/blobs/sha256:\(layer)", fault: "trickle", times: 1)])
+            let result = try pull(proxy, store: work + "/store", extra: ["--timeout", "2"])
+            #expect(result.succeeded, "\(result.stderr)")
+            // The abandoned request is recorded when the proxy notices, possibly after the retry.
+            #expect(try proxy.requests(matching: layer).contains { $0.fault == nil && $0.bytes > 0 })
             #expect(storeHas(work + "/store", layer))
         }
     }
