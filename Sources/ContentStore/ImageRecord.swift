@@ -31,6 +31,9 @@ public protocol ImageStore: Sendable {
     func bind(_ bindings: [(name: String, target: Descriptor)]) throws(ContentStoreError)
     /// Removes a name; returns false when it was not bound.
     func remove(_ name: String) throws(ContentStoreError) -> Bool
+    /// A number that changes whenever another connection (any process) changed the store
+    /// (SQLite `PRAGMA data_version`); polled by mounts that follow names.
+    func changeCount() throws(ContentStoreError) -> Int64
 }
 
 extension ImageStore {

@@ -92,6 +92,12 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
         }
     }
 
+    public func changeCount() throws(ContentStoreError) -> Int64 {
+        try wrap("reading data_version") {
+            try database.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        }
+    }
+
     public func lazyDigests() throws(ContentStoreError) -> [Digest] {
         try wrap("listing lazy blobs") {
             try database.read { db in

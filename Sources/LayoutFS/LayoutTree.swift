@@ -58,12 +58,17 @@ public final class LayoutTree: Sendable {
 
     /// Makes blobs of earlier generations unreachable, except those of `keeping` (the current
     /// generation's always stay).
-    public func retire(keeping: Set<Digest>) {
+    /// - Returns: the entries removed, (directory inode, name), for the kernel to forget.
+    @discardableResult
+    public func retire(keeping: Set<Digest>) -> [(parent: UInt64, name: String)] {
         contents.withLock { contents in
+            var removed: [(parent: UInt64, name: String)] = []
             for (digest, inode) in contents.blobInodes where !contents.current.contains(digest) && !keeping.contains(digest) {
                 contents.blobInodes.removeValue(forKey: digest)
                 contents.blobs.removeValue(forKey: inode)
+                if let parent = Self.algorithmInodes[digest.algorithm] { removed.append((parent, digest.encoded)) }
             }
+            return removed
         }
     }
 

@@ -45,10 +45,12 @@ struct Mount: AsyncParsableCommand {
     @Option(help: "Which reads of a lazy blob wait for its digest: eof (the read reaching the last byte) or strict (every read).")
     var verify: LazyReadOptions.Verification = .eof
     @Option(help: "Seconds a read may wait for lazy bytes before it fails with EIO.") var readTimeout = 30
+    @Option(help: "Seconds the blobs of a previous index.json stay readable after a followed name moves.") var grace = 300
     @OptionGroup var registry: RegistryOptions
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
+        guard (0...86_400).contains(grace) else { throw ValidationError("--grace must be between 0 and 86400 seconds") }
         guard (1...86_400).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 1 and 86400 seconds") }
     }
 
@@ -90,7 +92,12 @@ struct Mount: AsyncParsableCommand {
             // The lease holds the images' closures against prune for the daemon's life.
             let lease = try store.lease(images.map(\.root))
             gcLock.release()
-            try await serve(plan: plan, store: store, mountpoint: mountpoint)
+            let specifiers = specifiers
+            try await serve(plan: plan, store: store, mountpoint: mountpoint) { tree, logger in
+                IndexFollower(
+                    store: store, specifiers: specifiers, images: images, platform: try? platform.parsed(), tree: tree, lease: lease,
+                    grace: .seconds(grace), logger: logger)
+            }
             withExtendedLifetime(lease) {}
         } else {
             gcLock.release()
@@ -98,32 +105,36 @@ struct Mount: AsyncParsableCommand {
         }
     }
 
-    /// Serves until unmounted: local blobs straight from the store; with lazy blobs, through a
-    /// ``LazyBlobProvider`` and a registry client that live as long as the mount.
-    private func serve(plan: LayoutPlan, store: Store, mountpoint: String) async throws {
+    /// Serves until unmounted, local blobs from the store and lazy ones through a
+    /// ``LazyBlobProvider`` and a registry client that live as long as the mount (a followed name
+    /// may move to a lazily pulled image at any time); `follower` makes the follower of names.
+    private func serve(
+        plan: LayoutPlan, store: Store, mountpoint: String, follower: @escaping @Sendable (LayoutTree, Logger) -> IndexFollower
+    ) async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         var mountLogger = Logger(label: "layoutfs.mount") { StreamLogHandler.standardError(label: $0) }
         mountLogger.logLevel = level
         let logger = mountLogger
-        guard !plan.lazyBlobs.isEmpty else {
-            try await Self.onOwnThread { try self.serve(plan: plan, provider: store.content, mountpoint: mountpoint, logger: logger) }
-            return
-        }
         let options = LazyReadOptions(prefetch: prefetch, verification: verify, stallTimeout: .seconds(readTimeout))
         // A registry silent for as long as a reader may wait is abandoned (and retried) then.
         try await RegistryClient.with(configuration: registry.configuration(readTimeout: readTimeout), logger: logger) { client in
             let provider = LazyBlobProvider(store: store, client: client, options: options, logger: logger)
-            try await Self.onOwnThread { try self.serve(plan: plan, provider: provider, mountpoint: mountpoint, logger: logger) }
-            logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs")
+            try await Self.onOwnThread { try self.serve(plan: plan, provider: provider, mountpoint: mountpoint, logger: logger, follower: follower) }
+            if provider.bytesFetched > 0 { logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs") }
         }
     }
 
-    private func serve(plan: LayoutPlan, provider: any BlobProvider, mountpoint: String, logger: Logger) throws {
+    private func serve(
+        plan: LayoutPlan, provider: any BlobProvider, mountpoint: String, logger: Logger, follower makeFollower: (LayoutTree, Logger) -> IndexFollower
+    ) throws {
         let tree = LayoutTree(
             index: plan.indexBytes, blobs: plan.blobs, provider: provider, modificationTime: Int64(Date().timeIntervalSince1970))
         let readyFd = self.readyFd
         let options = MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout)))
-        try MountDaemon.run(tree: tree, mountpoint: mountpoint, options: options, logger: logger) {
+        let follower = makeFollower(tree, logger)
+        defer { follower.stop() }
+        try MountDaemon.run(tree: tree, mountpoint: mountpoint, options: options, logger: logger) { control in
+            if follower.followsAnything { follower.start(control: control) }
             guard let readyFd else { return }
             _ = "ready\n".withCString { write(readyFd, $0, 6) }
             close(readyFd)

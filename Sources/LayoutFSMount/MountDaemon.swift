@@ -35,13 +35,14 @@ public enum MountDaemon {
     ///   - mountpoint: an existing empty directory (a stale layoutfs mount there should be
     ///     removed first: ``Unmounter/removeStaleMount(at:)``).
     ///   - ready: called once on the calling thread when the mount is live, so a parent process
-    ///     waiting on a ready file descriptor can return.
+    ///     waiting on a ready file descriptor can return; its ``MountControl`` tells the kernel
+    ///     about changes (from any thread but a request handler).
     /// - Throws: ``MountError/Code/mountFailed`` when the session cannot be created or mounted
     ///   (the message says what to check); ``MountError/Code/sessionFailed`` when the loop
     ///   fails. A signal or an external unmount is a normal return.
     public static func run(
         tree: LayoutTree, mountpoint: String, options: MountOptions = MountOptions(), logger: Logger,
-        ready: () -> Void
+        ready: (MountControl) -> Void
     ) throws(MountError) {
         let fileLimit = FileLimit.raiseToHardLimit()
         blockTerminationSignals()
@@ -85,7 +86,7 @@ public enum MountDaemon {
             logger.info("signal \(signal): unmounting", metadata: ["mountpoint": "\(mountpoint)"])
             session.exit()
         }
-        ready()
+        ready(MountControl(session: session))
         loop.join()
         signals.stop()
 
@@ -109,5 +110,17 @@ public enum MountDaemon {
         return message
             + "; check that the mountpoint is an existing directory you own, that /dev/fuse exists and that "
             + "fusermount3 is installed (libfuse printed the details above)"
+    }
+}
+
+/// What a running mount's owner may tell the kernel, from any thread except a FUSE request
+/// handler (libfuse documents the deadlock).
+public struct MountControl: Sendable {
+    let session: Session
+
+    /// Makes the kernel forget `name` in directory `parent` (a moved `index.json`).
+    /// - Throws: `FUSEError` when the mount is gone.
+    public func invalidateEntry(parent: UInt64, name: String) throws(FUSEError) {
+        try session.notifyInvalidateEntry(parent: parent, name: name)
     }
 }

@@ -10,11 +10,14 @@ import Glibc
 @Suite("prune", .serialized)
 struct PruneTests {
     /// The demo image plus one extra random layer (a new manifest, the same config and layers).
-    static func makeVariant(of source: String, at path: String, work: String, bytes: Int = 4096) throws {
+    /// - Returns: the extra layer's hex digest.
+    @discardableResult
+    static func makeVariant(of source: String, at path: String, work: String, bytes: Int = 4096) throws -> String {
         try Harness.runOK(["cp", "-r", source, path])
         let layer = work + "/layer-\(UInt64.random(in: 0...UInt64.max))"
         try Harness.runOK(["dd", "if=/dev/urandom", "of=\(layer)", "bs=\(bytes)", "count=1", "status=none"])
         try MaterializeTests.addLayer(layer, toLayoutAt: path)
+        return try Harness.sha256(ofFile: layer)
     }
 
     static func blobCount(_ store: String) throws -> Int {
