@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
@@ -104,4 +105,8 @@ int lfs_spawn(const char *file, char *const argv[], char *const envp[], int in_f
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     return rc;
+}
+
+ssize_t lfs_getxattr(const char *path, const char *name, void *value, size_t size) {
+    return getxattr(path, name, value, size);
 }

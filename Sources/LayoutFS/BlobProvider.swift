@@ -13,6 +13,8 @@ public protocol BlobProvider: Sendable {
     func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void)
     /// True when the kernel may cache pages of the blob that were served unverified.
     func mayHoldUnverifiedPages(_ digest: Digest) -> Bool
+    /// Bytes received from registries so far.
+    var bytesFetched: Int64 { get }
 }
 
 extension LocalContentStore: BlobProvider {
@@ -20,6 +22,7 @@ extension LocalContentStore: BlobProvider {
     public func state(of descriptor: Descriptor) -> String { contains(descriptor.digest) ? "local" : "missing" }
     public func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void) {}
     public func mayHoldUnverifiedPages(_ digest: Digest) -> Bool { false }
+    public var bytesFetched: Int64 { 0 }
 }
 
 extension LazyBlobProvider: BlobProvider {

@@ -82,6 +82,9 @@ public final class LayoutTree: Sendable {
         return value | 1 << 63
     }
 
+    /// Bytes the provider received from registries (lazy blobs).
+    public var bytesFetched: Int64 { provider.bytesFetched }
+
     /// The digest of a blob file's inode, if it is one.
     public func digest(ofInode inode: UInt64) -> Digest? { contents.withLock { $0.blobs[inode]?.digest } }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ContentStore
+import Foundation
 import Images
 import OCISpec
 
@@ -9,10 +10,25 @@ struct ListImages: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @Flag(name: .customLong("no-trunc"), help: "Show full digests.") var noTruncate = false
+    @Flag(help: "Print JSON (name, digest, mediaType, size and lazy bytes, platforms, created, updated).") var json = false
 
     func run() throws {
         let store = try store.openStore()
         let images = try store.allImages()
+        if json {
+            let objects: [[String: Any]] = images.map { image in
+                let totals = Self.totals(of: image.target, in: store)
+                return [
+                    "name": image.name, "digest": image.target.digest.description, "mediaType": image.target.mediaType.rawValue,
+                    "size": totals.map { $0.bytes as Any } ?? NSNull(), "lazyBytes": totals.map { $0.lazy as Any } ?? NSNull(),
+                    "platforms": Self.platforms(of: image.target, in: store),
+                    "created": Int64(image.created.timeIntervalSince1970), "updated": Int64(image.updated.timeIntervalSince1970),
+                ]
+            }
+            let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
         var rows = [["NAME", "DIGEST", "SIZE", "PLATFORMS"]]
         for image in images {
             let (size, platforms) = summary(of: image.target, in: store)
@@ -26,9 +42,22 @@ struct ListImages: ParsableCommand {
 
     /// Total bytes of the closure (each blob once) and the platforms it offers.
     private func summary(of root: Descriptor, in store: Store) -> (String, String) {
-        guard let walker = try? store.closure(of: root, imageName: root.digest.description) else { return ("?", "incomplete") }
+        guard let totals = Self.totals(of: root, in: store) else { return ("?", "incomplete") }
+        let platforms = Self.platforms(of: root, in: store)
+        let size = ByteFormat.string(totals.bytes) + (totals.lazy > 0 ? " (\(ByteFormat.string(totals.lazy)) lazy)" : "")
+        return (size, platforms.isEmpty ? "-" : platforms.joined(separator: ","))
+    }
+
+    /// Bytes of the closure, and of its blobs not local yet; nil when it cannot be walked.
+    static func totals(of root: Descriptor, in store: Store) -> (bytes: Int64, lazy: Int64)? {
+        guard let walker = try? store.closure(of: root, imageName: root.digest.description) else { return nil }
         let bytes = walker.blobs.reduce(Int64(0)) { $0 + $1.size }
-        let lazyBytes = walker.blobs.filter { !store.content.contains($0.digest) }.reduce(Int64(0)) { $0 + $1.size }
+        let lazy = walker.blobs.filter { !store.content.contains($0.digest) }.reduce(Int64(0)) { $0 + $1.size }
+        return (bytes, lazy)
+    }
+
+    /// The platforms an image offers (an index's manifests, attestations left out), each once.
+    static func platforms(of root: Descriptor, in store: Store) -> [String] {
         var platforms: [String] = []
         if let platform = root.platform { platforms.append(platform.description) }
         if case .index(let index)? = try? store.readRoot(root) {
@@ -36,7 +65,6 @@ struct ListImages: ParsableCommand {
         }
         var unique: [String] = []
         for platform in platforms where !unique.contains(platform) { unique.append(platform) }
-        let size = ByteFormat.string(bytes) + (lazyBytes > 0 ? " (\(ByteFormat.string(lazyBytes)) lazy)" : "")
-        return (size, unique.isEmpty ? "-" : unique.joined(separator: ","))
+        return unique
     }
 }

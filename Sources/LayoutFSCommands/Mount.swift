@@ -92,13 +92,15 @@ struct Mount: AsyncParsableCommand {
             // The lease holds the images' closures against prune for the daemon's life.
             let lease = try store.lease(images.map(\.root))
             gcLock.release()
+            let record = try MountRecord.create(
+                in: store, mountpoint: mountpoint, images: images.map { $0.name ?? $0.root.digest.description })
             let specifiers = specifiers
             try await serve(plan: plan, store: store, mountpoint: mountpoint) { tree, logger in
                 IndexFollower(
                     store: store, specifiers: specifiers, images: images, platform: try? platform.parsed(), tree: tree, lease: lease,
                     grace: .seconds(grace), logger: logger)
             }
-            withExtendedLifetime(lease) {}
+            withExtendedLifetime((lease, record)) {}
         } else {
             gcLock.release()
             try startInBackground(store: store, mountpoint: mountpoint, images: images, specifiers: specifiers)

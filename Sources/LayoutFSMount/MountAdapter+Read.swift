@@ -10,7 +10,8 @@ extension MountAdapter {
         tree.read(handle: fileHandle, offset: offset, byteCount: byteCount) { [self] result in
             pending.complete(result) { request, result in answer(request, with: result, inode: inode) }
         }
-        pending.finishCall(request) { request, result in answer(request, with: result, inode: inode) }
+        let parked = pending.finishCall(request) { request, result in answer(request, with: result, inode: inode) }
+        if !parked { MountCounters.add(counters.cacheHits) }
     }
 
     /// Answers every read still waiting for the tree with `EIO`: the session is about to unmount.
@@ -24,13 +25,17 @@ extension MountAdapter {
     /// Sends a read result: a file range by `fuse_reply_data` (spliced when negotiated), keeping
     /// the blob file open until the reply is sent; bytes by `fuse_reply_buf`.
     func answer(_ request: consuming Request, with result: Result<ReadResult, LayoutFSError>, inode: UInt64) {
+        MountCounters.add(counters.reads)
         switch result {
         case .success(.file(let file, let offset, let byteCount)):
             request.reply(fileDescriptor: file.fileDescriptor, offset: offset, byteCount: byteCount)
             withExtendedLifetime(file) {}
+            MountCounters.add(counters.bytesServed, Int64(byteCount))
         case .success(.bytes(let bytes)):
             request.reply(bytes: bytes)
+            MountCounters.add(counters.bytesServed, Int64(bytes.count))
         case .failure(let error):
+            MountCounters.add(counters.errors)
             fail(request, error, "read \(inode)")
         }
     }

@@ -24,6 +24,7 @@ public final class MountAdapter: FileSystem {
     let directories = DirectoryHandles()
     let parents = DirectoryParents()
     let parkedReads: ParkedReads
+    let counters = MountCounters()
 
     /// - Parameters:
     ///   - tree: the file system model.
@@ -81,6 +82,7 @@ public final class MountAdapter: FileSystem {
             let handle = try tree.open(inode)
             request.reply(open: handle, keepCache: tree.keepsCache(inode) && tree.keepsPages(handle: handle))
         } catch {
+            MountCounters.add(counters.errors)
             fail(request, error, "open \(inode)")
         }
     }
@@ -91,6 +93,9 @@ public final class MountAdapter: FileSystem {
     }
 
     public func getExtendedAttribute(_ request: consuming Request, inode: UInt64, name: String, size: Int) {
+        if inode == LayoutTree.rootInode, let value = counters.attributes(bytesFetched: tree.bytesFetched)[name] {
+            return request.reply(xattrValue: Array(String(value).utf8), requestedSize: size)
+        }
         do {
             let value = try tree.extendedAttribute(of: inode, name: name)
             request.reply(xattrValue: value, requestedSize: size)

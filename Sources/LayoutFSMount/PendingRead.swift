@@ -54,11 +54,14 @@ final class PendingRead: Sendable {
     }
 
     /// Called once `LayoutTree.read` returned: answers now if the result is there, else parks.
+    /// - Returns: true when the request was parked (it waits for its bytes).
+    @discardableResult
     func finishCall(
         _ request: consuming Request, answer: (consuming Request, Result<ReadResult, LayoutFSError>) -> Void
-    ) {
+    ) -> Bool {
         if let result = takeResult() {
-            return answer(request, result)
+            answer(request, result)
+            return false
         }
         let box = ParkedRequest(request, interruptReply: .interrupted)
         let key = registry.add(box, inode: inode)
@@ -74,11 +77,12 @@ final class PendingRead: Sendable {
                 return nil
             }
         }
-        guard let raced else { return }
+        guard let raced else { return true }
         registry.remove(key)
         if let request = box.take() {
             answer(request, raced)
         }
+        return true
     }
 
     private func takeResult() -> Result<ReadResult, LayoutFSError>? {

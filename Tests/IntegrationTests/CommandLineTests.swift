@@ -24,4 +24,25 @@ struct CommandLineTests {
             #expect(!result.stderr.contains("Failure(") && !result.stderr.contains("Error("), "\(result.stderr)")
         }
     }
+
+    @Test("images --json gives every name with digest, media type, size and platforms")
+    func imagesJSON() throws {
+        try Harness.withWorkDirectory { work in
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: work + "/store")
+            let output = try Harness.layoutfs(["images", "--json"], store: work + "/store").stdout
+            let images = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
+            #expect(images.count == 1)
+            let image = try #require(images.first)
+            #expect(image["name"] as? String == "docker.io/demo/busybox:1.35")
+            #expect((image["digest"] as? String ?? "").hasPrefix("sha256:"))
+            #expect(image["mediaType"] as? String == "application/vnd.oci.image.manifest.v1+json")
+            var total = 0
+            for blob in try FileManager.default.contentsOfDirectory(atPath: work + "/store/content/blobs/sha256") {
+                total += try Data(contentsOf: URL(fileURLWithPath: work + "/store/content/blobs/sha256/" + blob)).count
+            }
+            #expect(image["size"] as? Int == total)
+            #expect(image["lazyBytes"] as? Int == 0)
+        }
+    }
 }

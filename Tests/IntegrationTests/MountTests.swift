@@ -83,6 +83,37 @@ struct MountTests {
         }
     }
 
+    @Test("status lists the mount with its images and counters; the root answers user.layoutfs.* by name, lists none; a killed daemon's entry goes")
+    func status() throws {
+        try Harness.require("getfattr", "jq")
+        try withMountedDemo { _, store, mnt in
+            var served = 0
+            for blob in try FileManager.default.contentsOfDirectory(atPath: mnt + "/blobs/sha256") {
+                served += try Data(contentsOf: URL(fileURLWithPath: mnt + "/blobs/sha256/" + blob)).count
+            }
+            let json = try Harness.layoutfs(["status", "--json"], store: store).stdout
+            let mounts = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])
+            #expect(mounts.count == 1)
+            let mount = try #require(mounts.first)
+            #expect(mount["mountpoint"] as? String == mnt)
+            #expect(mount["images"] as? [String] == ["docker.io/demo/busybox:1.35"])
+            #expect((mount["reads"] as? Int ?? 0) > 0)
+            #expect((mount["bytes_served"] as? Int ?? 0) >= served, "\(json)")
+            #expect(mount["errors"] as? Int == 0)
+            let value = try Harness.runOK(["getfattr", "--only-values", "-n", "user.layoutfs.reads", mnt]).stdout
+            #expect((Int(value) ?? 0) > 0)
+            #expect(!(try Harness.runOK(["getfattr", "-d", "-m", "-", mnt]).stdout.contains("layoutfs")))
+            let table = try Harness.layoutfs(["status"], store: store).stdout
+            #expect(table.contains(mnt) && table.contains("demo/busybox:1.35"), "\(table)")
+
+            let pid = try #require(Self.daemonPID(mnt))
+            kill(pid, SIGKILL)
+            try Self.waitForExit(pid)
+            #expect(try Harness.layoutfs(["status"], store: store).stdout.contains("no running mounts"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/mounts").isEmpty)
+        }
+    }
+
     @Test("several images in one mount: one index.json entry per name")
     func severalImages() throws {
         try Harness.require("skopeo")

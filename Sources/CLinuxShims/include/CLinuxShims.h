@@ -30,4 +30,6 @@ int lfs_pidfd_open(pid_t pid);
 /// empty signal mask and default signal dispositions.
 /// Returns 0 or an errno value.
 int lfs_spawn(const char *file, char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd, pid_t *pid);
+/// getxattr(2) (<sys/xattr.h> is not in Swift's Glibc module). Returns the value's length or -1.
+ssize_t lfs_getxattr(const char *path, const char *name, void *value, size_t size);
 #endif

@@ -1,0 +1,60 @@
+import ArgumentParser
+import CLinuxShims
+import Foundation
+import Images
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `layoutfs status`: the running mounts of the store and their counters.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List running mounts with their images and counters.",
+        discussion: """
+            Counters come from the mount root's user.layoutfs.* attributes (reads, bytes_served, \
+            bytes_fetched, cache_hits, errors), which getfattr -n NAME also answers.
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @Flag(help: "Print JSON instead of a table.") var json = false
+
+    static let counterNames = ["reads", "bytes_served", "bytes_fetched", "cache_hits", "errors"]
+
+    func run() throws {
+        let store = try store.openStore()
+        let mounts = MountRecord.running(in: store)
+        let rows = mounts.map { mount in (mount, Self.counterNames.map { Self.counter($0, of: mount.mountpoint) }) }
+        if json {
+            let objects: [[String: Any]] = rows.map { mount, counters in
+                var object: [String: Any] = ["mountpoint": mount.mountpoint, "images": mount.images, "pid": mount.pid, "started": mount.started]
+                if let log = mount.log { object["log"] = log }
+                for (name, value) in zip(Self.counterNames, counters) { object[name] = value ?? NSNull() }
+                return object
+            }
+            let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        guard !rows.isEmpty else {
+            print("no running mounts")
+            return
+        }
+        print(["MOUNTPOINT", "PID", "READS", "SERVED", "FETCHED", "HITS", "ERRORS", "IMAGES"].joined(separator: "\t"))
+        for (mount, counters) in rows {
+            let shown = counters.enumerated().map { i, value -> String in
+                guard let value else { return "-" }
+                return i == 1 || i == 2 ? ByteFormat.string(value) : String(value)
+            }
+            print(([mount.mountpoint, String(mount.pid)] + shown + [mount.images.joined(separator: " ")]).joined(separator: "\t"))
+        }
+    }
+
+    /// One counter from the mount root's attributes; nil when the mount does not answer.
+    static func counter(_ name: String, of mountpoint: String) -> Int64? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = lfs_getxattr(mountpoint, "user.layoutfs." + name, &buffer, buffer.count)
+        guard n > 0 else { return nil }
+        return Int64(String(decoding: buffer[0..<n], as: UTF8.self))
+    }
+}
