@@ -24,6 +24,7 @@ struct Export: AsyncParsableCommand {
     @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false
     @Flag(help: "Write lazy blobs fetched from a registry into DIR only, not into the store.") var noStore = false
     @OptionGroup var registry: RegistryOptions
+    @OptionGroup var log: LogOptions
 
     func run() async throws {
         let store = try store.openStore()
@@ -39,7 +40,7 @@ struct Export: AsyncParsableCommand {
             let configuration = registry.configuration()
             let lazyBlobs = plan.lazyBlobs
             let destination = noStore ? materialize : nil
-            fetched = try await RegistryClient.with(configuration: configuration) { client in
+            fetched = try await RegistryClient.with(configuration: configuration, logger: log.logger("layoutfs.export")) { client in
                 let fetcher = LazyBlobFetcher(store: store, client: client)
                 if let destination { return try await fetcher.fetch(lazyBlobs, intoLayout: destination, verifyExisting: verifyExisting).blobs }
                 return try await fetcher.fetch(lazyBlobs).blobs

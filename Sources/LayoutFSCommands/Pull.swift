@@ -24,6 +24,7 @@ struct Pull: AsyncParsableCommand {
     @Argument(help: "The reference, e.g. 127.0.0.1:5000/team/app:1.4 or alpine.") var reference: String
     @OptionGroup var platform: PlatformOptions
     @OptionGroup var registry: RegistryOptions
+    @OptionGroup var log: LogOptions
     @Option(help: "Blobs downloaded at once.") var concurrency = 4
     @Option(help: "Seconds of silence after which a registry read is abandoned and retried.") var timeout = 30
     @Flag(help: "Fetch manifests, indexes and configs only; record the layers as lazy blobs (fetched when read).") var lazy = false
@@ -45,7 +46,7 @@ struct Pull: AsyncParsableCommand {
         let showProgress = isatty(STDERR_FILENO) == 1
         let started = ContinuousClock.now
         let reporter = ProgressLine(enabled: showProgress)
-        let result = try await RegistryClient.with(configuration: configuration) { client in
+        let result = try await RegistryClient.with(configuration: configuration, logger: log.logger("layoutfs.pull")) { client in
             try await Puller(store: store, client: client).pull(reference, options: .init(platform: platform, concurrency: concurrency, lazy: lazy)) { progress in
                 reporter.update(progress)
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import ContentStore
 import Images
 import OCISpec
@@ -44,3 +45,21 @@ struct RegistryOptions: ParsableArguments {
 
 extension LazyReadOptions.Prefetch: ExpressibleByArgument {}
 extension LazyReadOptions.Verification: ExpressibleByArgument {}
+
+/// `--log-level`, for the commands that log (registry retries, fetches, the mount daemon).
+struct LogOptions: ParsableArguments {
+    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error.") var logLevel: String = "warning"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    /// A logger writing to stderr at the chosen level.
+    func logger(_ label: String) -> Logger {
+        var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        return logger
+    }
+}

@@ -114,6 +114,26 @@ struct MountTests {
         }
     }
 
+    @Test("another user cannot read a default mount; with --allow-other they can (read-only, modes enforced)")
+    func allowOther() throws {
+        try Harness.require("setpriv")
+        try withMountedDemo { work, store, mnt in
+            let asNobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+            chmod(work, 0o755)
+            let denied = try Harness.run(asNobody + ["cat", mnt + "/index.json"])
+            #expect(!denied.succeeded && denied.stderr.contains("Permission denied"), "\(denied.stderr)")
+
+            let shared = work + "/shared"
+            try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+            try Harness.layoutfs(["mount", "demo/busybox:1.35", shared, "--allow-other"], store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", shared, "--lazy"]) }
+            let index = try Harness.run(asNobody + ["cat", shared + "/index.json"])
+            #expect(index.succeeded && index.stdout.contains("demo/busybox"), "\(index.stderr)")
+            let write = try Harness.run(asNobody + ["touch", shared + "/x"])
+            #expect(!write.succeeded)
+        }
+    }
+
     @Test("several images in one mount: one index.json entry per name")
     func severalImages() throws {
         try Harness.require("skopeo")
