@@ -22,6 +22,22 @@ public final class LocalContentStore: Sendable {
         try FileSystemCalls.makeDirectory(contentRoot + "/ingest")
     }
 
+    private init(existing contentRoot: String) {
+        self.contentRoot = contentRoot
+    }
+
+    /// Opens another tool's content directory for reading only (containerd's
+    /// `<root>/io.containerd.content.v1.content`, BuildKit's `<root>/runc-overlayfs/content`):
+    /// nothing is created or written there.
+    /// - Throws: `.invalidStore` when `contentRoot` has no `blobs/` directory.
+    public static func readOnly(contentRoot: String) throws(ContentStoreError) -> LocalContentStore {
+        var st = stat()
+        guard stat(contentRoot + "/blobs", &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+            throw ContentStoreError(.invalidStore, "\(contentRoot) is not a content directory (it has no blobs/): give containerd's <root>/io.containerd.content.v1.content or BuildKit's <root>/runc-overlayfs/content")
+        }
+        return LocalContentStore(existing: contentRoot)
+    }
+
     /// Path of a blob's file (whether or not it exists).
     public func path(of digest: Digest) -> String { "\(contentRoot)/\(digest.blobPath)" }
 

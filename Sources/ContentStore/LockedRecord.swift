@@ -67,28 +67,42 @@ public final class LockedRecord: Sendable {
         }
     }
 
-    /// The content of every live record in `directory` (id, bytes); stale records (no holder)
-    /// are removed on the way.
-    public static func live(in directory: String) -> [(id: String, contents: [UInt8])] {
-        var records: [(id: String, contents: [UInt8])] = []
+    /// The content of every live record in `directory` (id, bytes, or nil when a live record's
+    /// content cannot be read: a caller that relies on it must stop). Stale records (no holder)
+    /// are removed on the way unless `removeStale` is false; what is not a regular file is
+    /// skipped (a FIFO must not hang the reader).
+    public static func live(in directory: String, removeStale: Bool = true) -> [(id: String, contents: [UInt8]?)] {
+        var records: [(id: String, contents: [UInt8]?)] = []
         for name in FileSystemCalls.listDirectory(directory) where name.hasSuffix(".lock") && !name.hasPrefix(".") {
             let id = String(name.dropLast(".lock".count))
-            let fd = open("\(directory)/\(name)", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+            let fd = open("\(directory)/\(name)", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
             guard fd >= 0 else { continue }
             defer { close(fd) }
+            guard isRegularFile(fd) else { continue }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 {
                 // Nobody holds it: its holder died.
-                unlink("\(directory)/\(id).json")
-                unlink("\(directory)/\(name)")
+                if removeStale {
+                    unlink("\(directory)/\(id).json")
+                    unlink("\(directory)/\(name)")
+                }
                 continue
             }
-            let contentFD = open("\(directory)/\(id).json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard contentFD >= 0 else { continue }
+            let contentFD = open("\(directory)/\(id).json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            guard contentFD >= 0, isRegularFile(contentFD) else {
+                if contentFD >= 0 { close(contentFD) }
+                records.append((id, nil))
+                continue
+            }
             var st = stat()
             fstat(contentFD, &st)
             let file = BlobFile(fileDescriptor: contentFD, size: Int64(st.st_size))
-            if st.st_size <= 16 << 20, let bytes = try? file.readAll() { records.append((id, bytes)) }
+            records.append((id, st.st_size <= 64 << 20 ? try? file.readAll() : nil))
         }
         return records
+    }
+
+    private static func isRegularFile(_ fd: Int32) -> Bool {
+        var st = stat()
+        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }
 }

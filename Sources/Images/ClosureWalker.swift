@@ -18,10 +18,14 @@ public struct ClosureWalker {
     private let read: ReadBlob
     private let has: HasBlob
     private let imageName: String
+    private let skippingMissing: Bool
 
-    /// - Parameter imageName: used in error messages ("blob X of image Y is missing").
-    public init(imageName: String, read: @escaping ReadBlob, has: @escaping HasBlob) {
+    /// - Parameters:
+    ///   - imageName: used in error messages ("blob X of image Y is missing").
+    ///   - skippingMissing: walk past missing blobs instead of failing (what is left of an image).
+    public init(imageName: String, skippingMissing: Bool = false, read: @escaping ReadBlob, has: @escaping HasBlob) {
         self.imageName = imageName
+        self.skippingMissing = skippingMissing
         self.read = read
         self.has = has
     }
@@ -37,7 +41,10 @@ public struct ClosureWalker {
         guard depth < 16 else { throw ImagesError(.invalidLayout, "image \(imageName) nests indexes more than 16 deep") }
         seen.insert(descriptor.digest)
         if ManifestNode.hasChildren(descriptor.mediaType) {
-            guard let bytes = try read(descriptor) else { throw missing(descriptor) }
+            guard let bytes = try read(descriptor) else {
+                if skippingMissing { return }
+                throw missing(descriptor)
+            }
             let node = try ManifestNode(descriptor: descriptor, bytes: bytes)
             for child in node.children { try visit(child, depth: depth + 1) }
         } else if !has(descriptor) {
@@ -45,6 +52,7 @@ public struct ClosureWalker {
                 absentForeignLayers.append(descriptor)
                 return
             }
+            if skippingMissing { return }
             throw missing(descriptor)
         }
         blobs.append(descriptor)
@@ -58,14 +66,14 @@ public struct ClosureWalker {
 extension Store {
     /// The closure of `root` in this store, children first.
     /// - Throws: `.missingBlob` naming the digest and `imageName`, `.corruptBlob`.
-    public func closure(of root: Descriptor, imageName: String) throws(ImagesError) -> ClosureWalker {
-        let content = self.content
+    public func closure(of root: Descriptor, imageName: String, skippingMissing: Bool = false) throws(ImagesError) -> ClosureWalker {
+        let store = self
         let lazyBlobs = self.lazyBlobs
         var walker = ClosureWalker(
-            imageName: imageName,
+            imageName: imageName, skippingMissing: skippingMissing,
             read: { (descriptor) throws(ImagesError) -> [UInt8]? in
                 do throws(ContentStoreError) {
-                    return try content.readBlob(descriptor.digest)
+                    return try store.readBlob(descriptor.digest)
                 } catch where error.code == .notFound {
                     return nil
                 } catch {
@@ -73,7 +81,7 @@ extension Store {
                 }
             },
             // A lazy blob (recorded by pull --lazy) belongs to the closure though not local yet.
-            has: { content.contains($0.digest) || ((try? lazyBlobs.lazyBlob($0.digest)) ?? nil) != nil })
+            has: { store.hasBlob($0.digest) || ((try? lazyBlobs.lazyBlob($0.digest)) ?? nil) != nil })
         try walker.walk(root)
         return walker
     }

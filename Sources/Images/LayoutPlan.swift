@@ -60,7 +60,7 @@ public struct LayoutPlan: Sendable {
         self.entries = entries
         self.blobs = blobs
         self.warnings = warnings
-        self.lazyBlobs = blobs.filter { !store.content.contains($0.digest) }
+        self.lazyBlobs = blobs.filter { !store.hasBlob($0.digest) }
     }
 
     /// The `index.json` entry for an image: its root descriptor with

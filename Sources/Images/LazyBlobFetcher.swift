@@ -22,7 +22,7 @@ public struct LazyBlobFetcher: Sendable {
     /// - Throws: `.missingBlob` for a blob with no recorded source, the last source's error when
     ///   none of them serves it, `.corruptBlob` when the bytes do not match.
     public func fetch(_ descriptors: [Descriptor], concurrency: Int = 4) async throws -> (blobs: Int, bytes: Int64) {
-        let missing = descriptors.filter { !store.content.contains($0.digest) }
+        let missing = descriptors.filter { !store.hasBlob($0.digest) }
         let counter = ProgressCounter(total: missing.reduce(0) { $0 + $1.size }, blobs: missing.count) { _ in }
         let puller = Puller(store: store, client: client)
         try await forEachConcurrently(missing, limit: concurrency) { descriptor in
@@ -43,7 +43,7 @@ public struct LazyBlobFetcher: Sendable {
         let blobs = try DestinationDirectory.openRoot(path).subdirectory("blobs")
         var directories: [Digest.Algorithm: DestinationDirectory] = [:]
         var missing: [(Descriptor, DestinationDirectory)] = []
-        for descriptor in descriptors where !store.content.contains(descriptor.digest) {
+        for descriptor in descriptors where !store.hasBlob(descriptor.digest) {
             let algorithm = descriptor.digest.algorithm
             if directories[algorithm] == nil { directories[algorithm] = try blobs.subdirectory(algorithm.rawValue) }
             let directory = directories[algorithm]!

@@ -39,9 +39,9 @@ public final class LazyBlobProvider: Sendable {
     /// - Throws: `.missingBlob` when it is neither local nor recorded with a source; `.io`.
     public func open(_ descriptor: Descriptor) throws(ImagesError) -> OpenedBlob {
         let digest = descriptor.digest
-        if store.content.contains(digest) {
+        if store.hasBlob(digest) {
             do {
-                return .local(try store.content.openBlob(digest))
+                return .local(try store.openBlob(digest))
             } catch where error.code != .notFound {
                 throw ImagesError(error, "cannot open blob \(digest)")
             } catch {}
@@ -74,7 +74,7 @@ public final class LazyBlobProvider: Sendable {
 
     /// `local`, `lazy P/N` or `fetching P/N` (bytes present of N).
     public func state(of descriptor: Descriptor) -> String {
-        if store.content.contains(descriptor.digest) { return "local" }
+        if store.hasBlob(descriptor.digest) { return "local" }
         if let blob = blobs.withLock({ $0[descriptor.digest] }) { return blob.stateDescription }
         let stored = CacheEntry.peekChunks(cacheRoot: store.location.cacheRoot, digest: descriptor.digest)
         let present = ChunkBitmap(size: descriptor.size, chunkSize: options.chunkSize, bytes: stored)?.presentBytes ?? 0

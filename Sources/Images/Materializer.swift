@@ -65,7 +65,7 @@ public struct Materializer {
             } else {
                 let source: BlobFile
                 do {
-                    source = try store.content.openBlob(descriptor.digest)
+                    source = try store.openBlob(descriptor.digest)
                 } catch {
                     throw ImagesError(error, "cannot copy blob \(descriptor.digest)")
                 }

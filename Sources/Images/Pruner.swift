@@ -52,20 +52,28 @@ public struct Pruner {
         } catch {
             throw ImagesError(error, "cannot list the images")
         }
-        let leased = try store.leasedRoots()
+        let leased = try store.leasedRoots(removeStale: !dryRun)
         report.images = records.count
         report.leases = leased.leases
         var keep: Set<Digest> = []
-        let roots = records.map { ($0.target, $0.name) } + leased.roots.map { ($0, "leased \($0.digest)") }
-        for (root, name) in roots {
+        for record in records {
             let walker: ClosureWalker
             do {
-                walker = try store.closure(of: root, imageName: name)
+                walker = try store.closure(of: record.target, imageName: record.name)
             } catch {
                 throw ImagesError(error.code, "\(error.message); nothing was pruned (remove or re-pull that image first)", underlying: error)
             }
             for blob in walker.blobs { keep.insert(blob.digest) }
+            keep.insert(record.target.digest)
+        }
+        // A mount may show an image some of whose blobs are already gone: keep all that is left.
+        for root in leased.roots {
             keep.insert(root.digest)
+            do {
+                for blob in try store.closure(of: root, imageName: "leased \(root.digest)", skippingMissing: true).blobs { keep.insert(blob.digest) }
+            } catch {
+                throw ImagesError(error.code, "\(error.message); nothing was pruned", underlying: error)
+            }
         }
         for digest in store.content.walk() {
             if keep.contains(digest) {

@@ -24,12 +24,12 @@ extension Store {
     public func resolve(_ specifier: ImageSpecifier) throws(ImagesError) -> ResolvedImage {
         switch specifier {
         case .digest(let digest):
-            guard let size = content.size(of: digest) else {
+            guard let size = blobSize(digest) else {
                 throw ImagesError(.missingBlob, "blob \(digest) is not in the store \(location.root)")
             }
             let bytes: [UInt8]
             do {
-                bytes = try content.readBlob(digest)
+                bytes = try readBlob(digest)
             } catch {
                 throw ImagesError(error, "\(digest) is not a manifest or index")
             }
@@ -48,7 +48,7 @@ extension Store {
                 throw ImagesError(.invalidArgument, "\(digest) is a \(mediaType), not a manifest or index")
             }
             var root = Descriptor(mediaType: mediaType, digest: digest, size: size)
-            if case .manifest(let manifest) = try readRoot(root), let configBytes = try? content.readBlob(manifest.config.digest) {
+            if case .manifest(let manifest) = try readRoot(root), let configBytes = try? readBlob(manifest.config.digest) {
                 root = root.settingPlatform((try? ImageConfiguration(bytes: configBytes))?.platform)
             }
             return ResolvedImage(name: nil, root: root, pinned: true)

@@ -26,12 +26,13 @@ extension Store {
     /// The roots held by live leases (stale leases are removed on the way), and how many
     /// leases there are.
     /// - Throws: `.invalidLayout` for a live lease that cannot be read (prune must then stop).
-    public func leasedRoots() throws(ImagesError) -> (roots: [Descriptor], leases: Int) {
-        let records = LockedRecord.live(in: location.leasesDirectory)
+    public func leasedRoots(removeStale: Bool = true) throws(ImagesError) -> (roots: [Descriptor], leases: Int) {
+        let records = LockedRecord.live(in: location.leasesDirectory, removeStale: removeStale)
         var roots: [Descriptor] = []
         for record in records {
             do {
-                roots += try ImageIndex(bytes: record.contents).manifests
+                guard let contents = record.contents else { throw ImagesError(.io, "it is unreadable or too large") }
+                roots += try ImageIndex(bytes: contents, maximumSize: 64 << 20).manifests
             } catch {
                 throw ImagesError(.invalidLayout, "the live lease \(location.leasesDirectory)/\(record.id).json cannot be read: \(error)")
             }

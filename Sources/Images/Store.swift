@@ -8,6 +8,48 @@ public struct Store: Sendable {
     public let images: any ImageStore
     /// Blobs known by descriptor but not local yet (`pull --lazy`).
     public let lazyBlobs: any LazyBlobIndex
+    /// Another tool's content directory read beside the store (`--content DIR`), never written.
+    public private(set) var foreignContent: LocalContentStore?
+
+    /// The store, also reading blobs from another tool's content directory (read-only).
+    /// - Throws: `.invalidStore` when `path` is not a content directory.
+    public func readingAlso(contentDirectory path: String) throws(ImagesError) -> Store {
+        var store = self
+        do {
+            store.foreignContent = try LocalContentStore.readOnly(contentRoot: path)
+        } catch {
+            throw ImagesError(.invalidArgument, error.message, underlying: error)
+        }
+        return store
+    }
+
+    /// True when the blob can be read here (the store, or the content directory beside it).
+    public func hasBlob(_ digest: Digest) -> Bool {
+        content.contains(digest) || foreignContent?.contains(digest) == true
+    }
+
+    /// Size in bytes of a readable blob, or nil.
+    public func blobSize(_ digest: Digest) -> Int64? {
+        content.size(of: digest) ?? foreignContent?.size(of: digest)
+    }
+
+    /// Opens a readable blob: the store's copy first.
+    /// - Throws: `.notFound`, `.io`.
+    public func openBlob(_ digest: Digest) throws(ContentStoreError) -> BlobFile {
+        if let foreignContent, !content.contains(digest), foreignContent.contains(digest) {
+            return try foreignContent.openBlob(digest)
+        }
+        return try content.openBlob(digest)
+    }
+
+    /// Reads a small readable blob whole (at most `maximumSize` bytes).
+    /// - Throws: `.notFound`, `.invalidContent` when too large, `.io`.
+    public func readBlob(_ digest: Digest, maximumSize: Int64 = ImageLayout.maximumManifestSize) throws(ContentStoreError) -> [UInt8] {
+        if let foreignContent, !content.contains(digest), foreignContent.contains(digest) {
+            return try foreignContent.readBlob(digest, maximumSize: maximumSize)
+        }
+        return try content.readBlob(digest, maximumSize: maximumSize)
+    }
 
     /// Opens (creating when needed) the store at `root` (nil: the default location).
     /// - Throws: `ContentStoreError` (`.invalidStore` on NFS/FUSE, `.database`, `.io`).
@@ -16,7 +58,7 @@ public struct Store: Sendable {
         try location.prepare()
         let content = try LocalContentStore(contentRoot: location.contentRoot)
         let images = try SQLiteImageStore(path: location.databasePath)
-        return Store(location: location, content: content, images: images, lazyBlobs: images)
+        return Store(location: location, content: content, images: images, lazyBlobs: images, foreignContent: nil)
     }
 
     /// Reads and parses a local manifest or index blob, verifying the bytes against `digest`.
@@ -24,7 +66,7 @@ public struct Store: Sendable {
     public func readRoot(_ descriptor: Descriptor) throws(ImagesError) -> ManifestNode {
         let bytes: [UInt8]
         do {
-            bytes = try content.readBlob(descriptor.digest)
+            bytes = try readBlob(descriptor.digest)
         } catch {
             throw ImagesError(error, "cannot read \(descriptor.digest)")
         }

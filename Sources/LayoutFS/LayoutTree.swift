@@ -51,6 +51,12 @@ public final class LayoutTree: Sendable {
             contents.indexInode = 1 << 62 | contents.generation
             contents.indexBytes = index
             contents.indexSizes[contents.indexInode] = Int64(index.count)
+            // The kernel may still open an earlier generation's inode (its entry was cached
+            // before the invalidation): keep the last ones' bytes.
+            contents.earlierIndexes[contents.indexInode] = index
+            if contents.earlierIndexes.count > 64, let oldest = contents.earlierIndexes.keys.min() {
+                contents.earlierIndexes.removeValue(forKey: oldest)
+            }
             contents.show(blobs)
             return contents.generation
         }
@@ -160,10 +166,11 @@ public final class LayoutTree: Sendable {
         case Self.layoutFileInode: content = .bytes(ImageLayout.layoutFileContents)
         default:
             // index.json: the generation of that inode (only the current one can be looked up).
-            if let index = contents.withLock({ $0.indexInode == inode ? $0.indexBytes : nil }) {
+            if let index = contents.withLock({ $0.indexInode == inode ? $0.indexBytes : $0.earlierIndexes[inode] }) {
                 content = .bytes(index)
                 break
             }
+            if Self.isIndexInode(inode) { throw LayoutFSError(.notFound, "index.json generation \(inode) is gone: open index.json again") }
             guard let descriptor = contents.withLock({ $0.blobs[inode] }) else {
                 _ = try attributes(of: inode)
                 throw LayoutFSError(.isDirectory, "inode \(inode) is a directory")
@@ -306,6 +313,8 @@ struct TreeContents {
     var indexBytes: [UInt8]
     /// Sizes of every generation's index.json inode (earlier ones answer getattr while open).
     var indexSizes: [UInt64: Int64]
+    /// Bytes of recent generations by inode (generation 0's included), for late opens.
+    var earlierIndexes: [UInt64: [UInt8]] = [:]
     /// Reachable blobs: the current generation's and retained earlier ones.
     var blobs: [UInt64: Descriptor] = [:]
     var blobInodes: [Digest: UInt64] = [:]
@@ -316,6 +325,7 @@ struct TreeContents {
     init(indexBytes: [UInt8]) {
         self.indexBytes = indexBytes
         indexSizes = [LayoutTree.indexInode: Int64(indexBytes.count)]
+        earlierIndexes = [LayoutTree.indexInode: indexBytes]
     }
 
     /// Makes `blobs` the listed ones, giving new digests their inodes.

@@ -24,17 +24,21 @@ final class IndexFollower: @unchecked Sendable {
     private var timer: (any DispatchSourceTimer)?
     // Touched on `queue` only.
     private var current: [ResolvedImage]
-    private var retained: [(until: ContinuousClock.Instant, roots: [Descriptor])] = []
+    /// Roots of earlier generations still in their grace period, each once, with its end.
+    private var retained: [Digest: (root: Descriptor, until: ContinuousClock.Instant)] = [:]
     private var lastVersion: Int64?
     private var control: MountControl?
 
     /// - Parameters:
     ///   - images: what the mount shows now, one per specifier.
+    ///   - changeCount: meta.db's change counter read before `images` were resolved, so a move
+    ///     while the mount starts is seen at the first poll.
     ///   - grace: how long blobs of a previous generation stay reachable and leased.
     init(
-        store: Store, specifiers: [ImageSpecifier], images: [ResolvedImage], platform: Platform?, tree: LayoutTree, lease: LockedRecord,
-        grace: Duration, logger: Logger
+        store: Store, specifiers: [ImageSpecifier], images: [ResolvedImage], changeCount: Int64?, platform: Platform?, tree: LayoutTree,
+        lease: LockedRecord, grace: Duration, logger: Logger
     ) {
+        self.lastVersion = changeCount
         self.store = store
         self.specifiers = specifiers
         self.current = images
@@ -55,10 +59,7 @@ final class IndexFollower: @unchecked Sendable {
 
     /// Starts polling; `control` reaches the kernel.
     func start(control: MountControl) {
-        queue.async {
-            self.control = control
-            self.lastVersion = try? self.store.images.changeCount()
-        }
+        queue.async { self.control = control }
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(50))
         timer.setEventHandler { [weak self] in self?.poll() }
@@ -74,6 +75,16 @@ final class IndexFollower: @unchecked Sendable {
     private func poll() {
         defer { retireExpired() }
         guard let version = try? store.images.changeCount(), version != lastVersion else { return }
+        // Resolving and leasing under the shared gc.lock: prune cannot delete an image between
+        // the moment it is resolved here and the moment the lease holds it.
+        let gcLock: GCLock
+        do {
+            gcLock = try GCLock(root: store.location.root, exclusive: false)
+        } catch {
+            logger.error("cannot take gc.lock to follow names", metadata: ["error": "\(error)"])
+            return
+        }
+        defer { withExtendedLifetime(gcLock) {} }
         lastVersion = version
         var images = current
         var changed = false
@@ -97,7 +108,11 @@ final class IndexFollower: @unchecked Sendable {
             logger.error("a followed name moved, but its new image cannot be shown; keeping the previous index.json", metadata: ["error": "\(error)"])
             return
         }
-        retained.append((.now + grace, current.map(\.root)))
+        let until = ContinuousClock.now + grace
+        for image in current where !images.contains(where: { $0.root.digest == image.root.digest }) {
+            retained[image.root.digest] = (image.root, until)
+        }
+        for image in images { retained.removeValue(forKey: image.root.digest) }
         current = images
         updateLease()
         let generation = tree.replace(index: plan.indexBytes, blobs: plan.blobs)
@@ -114,10 +129,10 @@ final class IndexFollower: @unchecked Sendable {
     /// Blobs of generations whose grace period is over become unreachable and unleased.
     private func retireExpired() {
         let now = ContinuousClock.now
-        guard retained.contains(where: { $0.until <= now }) else { return }
-        retained.removeAll { $0.until <= now }
+        guard retained.values.contains(where: { $0.until <= now }) else { return }
+        retained = retained.filter { $0.value.until > now }
         var keep: Set<Digest> = []
-        for root in retained.flatMap(\.roots) {
+        for (root, _) in retained.values {
             if let walker = try? store.closure(of: root, imageName: root.digest.description) {
                 keep.formUnion(walker.blobs.map(\.digest))
             }
@@ -129,9 +144,13 @@ final class IndexFollower: @unchecked Sendable {
         updateLease()
     }
 
+    /// The lease holds what is shown and what is retained, each root once.
     private func updateLease() {
+        var roots: [Descriptor] = []
+        var seen: Set<Digest> = []
+        for root in current.map(\.root) + retained.values.map(\.root) where seen.insert(root.digest).inserted { roots.append(root) }
         do {
-            try store.updateLease(lease, roots: current.map(\.root) + retained.flatMap(\.roots))
+            try store.updateLease(lease, roots: roots)
         } catch {
             logger.error("cannot update the mount's lease", metadata: ["error": "\(error)"])
         }

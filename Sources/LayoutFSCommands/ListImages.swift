@@ -52,7 +52,7 @@ struct ListImages: ParsableCommand {
     static func totals(of root: Descriptor, in store: Store) -> (bytes: Int64, lazy: Int64)? {
         guard let walker = try? store.closure(of: root, imageName: root.digest.description) else { return nil }
         let bytes = walker.blobs.reduce(Int64(0)) { $0 + $1.size }
-        let lazy = walker.blobs.filter { !store.content.contains($0.digest) }.reduce(Int64(0)) { $0 + $1.size }
+        let lazy = walker.blobs.filter { !store.hasBlob($0.digest) }.reduce(Int64(0)) { $0 + $1.size }
         return (bytes, lazy)
     }
 

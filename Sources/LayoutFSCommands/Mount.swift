@@ -50,6 +50,7 @@ struct Mount: AsyncParsableCommand {
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         guard (0...86_400).contains(grace) else { throw ValidationError("--grace must be between 0 and 86400 seconds") }
         guard (1...86_400).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 1 and 86400 seconds") }
     }
@@ -72,6 +73,7 @@ struct Mount: AsyncParsableCommand {
             print("pulled \(result.name) lazily (\(ByteFormat.string(result.lazyBytes)) to fetch on read)")
             specifiers[i] = .name(try ImageReference(parsing: result.name))
         }
+        let changeCount = try? store.images.changeCount()
         let images = try specifiers.map { try store.resolve($0) }
         let plan = try LayoutPlan(store: store, images: images, platform: try platform.parsed())
         var stderr = StandardError()
@@ -97,7 +99,8 @@ struct Mount: AsyncParsableCommand {
             let specifiers = specifiers
             try await serve(plan: plan, store: store, mountpoint: mountpoint) { tree, logger in
                 IndexFollower(
-                    store: store, specifiers: specifiers, images: images, platform: try? platform.parsed(), tree: tree, lease: lease,
+                    store: store, specifiers: specifiers, images: images, changeCount: changeCount, platform: try? platform.parsed(), tree: tree,
+                    lease: lease,
                     grace: .seconds(grace), logger: logger)
             }
             withExtendedLifetime((lease, record)) {}

@@ -27,7 +27,9 @@ struct MountRecord: Codable {
 
     /// The records of running mounts (stale ones are removed on the way).
     static func running(in store: Store) -> [MountRecord] {
-        LockedRecord.live(in: store.location.mountsDirectory).compactMap { try? JSONDecoder().decode(MountRecord.self, from: Data($0.contents)) }
+        LockedRecord.live(in: store.location.mountsDirectory).compactMap { record in
+            record.contents.flatMap { try? JSONDecoder().decode(MountRecord.self, from: Data($0)) }
+        }
             .sorted { $0.mountpoint < $1.mountpoint }
     }
 }

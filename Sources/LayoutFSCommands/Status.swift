@@ -50,11 +50,26 @@ struct Status: ParsableCommand {
         }
     }
 
-    /// One counter from the mount root's attributes; nil when the mount does not answer.
+    /// One counter from the mount root's attributes; nil when the mount does not answer within
+    /// a second (a stopped or hung daemon must not hang status: the call waits on its own thread).
     static func counter(_ name: String, of mountpoint: String) -> Int64? {
-        var buffer = [UInt8](repeating: 0, count: 32)
-        let n = lfs_getxattr(mountpoint, "user.layoutfs." + name, &buffer, buffer.count)
-        guard n > 0 else { return nil }
-        return Int64(String(decoding: buffer[0..<n], as: UTF8.self))
+        let result = CounterBox()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = lfs_getxattr(mountpoint, "user.layoutfs." + name, &buffer, buffer.count)
+            if n > 0 { result.set(Int64(String(decoding: buffer[0..<n], as: UTF8.self))) }
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 1) == .success else { return nil }
+        return result.value
     }
+}
+
+/// A counter handed from the thread that asked the mount.
+private final class CounterBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Int64?
+    func set(_ value: Int64?) { lock.lock(); stored = value; lock.unlock() }
+    var value: Int64? { lock.lock(); defer { lock.unlock() }; return stored }
 }

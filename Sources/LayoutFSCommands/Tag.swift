@@ -11,6 +11,9 @@ struct Tag: ParsableCommand {
 
     func run() throws {
         let store = try store.openStore()
+        // Prune must not delete the image between its resolution here and the new name.
+        let gcLock = try self.store.holdAgainstPrune(store)
+        defer { withExtendedLifetime(gcLock) {} }
         let image = try store.resolve(try ImageSpecifier(parsing: source))
         let reference = try ImageReference(parsing: destination)
         try Store.checkName(reference, for: image.root)

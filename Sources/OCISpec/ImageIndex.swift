@@ -11,9 +11,10 @@ public struct ImageIndex: Sendable {
     /// - Throws: `OCISpecError.tooLarge` above `ImageLayout.maximumManifestSize` (checked before
     ///   parsing), `.invalidJSON`, `.invalidIndex` (not an object, schemaVersion not 2,
     ///   `manifests` missing or not an array), or a descriptor error naming the entry.
-    public init(bytes: some Collection<UInt8>) throws(OCISpecError) {
-        guard bytes.count <= ImageLayout.maximumManifestSize else {
-            throw OCISpecError(.tooLarge, "index is \(bytes.count) bytes, more than the 4 MiB limit")
+    /// - Parameter maximumSize: bytes; 4 MiB for anything read from a layout or registry.
+    public init(bytes: some Collection<UInt8>, maximumSize: Int = Int(ImageLayout.maximumManifestSize)) throws(OCISpecError) {
+        guard bytes.count <= maximumSize else {
+            throw OCISpecError(.tooLarge, "index is \(bytes.count) bytes, more than the \(maximumSize >> 20) MiB limit")
         }
         try self.init(json: try JSONParser.parse(bytes))
     }

@@ -106,7 +106,13 @@ struct MountTests {
             let table = try Harness.layoutfs(["status"], store: store).stdout
             #expect(table.contains(mnt) && table.contains("demo/busybox:1.35"), "\(table)")
 
+            // A stopped daemon must not hang status: its counters show as unknown.
             let pid = try #require(Self.daemonPID(mnt))
+            kill(pid, SIGSTOP)
+            let stopped = try Harness.run(["timeout", "30", Harness.binary, "status", "--root", store])
+            kill(pid, SIGCONT)
+            #expect(stopped.status == 0 && stopped.stdout.contains(mnt + "\t\(pid)\t-"), "\(stopped.stdout)")
+
             kill(pid, SIGKILL)
             try Self.waitForExit(pid)
             #expect(try Harness.layoutfs(["status"], store: store).stdout.contains("no running mounts"))

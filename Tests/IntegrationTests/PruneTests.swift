@@ -43,6 +43,11 @@ struct PruneTests {
             try Harness.layoutfs(["export", "demo/a:1", "--materialize", work + "/out"], store: store)
             try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/out"])
             #expect(try Harness.layoutfs(["prune"], store: store).stdout.contains("pruned 0 blobs"))
+            // Something planted in leases/ (a FIFO) neither hangs prune nor counts as a lease.
+            try FileManager.default.createDirectory(atPath: store + "/leases", withIntermediateDirectories: true)
+            try Harness.runOK(["mkfifo", store + "/leases/planted.lock"])
+            let planted = try Harness.run(["timeout", "30", Harness.binary, "prune", "--root", store])
+            #expect(planted.status == 0 && planted.stdout.contains("0 leases"), "\(planted.stdout) \(planted.stderr)")
         }
     }
 

@@ -153,8 +153,12 @@ struct PullTests {
                   echo "credentials not found in native keychain"; exit 1
                 fi
                 """
-            try helper.write(toFile: bin + "/docker-credential-layoutfstest", atomically: true, encoding: .utf8)
-            chmod(bin + "/docker-credential-layoutfstest", 0o755)
+            // Written through an O_CLOEXEC descriptor: one inherited by a process another test
+            // spawns meanwhile would make exec fail with ETXTBSY.
+            let fd = open(bin + "/docker-credential-layoutfstest", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+            #expect(fd >= 0)
+            _ = Array(helper.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
             let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
             for (index, config) in [#"{"credHelpers":{"\#(registry.address)":"layoutfstest"}}"#, #"{"credsStore":"layoutfstest"}"#].enumerated() {
                 let directory = work + "/config\(index)"

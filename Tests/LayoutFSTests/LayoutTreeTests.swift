@@ -139,6 +139,33 @@ struct LayoutTreeTests {
         }
     }
 
+    @Test("generations: a new index.json gets a new inode, the old inode still opens and reads its bytes; retired blobs stop resolving")
+    func generations() throws {
+        try withFixture { f in
+            let first = try f.path("index.json")
+            let oldHandle = try f.tree.open(first.inode)
+            let newIndex = Array(#"{"schemaVersion":2,"manifests":[]}"#.utf8)
+            let kept = Array(f.blobs.prefix(1))
+            #expect(f.tree.replace(index: newIndex, blobs: kept) == 1)
+            let second = try f.path("index.json")
+            #expect(second.inode != first.inode && second.size == Int64(newIndex.count))
+            #expect(!f.tree.keepsCache(second.inode))
+            #expect(try f.read(oldHandle, offset: 0, byteCount: 1 << 20) == f.indexBytes)
+            // A late open of the earlier generation's inode (an entry the kernel still had).
+            let late = try f.tree.open(first.inode)
+            #expect(try f.read(late, offset: 0, byteCount: 1 << 20) == f.indexBytes)
+            #expect(try f.tree.attributes(of: first.inode).size == Int64(f.indexBytes.count))
+            // Earlier blobs: not listed, still reachable until retired.
+            let dropped = try #require(f.blobs.last)
+            #expect(try f.tree.entries(of: try f.path("blobs", "sha256").inode).map(\.name) == kept.map(\.digest.encoded))
+            #expect(try f.path("blobs", "sha256", dropped.digest.encoded).size == dropped.size)
+            let removed = f.tree.retire(keeping: [])
+            #expect(removed.contains { $0.name == dropped.digest.encoded })
+            #expect(throws: LayoutFSError.self) { try f.path("blobs", "sha256", dropped.digest.encoded) }
+            #expect(try f.path("blobs", "sha256", kept[0].digest.encoded).size == kept[0].size)
+        }
+    }
+
     @Test("blob reads return the store's bytes for any range")
     func blobReads() throws {
         try withFixture { f in
