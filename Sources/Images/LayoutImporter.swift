@@ -110,7 +110,7 @@ public struct LayoutImporter {
             let label = name ?? entry.digest.description
             var target = entry
             if let platform = options.platform {
-                target = try PlatformSelection.select(platform, from: entry) { (d) throws(ImagesError) -> ManifestNode in
+                target = try PlatformSelection.select(platform, from: entry, readConfig: { try? source.readBlob($0) }) { (d) throws(ImagesError) -> ManifestNode in
                     guard let bytes = try source.readBlob(d) else { throw ImagesError(.missingBlob, "blob \(d.digest) of image \(label) is missing from \(path)") }
                     return try ManifestNode(descriptor: d, bytes: bytes)
                 }

@@ -40,7 +40,9 @@ public struct LayoutPlan: Sendable {
             let label = image.name ?? image.root.digest.description
             var root = image.root
             if let platform {
-                root = try PlatformSelection.select(platform, from: root) { (d) throws(ImagesError) in try store.readRoot(d) }
+                root = try PlatformSelection.select(platform, from: root, readConfig: { try? store.readBlob($0.digest) }) { (d) throws(ImagesError) in
+                    try store.readRoot(d)
+                }
             }
             let walker = try store.closure(of: root, imageName: label)
             for blob in walker.blobs where seen.insert(blob.digest).inserted { blobs.append(blob) }

@@ -6,10 +6,15 @@ public enum PlatformSelection {
     /// The manifest of `root` for `platform`: `root` itself when it is a manifest; else the
     /// first matching entry of the index, searching nested indexes depth-first. Attestation
     /// manifests (`vnd.docker.reference.type`) never match.
-    /// - Parameter read: reads and parses an index or manifest blob.
+    /// An entry without a `platform` (containerd's `ctr images import --index-name` writes
+    /// such indexes) is judged by its manifest's config, as containerd does.
+    /// - Parameters:
+    ///   - readConfig: reads a config blob's bytes, or nil when it is not there.
+    ///   - read: reads and parses an index or manifest blob.
     /// - Throws: `.noPlatform` listing the platforms the index offers.
     public static func select(
-        _ platform: Platform, from root: Descriptor, read: (Descriptor) throws(ImagesError) -> ManifestNode
+        _ platform: Platform, from root: Descriptor, readConfig: (Descriptor) -> [UInt8]? = { _ in nil },
+        read: (Descriptor) throws(ImagesError) -> ManifestNode
     ) throws(ImagesError) -> Descriptor {
         guard root.mediaType.isIndex else {
             // A manifest root: it must be for that platform, when it says which it is.
@@ -19,25 +24,36 @@ public enum PlatformSelection {
             return root
         }
         var offered: [String] = []
-        if let found = try search(platform, root, read: read, offered: &offered, depth: 0) { return found }
+        if let found = try search(platform, root, readConfig: readConfig, read: read, offered: &offered, depth: 0) { return found }
         throw ImagesError(
             .noPlatform,
             "image index \(root.digest) has no manifest for \(platform); it offers: \(offered.isEmpty ? "none" : offered.joined(separator: ", "))")
     }
 
     private static func search(
-        _ platform: Platform, _ descriptor: Descriptor, read: (Descriptor) throws(ImagesError) -> ManifestNode,
-        offered: inout [String], depth: Int
+        _ platform: Platform, _ descriptor: Descriptor, readConfig: (Descriptor) -> [UInt8]?,
+        read: (Descriptor) throws(ImagesError) -> ManifestNode, offered: inout [String], depth: Int
     ) throws(ImagesError) -> Descriptor? {
         guard depth < 16, case .index(let index) = try read(descriptor) else { return nil }
         for entry in index.manifests where entry.annotations[AnnotationKey.dockerReferenceType] == nil {
             if entry.mediaType.isIndex {
-                if let found = try search(platform, entry, read: read, offered: &offered, depth: depth + 1) { return found }
-            } else if let candidate = entry.platform {
+                if let found = try search(platform, entry, readConfig: readConfig, read: read, offered: &offered, depth: depth + 1) { return found }
+            } else if let candidate = try declaredPlatform(of: entry, readConfig: readConfig, read: read) {
                 offered.append(candidate.description)
                 if platform.matches(candidate) { return entry }
             }
         }
         return nil
+    }
+
+    /// The entry's platform, else the one its manifest's config declares (os and architecture).
+    private static func declaredPlatform(
+        of entry: Descriptor, readConfig: (Descriptor) -> [UInt8]?, read: (Descriptor) throws(ImagesError) -> ManifestNode
+    ) throws(ImagesError) -> Platform? {
+        if let platform = entry.platform { return platform }
+        guard case .manifest(let manifest) = try read(entry), let bytes = readConfig(manifest.config),
+            let config = try? ImageConfiguration(bytes: bytes), let os = config.os, let architecture = config.architecture
+        else { return nil }
+        return Platform(os: os, architecture: architecture, variant: config.variant)
     }
 }

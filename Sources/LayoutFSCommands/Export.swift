@@ -24,14 +24,15 @@ struct Export: AsyncParsableCommand {
     @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false
     @Flag(help: "Write lazy blobs fetched from a registry into DIR only, not into the store.") var noStore = false
     @OptionGroup var registry: RegistryOptions
+    @OptionGroup var contentDirectory: ContentOptions
     @OptionGroup var log: LogOptions
 
     func run() async throws {
-        let store = try store.openStore()
+        let store = try contentDirectory.apply(to: try self.store.openStore())
         let gcLock = try self.store.holdAgainstPrune(store)
         defer { withExtendedLifetime(gcLock) {} }
         try PathChecks.refuseInsideStore(materialize, store: store, what: "destination")
-        let resolved = try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) }
+        let resolved = try contentDirectory.name(try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) })
         let plan = try LayoutPlan(store: store, images: resolved, platform: try platform.parsed())
         // Lazy blobs (pull --lazy) are fetched from their sources first, verified: into the
         // store, or with --no-store straight into DIR (the materialization then skips them).

@@ -11,9 +11,24 @@ struct ListImages: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Flag(name: .customLong("no-trunc"), help: "Show full digests.") var noTruncate = false
     @Flag(help: "Print JSON (name, digest, mediaType, size and lazy bytes, platforms, created, updated).") var json = false
+    @Option(help: ArgumentHelp(
+        "List the images of this containerd or BuildKit content directory instead (by digest: their names live in the builder's own database).",
+        valueName: "dir"))
+    var content: String?
 
     func run() throws {
-        let store = try store.openStore()
+        var store = try store.openStore()
+        if let content {
+            store = try store.readingAlso(contentDirectory: content)
+            let images = store.contentDirectoryImages()
+            var rows = [["DIGEST", "TYPE", "SIZE", "PLATFORMS"]]
+            for image in images {
+                let (size, platforms) = summary(of: image.root, in: store)
+                rows.append([image.root.digest.description, image.root.mediaType.isIndex ? "index" : "manifest", size, platforms])
+            }
+            Self.printTable(rows)
+            return
+        }
         let images = try store.allImages()
         if json {
             let objects: [[String: Any]] = images.map { image in
@@ -34,9 +49,15 @@ struct ListImages: ParsableCommand {
             let (size, platforms) = summary(of: image.target, in: store)
             rows.append([image.name, noTruncate ? image.target.digest.description : image.target.digest.short, size, platforms])
         }
-        let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        Self.printTable(rows)
+    }
+
+    /// Columns padded to their widest cell, the last one left as it is.
+    static func printTable(_ rows: [[String]]) {
+        let columns = rows.first?.count ?? 0
+        let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
-            print(row.enumerated().map { i, cell in i == 3 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(row.enumerated().map { i, cell in i == columns - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
         }
     }
 

@@ -47,6 +47,7 @@ struct Mount: AsyncParsableCommand {
     @Option(help: "Seconds a read may wait for lazy bytes before it fails with EIO.") var readTimeout = 30
     @Option(help: "Seconds the blobs of a previous index.json stay readable after a followed name moves.") var grace = 300
     @OptionGroup var registry: RegistryOptions
+    @OptionGroup var contentDirectory: ContentOptions
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
@@ -60,7 +61,7 @@ struct Mount: AsyncParsableCommand {
         // (LayoutFSCommand.prepareProcess); this is for callers that run the command directly.
         if foreground { MountDaemon.blockTerminationSignals() }
         let mountpoint = arguments.last!
-        let store = try self.store.openStore()
+        let store = try contentDirectory.apply(to: try self.store.openStore())
         // Until the daemon's lease exists (or, in the parent, until docker://REF is named).
         let gcLock = try self.store.holdAgainstPrune(store)
         var specifiers = try arguments.dropLast().map { try ImageSpecifier(parsing: $0) }
@@ -74,7 +75,7 @@ struct Mount: AsyncParsableCommand {
             specifiers[i] = .name(try ImageReference(parsing: result.name))
         }
         let changeCount = try? store.images.changeCount()
-        let images = try specifiers.map { try store.resolve($0) }
+        let images = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
         let plan = try LayoutPlan(store: store, images: images, platform: try platform.parsed())
         var stderr = StandardError()
         for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }

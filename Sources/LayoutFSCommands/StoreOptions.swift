@@ -63,3 +63,30 @@ struct LogOptions: ParsableArguments {
         return logger
     }
 }
+
+/// `--content DIR` and `--name`: read blobs straight from a containerd or BuildKit content
+/// directory (read-only, no daemon), naming an image given there by digest.
+struct ContentOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Also read blobs from this content directory, read-only: containerd's <root>/io.containerd.content.v1.content, BuildKit's <root>/runc-overlayfs/content.",
+        valueName: "dir"))
+    var content: String?
+    @Option(help: "With --content: the name an image given by digest has in index.json (e.g. demo/app:1).") var name: String?
+
+    /// The store, reading also from the content directory when one is given.
+    func apply(to store: Store) throws -> Store {
+        guard let content else { return store }
+        return try store.readingAlso(contentDirectory: content)
+    }
+
+    /// Names the one image given by digest, when --name is set.
+    /// - Throws: when --name is given without exactly one digest image.
+    func name(_ images: [ResolvedImage]) throws -> [ResolvedImage] {
+        guard let name else { return images }
+        guard images.count == 1, images[0].name == nil else {
+            throw CommandFailure("--name names one image given by digest (sha256:...); \(images.count) images were given")
+        }
+        let reference = try ImageReference(parsing: name)
+        return [ResolvedImage(name: reference.description, root: images[0].root, pinned: true)]
+    }
+}

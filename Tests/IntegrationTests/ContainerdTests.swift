@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real containerd (its own root, state and socket in the test's directory, the cri plugin
+/// off), filled with `ctr images import`, whose content directory layoutfs reads directly.
+final class ContainerdServer {
+    let directory: String
+    let socket: String
+    private let child: Harness.Child
+    var contentDirectory: String { directory + "/root/io.containerd.content.v1.content" }
+
+    init(directory: String) throws {
+        try Harness.require("containerd", "ctr")
+        self.directory = directory
+        socket = directory + "/containerd.sock"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = """
+            version = 2
+            root = "\(directory)/root"
+            state = "\(directory)/state"
+            disabled_plugins = ["io.containerd.grpc.v1.cri"]
+            [grpc]
+              address = "\(socket)"
+            """
+        try config.write(toFile: directory + "/config.toml", atomically: true, encoding: .utf8)
+        child = try Harness.spawn(["containerd", "--config", directory + "/config.toml"])
+        try LazyMountTests.waitUntil("containerd listens") {
+            var st = stat()
+            return try stat(socket, &st) == 0 && Harness.run(["ctr", "-a", socket, "version"]).succeeded
+        }
+    }
+
+    deinit {
+        kill(child.pid, SIGTERM)
+        _ = Harness.wait(child.pid)
+    }
+
+    /// `ctr images import --index-name NAME` of an archive.
+    func importArchive(_ path: String, name: String) throws {
+        try Harness.runOK(["ctr", "-a", socket, "images", "import", "--index-name", name, path])
+    }
+}
+
+@Suite("containerd's content directory", .serialized)
+struct ContainerdTests {
+    @Test("an image imported into containerd with ctr mounts from its content directory, read-only, and passes skopeo, umoci and oci-image-tool")
+    func mountFromContainerd() throws {
+        try Harness.requireFUSE()
+        try Harness.require("skopeo", "umoci", "oci-image-tool")
+        try Harness.withWorkDirectory { work in
+            let containerd = try ContainerdServer(directory: work + "/containerd")
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "oci-archive:\(work)/image.tar:1.35"])
+            try containerd.importArchive(work + "/image.tar", name: "demo/busybox:1.35")
+            let content = containerd.contentDirectory
+            let before = try FileManager.default.contentsOfDirectory(atPath: content + "/blobs/sha256").sorted()
+            let store = work + "/store"
+
+            let listing = try Harness.layoutfs(["images", "--content", content], store: store).stdout
+            let digest = try #require(listing.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init), "\(listing)")
+            #expect(listing.contains("index"), "\(listing)")
+
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            try Harness.layoutfs(["mount", "--content", content, digest, mnt, "--name", "demo/busybox:1.35", "--platform", "linux/amd64"], store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            try Harness.runOK(["skopeo", "inspect", "oci:\(mnt):1.35"])
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", mnt])
+            try Harness.runOK(["umoci", "unpack", "--image", "\(mnt):1.35", work + "/bundle"])
+            try Harness.runOK(["umoci", "unpack", "--image", "\(work)/src:1.35", work + "/bundle-src"])
+            try Harness.runOK(["diff", "-r", "--no-dereference", work + "/bundle/rootfs", work + "/bundle-src/rootfs"])
+            for blob in try FileManager.default.contentsOfDirectory(atPath: mnt + "/blobs/sha256") {
+                try Harness.runOK(["cmp", mnt + "/blobs/sha256/" + blob, content + "/blobs/sha256/" + blob])
+            }
+            // Nothing was copied into the store, nothing written into containerd's directory.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/content/blobs/sha256").isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: content + "/blobs/sha256").sorted() == before)
+
+            try Harness.layoutfs(["export", "--content", content, digest, "--name", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/out"])
+            let index = try String(contentsOfFile: work + "/out/index.json", encoding: .utf8)
+            #expect(index.contains("docker.io/demo/busybox:1.35"))
+        }
+    }
+
+    @Test("--content that is not a content directory, and --name without one digest image, are clear errors")
+    func contentErrors() throws {
+        try Harness.withWorkDirectory { work in
+            try FileManager.default.createDirectory(atPath: work + "/empty", withIntermediateDirectories: true)
+            let wrong = try Harness.layoutfs(["images", "--content", work + "/empty"], store: work + "/store", expectSuccess: false)
+            #expect(wrong.status != 0 && wrong.stderr.contains("is not a content directory"), "\(wrong.stderr)")
+        }
+    }
+}
