@@ -66,16 +66,9 @@ public struct LazyBlobFetcher: Sendable {
                 let file = try NewBlobFile(named: descriptor.digest.encoded, in: directory)
                 var hasher = DigestHasher(descriptor.digest.algorithm)
                 var failure: ImagesError?
-                var written: Int64 = 0
-                var progressMark = (ContinuousClock.now, Int64(0))
-                let stallLimit = self.client.readTimeout
-                try await self.client.fetchBlob(descriptor, repository: repository, onOutcome: { _ in progressMark = (.now, 0) }) { bytes in
-                    written += Int64(bytes.count)
-                    if written - progressMark.1 >= 1 << 20 {
-                        progressMark = (.now, written)
-                    } else if progressMark.0.duration(to: .now) > stallLimit {
-                        throw RegistryError(.timeout, "blob \(descriptor.digest) moved less than 1 MiB in \(stallLimit)")
-                    }
+                var watch = TransferWatch(descriptor.digest, limit: self.client.readTimeout)
+                try await self.client.fetchBlob(descriptor, repository: repository, onOutcome: { _ in watch.restart() }) { bytes in
+                    try watch.record(bytes.count)
                     var done = 0
                     while done < bytes.count {
                         let n = write(file.fileDescriptor, bytes.baseAddress! + done, bytes.count - done)

@@ -196,20 +196,13 @@ public struct Puller: Sendable {
             ingest.alsoHash(descriptor.digest.algorithm)
             let box = IngestBox(ingest)
             var written: Int64 = 0
-            // A registry that trickles bytes never trips the read timeout: require 1 MiB (or the
-            // end) within each read timeout.
-            var progressMark = (ContinuousClock.now, Int64(0))
-            let stallLimit = client.readTimeout
+            var watch = TransferWatch(descriptor.digest, limit: client.readTimeout)
             do {
-                try await client.fetchBlob(descriptor, repository: repository, onOutcome: { _ in progressMark = (.now, 0) }) { bytes in
+                try await client.fetchBlob(descriptor, repository: repository, onOutcome: { _ in watch.restart() }) { bytes in
                     try box.ingest.write(bytes)
                     written += Int64(bytes.count)
                     counter.add(bytes: Int64(bytes.count))
-                    if written - progressMark.1 >= 1 << 20 {
-                        progressMark = (.now, written)
-                    } else if progressMark.0.duration(to: .now) > stallLimit {
-                        throw RegistryError(.timeout, "blob \(descriptor.digest) from \(repository.domain)/\(repository.path) moved less than 1 MiB in \(stallLimit)")
-                    }
+                    try watch.record(bytes.count)
                 }
                 try await Self.onBlockingThread {
                     do throws(ContentStoreError) {
