@@ -21,6 +21,16 @@ struct ListImages: ParsableCommand {
         if let content {
             store = try store.readingAlso(contentDirectory: content)
             let images = store.contentDirectoryImages()
+            if json {
+                try Self.printJSON(images.map { image in
+                    let totals = Self.totals(of: image.root, in: store)
+                    return [
+                        "digest": image.root.digest.description, "mediaType": image.root.mediaType.rawValue,
+                        "size": totals.map { $0.bytes as Any } ?? NSNull(), "platforms": Self.platforms(of: image.root, in: store),
+                    ]
+                })
+                return
+            }
             var rows = [["DIGEST", "TYPE", "SIZE", "PLATFORMS"]]
             for image in images {
                 let (size, platforms) = summary(of: image.root, in: store)
@@ -40,8 +50,7 @@ struct ListImages: ParsableCommand {
                     "created": Int64(image.created.timeIntervalSince1970), "updated": Int64(image.updated.timeIntervalSince1970),
                 ]
             }
-            let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            try Self.printJSON(objects)
             return
         }
         var rows = [["NAME", "DIGEST", "SIZE", "PLATFORMS"]]
@@ -50,6 +59,13 @@ struct ListImages: ParsableCommand {
             rows.append([image.name, noTruncate ? image.target.digest.description : image.target.digest.short, size, platforms])
         }
         Self.printTable(rows)
+    }
+
+    /// Pretty JSON with sorted keys (`[]` when empty).
+    static func printJSON(_ objects: [[String: Any]]) throws {
+        guard !objects.isEmpty else { return print("[]") }
+        let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: data, as: UTF8.self))
     }
 
     /// Columns padded to their widest cell, the last one left as it is.

@@ -33,7 +33,7 @@ struct Mount: AsyncParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: ArgumentHelp("Images (NAME[:TAG], NAME@sha256:..., sha256:...), then the mountpoint (an existing directory).", valueName: "image... mountpoint"))
+    @Argument(help: ArgumentHelp("Images (NAME[:TAG], NAME@sha256:..., sha256:...), then the mountpoint (an existing directory).", valueName: "image|mountpoint"))
     var arguments: [String]
     @OptionGroup var platform: PlatformOptions
     @Flag(help: "Stay in the foreground (logs to stderr) instead of returning once mounted.") var foreground = false

@@ -21,6 +21,6 @@ struct Prune: ParsableCommand {
             var stderr = StandardError()
             print("layoutfs: waiting for a running import, pull or export to finish", to: &stderr)
         }
-        print(dryRun ? "would have " + report.line : report.line)
+        print(dryRun ? "would prune" + report.line.dropFirst("pruned".count) : report.line)
     }
 }

@@ -32,8 +32,7 @@ struct Status: ParsableCommand {
                 for (name, value) in zip(Self.counterNames, counters) { object[name] = value ?? NSNull() }
                 return object
             }
-            let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+            try ListImages.printJSON(objects)
             return
         }
         guard !rows.isEmpty else {

@@ -35,7 +35,7 @@ struct PruneTests {
             #expect(try Self.blobCount(store) == 6)
             try Harness.layoutfs(["rm", "demo/b:1"], store: store)
             let dry = try Harness.layoutfs(["prune", "--dry-run"], store: store)
-            #expect(dry.stdout.contains("would have pruned 2 blobs"), "\(dry.stdout)")
+            #expect(dry.stdout.contains("would prune 2 blobs"), "\(dry.stdout)")
             #expect(try Self.blobCount(store) == 6)
             let pruned = try Harness.layoutfs(["prune"], store: store)
             #expect(pruned.stdout.contains("pruned 2 blobs") && pruned.stdout.contains("kept 4 blobs of 1 image"), "\(pruned.stdout)")
