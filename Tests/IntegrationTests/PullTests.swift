@@ -36,16 +36,24 @@ struct PullTests {
         }
     }
 
-    @Test("pull --lazy fetches manifests and config only and records the layers; export fetches them; a full pull then has nothing to fetch")
-    func lazyPull() throws {
-        try Harness.requireFUSE()
+    /// The demo image pushed to a real registry as team/lazy:1 and pulled lazily into a store;
+    /// `body` gets the work directory, the store, the reference and the pull's output.
+    func withLazilyPulledDemo(_ body: (_ work: String, _ store: String, _ reference: String, _ pull: RunResult) throws -> Void) throws {
         try Harness.withWorkDirectory { work in
             let registry = try RegistryServer(directory: work + "/registry")
             try Harness.makeDemoImage(at: work + "/src")
             try registry.push(layout: work + "/src", tag: "1.35", to: "team/lazy:1")
             let store = work + "/store"
             let reference = "\(registry.address)/team/lazy:1"
-            let lazy = try Harness.layoutfs(["pull", "--lazy", reference], store: store)
+            let pull = try Harness.layoutfs(["pull", "--lazy", reference], store: store)
+            try body(work, store, reference, pull)
+        }
+    }
+
+    @Test("pull --lazy fetches manifests and config only and records the layers; export fetches them; a full pull then has nothing to fetch")
+    func lazyPull() throws {
+        try Harness.requireFUSE()
+        try withLazilyPulledDemo { work, store, reference, lazy in
             #expect(lazy.stdout.contains("fetched 1 blob "), "the config only: \(lazy.stdout)")
             #expect(lazy.stdout.contains("recorded 2 layers"), "\(lazy.stdout)")
             let listing = try Harness.layoutfs(["images"], store: store).stdout
@@ -67,13 +75,7 @@ struct PullTests {
 
     @Test("export --no-store writes lazy blobs into the layout only, verified; the store stays without them")
     func lazyExportWithoutStore() throws {
-        try Harness.withWorkDirectory { work in
-            let registry = try RegistryServer(directory: work + "/registry")
-            try Harness.makeDemoImage(at: work + "/src")
-            try registry.push(layout: work + "/src", tag: "1.35", to: "team/lazy:1")
-            let store = work + "/store"
-            let reference = "\(registry.address)/team/lazy:1"
-            try Harness.layoutfs(["pull", "--lazy", reference], store: store)
+        try withLazilyPulledDemo { work, store, reference, _ in
             let before = Set(try FileManager.default.contentsOfDirectory(atPath: store + "/content/blobs/sha256"))
             let export = try Harness.layoutfs(["export", reference, "--materialize", work + "/out", "--no-store"], store: store)
             #expect(export.stdout.contains("copied 2 blobs") && export.stdout.contains("skipped 0") && export.stdout.contains("fetched 2"), "\(export.stdout)")
