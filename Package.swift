@@ -23,6 +23,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .target(name: "CLinuxShims"),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .target(name: "TarArchive", dependencies: ["CArchive"], swiftSettings: strict),
         .target(
             name: "FUSE",
             dependencies: ["CFUSE", .product(name: "SystemPackage", package: "swift-system")],
@@ -47,7 +49,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Images",
-            dependencies: ["ContentStore", "Registry", "OCISpec", "CLinuxShims", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ContentStore", "Registry", "OCISpec", "CLinuxShims", "TarArchive", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec"], swiftSettings: strict),
         .target(

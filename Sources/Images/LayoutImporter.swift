@@ -61,6 +61,14 @@ public struct LayoutImporter {
     public func importLayout(at path: String, options: Options) throws(ImagesError) -> Result {
         let source = try SourceLayout(path: path)
         store.content.removeStaleIngests()
+        var result = Result()
+        try importImages(from: source, defaultRepository: ImageNaming.repository(fromDirectory: path), options: options, result: &result)
+        return result
+    }
+
+    /// Selects, names and copies the entries of `source`'s index, then binds the names.
+    func importImages(from source: some ImportSource, defaultRepository: String?, options: Options, result: inout Result) throws(ImagesError) {
+        let path = source.label
         var entries = source.index.manifests
         if let refName = options.refName {
             entries = entries.filter {
@@ -91,7 +99,7 @@ public struct LayoutImporter {
                 throw ImagesError(.invalidArgument, "invalid --repo \"\(repository)\": give a repository without tag or digest, e.g. demo/busybox")
             }
         }
-        let repository = options.repository ?? ImageNaming.repository(fromDirectory: path)
+        let repository = options.repository ?? defaultRepository
         for entry in entries where !ManifestNode.hasChildren(entry.mediaType) {
             throw ImagesError(.invalidLayout, "index.json entry \(entry.digest) is a \(entry.mediaType), not an image manifest or index")
         }
@@ -105,7 +113,6 @@ public struct LayoutImporter {
             }
             firstEntry[name] = entry.digest
         }
-        var result = Result()
         for (name, entry) in zip(names, entries) {
             let label = name ?? entry.digest.description
             var target = entry
@@ -128,7 +135,6 @@ public struct LayoutImporter {
         } catch {
             throw ImagesError(error, "cannot name the imported images")
         }
-        return result
     }
 
     /// The descriptor stored for an image: naming annotations removed (they are made anew for
@@ -143,30 +149,13 @@ public struct LayoutImporter {
         return target
     }
 
-    private func copy(_ blobs: [Descriptor], from source: SourceLayout, result: inout Result) throws(ImagesError) {
+    private func copy(_ blobs: [Descriptor], from source: some ImportSource, result: inout Result) throws(ImagesError) {
         for descriptor in blobs {
             if store.content.contains(descriptor.digest) {
                 result.skippedBlobs += 1
                 continue
             }
-            let path = source.blobPath(descriptor.digest)
-            do {
-                let file = try SourceLayout.openForCopy(path)
-                defer { _ = file }
-                guard file.size == descriptor.size else {
-                    throw ImagesError(.corruptBlob, "blob \(descriptor.digest) in \(path) has \(file.size) bytes, its descriptor says \(descriptor.size)")
-                }
-                let ingest = try store.content.ingest()
-                ingest.alsoHash(descriptor.digest.algorithm)
-                try ingest.write(from: file.fileDescriptor, byteCount: descriptor.size, what: path)
-                try ingest.commit(digest: descriptor.digest, size: descriptor.size)
-            } catch let error as ImagesError {
-                throw error
-            } catch let error as ContentStoreError {
-                throw ImagesError(error, "cannot import blob \(descriptor.digest) from \(path)")
-            } catch {
-                throw ImagesError(.io, "cannot import blob \(descriptor.digest): \(error)")
-            }
+            try source.copy(descriptor, into: store.content)
             result.copiedBlobs += 1
             result.copiedBytes += descriptor.size
         }
@@ -175,16 +164,5 @@ public struct LayoutImporter {
     private static func listing(_ entries: [Descriptor]) -> String {
         entries.map { $0.annotations[AnnotationKey.refName] ?? $0.annotations[AnnotationKey.containerdImageName] ?? $0.digest.short }
             .joined(separator: ", ")
-    }
-}
-
-extension SourceLayout {
-    static func openForCopy(_ path: String) throws(ContentStoreError) -> BlobFile {
-        // O_NONBLOCK: never wait on a named pipe swapped in after `has` looked (its size then mismatches).
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw ContentStoreError(errno == ENOENT ? .notFound : .io, "cannot open \(path)", errno: errno) }
-        var st = stat()
-        fstat(fd, &st)
-        return BlobFile(fileDescriptor: fd, size: Int64(st.st_size))
     }
 }

@@ -14,17 +14,6 @@ public struct LayoutPlan: Sendable {
     /// Blobs of the closure that are not local yet (recorded by `pull --lazy`).
     public var lazyBlobs: [Descriptor]
 
-    /// - Throws: `.missingBlob` when the plan has lazy blobs: reading and fetching them on
-    ///   demand is not built yet, so the user is told how to get them now.
-    public func requireLocal(_ images: [ResolvedImage]) throws(ImagesError) {
-        guard !lazyBlobs.isEmpty else { return }
-        let bytes = lazyBlobs.reduce(Int64(0)) { $0 + $1.size }
-        let names = images.compactMap(\.name).joined(separator: " ")
-        throw ImagesError(
-            .missingBlob,
-            "\(lazyBlobs.count) blobs (\(ByteFormat.string(bytes))) of \(names) were pulled lazily and are not local yet; reading them on demand is not built yet: run layoutfs pull \(names) to fetch them")
-    }
-
     /// Builds the plan.
     /// - Parameter platform: re-roots index roots at this platform's manifest.
     /// - Throws: `.missingBlob` naming digest and image, `.corruptBlob`, `.noPlatform`.

@@ -7,19 +7,24 @@ import Registry
 import Glibc
 #endif
 
-/// `layoutfs export IMAGE... --materialize DIR`.
+/// `layoutfs export IMAGE... --materialize DIR | --tar FILE|-`.
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write images into a real OCI layout directory, copying only the blobs it lacks.",
+        abstract: "Write images into a real OCI layout directory (copying only the blobs it lacks) or an oci-archive.",
         discussion: """
-            Blobs already in DIR (same size) are skipped; --verify-existing re-hashes them and \
-            replaces wrong ones. New blobs are verified and invisible until complete. index.json is \
-            merged last: an entry with the same ref name and image name is replaced, others are kept.
+            --materialize DIR: blobs already in DIR (same size) are skipped; --verify-existing \
+            re-hashes them and replaces wrong ones. New blobs are verified and invisible until \
+            complete. index.json is merged last: an entry with the same ref name and image name is \
+            replaced, others are kept.
+
+            --tar FILE: streams an oci-archive (a tar of the layout, as skopeo's oci-archive: \
+            reads it); - writes it to standard output. FILE appears only when complete.
             """)
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "Images: NAME[:TAG], NAME@sha256:..., or sha256:... of a root in the store.") var images: [String]
-    @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir")) var materialize: String
+    @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir")) var materialize: String?
+    @Option(help: ArgumentHelp("Write an oci-archive to this file (- for standard output).", valueName: "file")) var tar: String?
     @OptionGroup var platform: PlatformOptions
     @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false
     @Flag(help: "Write lazy blobs fetched from a registry into DIR only, not into the store.") var noStore = false
@@ -27,11 +32,17 @@ struct Export: AsyncParsableCommand {
     @OptionGroup var contentDirectory: ContentOptions
     @OptionGroup var log: LogOptions
 
+    func validate() throws {
+        guard (materialize == nil) != (tar == nil) else { throw ValidationError("give exactly one of --materialize DIR and --tar FILE") }
+        if tar != nil, verifyExisting || noStore { throw ValidationError("--verify-existing and --no-store go with --materialize, not --tar") }
+    }
+
     func run() async throws {
         let store = try contentDirectory.apply(to: try self.store.openStore())
         let gcLock = try self.store.holdAgainstPrune(store)
         defer { withExtendedLifetime(gcLock) {} }
-        try PathChecks.refuseInsideStore(materialize, store: store, what: "destination")
+        let destination = materialize ?? tar!
+        if destination != "-" { try PathChecks.refuseInsideStore(destination, store: store, what: "destination") }
         let resolved = try contentDirectory.name(try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) })
         let plan = try LayoutPlan(store: store, images: resolved, platform: try platform.parsed())
         // Lazy blobs (pull --lazy) are fetched from their sources first, verified: into the
@@ -40,17 +51,22 @@ struct Export: AsyncParsableCommand {
         if !plan.lazyBlobs.isEmpty {
             let configuration = registry.configuration()
             let lazyBlobs = plan.lazyBlobs
-            let destination = noStore ? materialize : nil
+            let directory = noStore ? materialize : nil
             fetched = try await RegistryClient.with(configuration: configuration, logger: log.logger("layoutfs.export")) { client in
                 let fetcher = LazyBlobFetcher(store: store, client: client)
-                if let destination { return try await fetcher.fetch(lazyBlobs, intoLayout: destination, verifyExisting: verifyExisting).blobs }
+                if let directory { return try await fetcher.fetch(lazyBlobs, intoLayout: directory, verifyExisting: verifyExisting).blobs }
                 return try await fetcher.fetch(lazyBlobs).blobs
             }
         }
         var stderr = StandardError()
         for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
+        if let tar {
+            let summary = try ArchiveExporter(store: store).export(plan, to: tar)
+            print(summary.line(tar) + (fetched > 0 ? ", fetched \(fetched)" : ""), to: &stderr)
+            return
+        }
         let showProgress = isatty(STDERR_FILENO) == 1
-        var summary = try Materializer(store: store).materialize(plan, into: materialize, options: .init(verifyExisting: verifyExisting)) { done, total in
+        var summary = try Materializer(store: store).materialize(plan, into: destination, options: .init(verifyExisting: verifyExisting)) { done, total in
             if showProgress { print("\r\(done)/\(total) blobs", terminator: "", to: &stderr) }
         }
         if showProgress { print("\r", terminator: "", to: &stderr) }

@@ -2,11 +2,20 @@ import ArgumentParser
 import Images
 import OCISpec
 
-/// `layoutfs import PATH`: copies images from an OCI layout directory into the store.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `layoutfs import PATH`: copies images from an OCI layout directory or an archive into the store.
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import images from an OCI image layout directory.",
+        abstract: "Import images from an OCI image layout directory, an oci-archive or a docker-archive.",
         discussion: """
+            PATH is a layout directory, or a tar archive (or - for standard input; gzip, xz, \
+            bzip2 and zstd are read too): an oci-archive, or a docker-archive as `docker save` and \
+            `skopeo copy ... docker-archive:` write it. Archives are streamed, never extracted; \
+            a legacy docker-archive's images become OCI image manifests with real digests, \
+            layers kept as they are. \
             Names: --name wins (it needs exactly one selected entry); else the entry's \
             io.containerd.image.name; else a ref name that is a full reference; else a tag-only ref \
             name T becomes REPO:T (--repo, default the directory's base name). Entries left without \
@@ -15,7 +24,7 @@ struct Import: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "The OCI layout directory.") var path: String
+    @Argument(help: "The OCI layout directory, or an archive file (- for standard input).") var path: String
     @Option(help: "Name for the single selected image, e.g. demo/busybox:1.35.") var name: String?
     @Option(help: "Repository for tag-only ref names (default: the directory's base name).") var repo: String?
     @Option(help: "Select the entry with this ref name.") var ref: String?
@@ -26,7 +35,11 @@ struct Import: ParsableCommand {
         let gcLock = try self.store.holdAgainstPrune(store)
         defer { withExtendedLifetime(gcLock) {} }
         let options = LayoutImporter.Options(name: name, repository: repo, refName: ref, platform: try platform.parsed())
-        let result = try LayoutImporter(store: store).importLayout(at: path, options: options)
+        var st = stat()
+        let isDirectory = path != "-" && stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
+        let result = isDirectory
+            ? try LayoutImporter(store: store).importLayout(at: path, options: options)
+            : try ArchiveImporter(store: store).importArchive(at: path, options: options)
         for image in result.images {
             if let name = image.name {
                 print("imported \(name) \(image.target.digest)")

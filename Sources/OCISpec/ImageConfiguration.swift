@@ -1,5 +1,9 @@
-/// The parts of an image config (image-spec config.md) that layoutfs needs: the platform.
+/// The parts of an image config (image-spec config.md) that layoutfs needs: the platform and
+/// the layers' diff_ids.
 public struct ImageConfiguration: Sendable {
+    /// `rootfs.diff_ids`: the digests of the uncompressed layers, in order (nil when absent or
+    /// not an array of digests).
+    public let diffIDs: [Digest]?
     public let os: String?
     public let architecture: String?
     public let variant: String?
@@ -15,6 +19,8 @@ public struct ImageConfiguration: Sendable {
         architecture = json["architecture"]?.stringValue
         variant = json["variant"]?.stringValue
         osVersion = json["os.version"]?.stringValue
+        let ids = json["rootfs"]?["diff_ids"]?.arrayValue?.compactMap { $0.stringValue.flatMap { try? Digest(parsing: $0) } }
+        diffIDs = ids?.count == json["rootfs"]?["diff_ids"]?.arrayValue?.count ? ids : nil
     }
 
     /// The config's platform, when it names both os and architecture.

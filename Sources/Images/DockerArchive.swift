@@ -1,0 +1,100 @@
+import ContentStore
+import OCISpec
+
+/// The legacy docker-archive (`docker save` before Docker 25, `skopeo copy ... docker-archive:`):
+/// `manifest.json` lists per image a config file, layer tars and `RepoTags`. Each becomes an OCI
+/// image manifest with real digests, as `skopeo copy docker-archive: oci:` makes: the config
+/// blob unchanged, layers as stored (uncompressed layers typed `tar` and checked against the
+/// config's `rootfs.diff_ids`; gzip and zstd ones typed by their magic bytes).
+struct DockerArchive {
+    let members: ArchiveMembers
+    let store: Store
+
+    /// An index of the converted images, one entry per RepoTag (named with
+    /// `io.containerd.image.name` and the tag as ref name), one unnamed entry for an image
+    /// without tags. The manifests are written to the store.
+    /// - Throws: `.invalidLayout` (manifest.json malformed, a named member absent), `.corruptBlob`
+    ///   (a layer that does not match its diff_id), `.noSpace`, `.io`.
+    func index(_ manifestBytes: [UInt8]) throws(ImagesError) -> ImageIndex {
+        let source = members.source
+        guard let items = (try? JSONParser.parse(manifestBytes))?.arrayValue, !items.isEmpty else {
+            throw ImagesError(.invalidLayout, "manifest.json in \(source) is not a non-empty JSON array of images")
+        }
+        var entries: [Descriptor] = []
+        for (i, item) in items.enumerated() {
+            let what = "manifest.json entry \(i) in \(source)"
+            guard let configPath = item["Config"]?.stringValue, let layerPaths = item["Layers"]?.arrayValue?.compactMap(\.stringValue),
+                layerPaths.count == item["Layers"]?.arrayValue?.count
+            else {
+                throw ImagesError(.invalidLayout, "\(what) lacks Config or Layers (strings)")
+            }
+            let root = try convert(configPath: configPath, layerPaths: layerPaths, what: what)
+            let tags = item["RepoTags"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            if tags.isEmpty { entries.append(root) }
+            for tag in tags {
+                guard let reference = try? ImageReference(parsing: tag) else {
+                    throw ImagesError(.invalidLayout, "\(what) has RepoTag \"\(tag)\", which is not an image reference")
+                }
+                entries.append(LayoutPlan.entry(for: root, name: reference.description))
+            }
+        }
+        return ImageIndex(manifests: entries)
+    }
+
+    private func convert(configPath: String, layerPaths: [String], what: String) throws(ImagesError) -> Descriptor {
+        guard let config = members.file(at: configPath) else {
+            throw ImagesError(.invalidLayout, "\(what) names config \(configPath), which is not in the archive")
+        }
+        let configuration: ImageConfiguration
+        do {
+            configuration = try ImageConfiguration(bytes: try store.content.readBlob(config.digest))
+        } catch let error as ContentStoreError {
+            throw ImagesError(error, "cannot read config \(configPath)")
+        } catch {
+            throw ImagesError(.invalidLayout, "config \(configPath) of \(what) is not valid JSON: \(error)")
+        }
+        let diffIDs = configuration.diffIDs ?? []
+        var layers: [Descriptor] = []
+        for (j, path) in layerPaths.enumerated() {
+            guard let layer = members.file(at: path) else {
+                throw ImagesError(.invalidLayout, "\(what) names layer \(path), which is not in the archive")
+            }
+            let mediaType = try layerType(layer.digest)
+            if mediaType == .ociLayer {
+                guard j < diffIDs.count, diffIDs[j] == layer.digest else {
+                    let expected = j < diffIDs.count ? diffIDs[j].description : "nothing (the config lists \(diffIDs.count))"
+                    throw ImagesError(.corruptBlob, "layer \(j) of \(what) (\(path)) has digest \(layer.digest), but the config's rootfs.diff_ids[\(j)] is \(expected)")
+                }
+            }
+            layers.append(Descriptor(mediaType: mediaType, digest: layer.digest, size: layer.size))
+        }
+        let manifest = JSONValue.object([
+            ("schemaVersion", .number("2")),
+            ("mediaType", .string(MediaType.ociManifest.rawValue)),
+            ("config", Descriptor(mediaType: .ociConfig, digest: config.digest, size: config.size).json),
+            ("layers", .array(layers.map(\.json))),
+        ])
+        let bytes = manifest.encoded
+        let digest = DigestHasher.digest(of: bytes)
+        do {
+            try store.content.write(bytes, digest: digest)
+        } catch {
+            throw ImagesError(error, "cannot store the manifest made for \(what)")
+        }
+        return Descriptor(mediaType: .ociManifest, digest: digest, size: Int64(bytes.count), platform: configuration.platform)
+    }
+
+    /// The layer media type its first bytes tell: gzip, zstd, else an uncompressed tar.
+    private func layerType(_ digest: Digest) throws(ImagesError) -> MediaType {
+        let head: [UInt8]
+        do {
+            let file = try store.content.openBlob(digest)
+            head = try file.read(offset: 0, byteCount: Int(min(4, file.size)))
+        } catch {
+            throw ImagesError(error, "cannot read layer \(digest)")
+        }
+        if head.starts(with: [0x1f, 0x8b]) { return .ociLayerGzip }
+        if head.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) { return .ociLayerZstd }
+        return .ociLayer
+    }
+}
