@@ -1,5 +1,9 @@
 import CArchive
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads a tar archive entry by entry, streaming, never extracting (libarchive's read API).
 /// Accepts ustar, pax and GNU tar, uncompressed or compressed with gzip, bzip2, xz or zstd.
 /// One reader, one thread.
@@ -35,12 +39,12 @@ public final class TarReader {
         for filter in [archive_read_support_filter_gzip, archive_read_support_filter_bzip2, archive_read_support_filter_xz, archive_read_support_filter_zstd] {
             _ = filter(archive)
         }
-        let status = path == "-" ? archive_read_open_fd(archive, 0, 1 << 20) : archive_read_open_filename(archive, path, 1 << 20)
-        guard status == ARCHIVE_OK else {
-            let error = TarArchiveError("cannot open \(source) as a tar archive", archive: archive)
-            archive_read_free(archive)
-            throw error
+        if path != "-", access(path, R_OK) != 0 {
+            throw TarArchiveError("cannot read \(path): \(String(cString: strerror(errno)))", errno: errno)
         }
+        let status = path == "-" ? archive_read_open_fd(archive, 0, 1 << 20) : archive_read_open_filename(archive, path, 1 << 20)
+        // On failure, deinit frees the reader (every stored property is set by now).
+        guard status == ARCHIVE_OK else { throw TarArchiveError("cannot open \(source) as a tar archive", archive: archive) }
     }
 
     deinit { archive_read_free(archive) }

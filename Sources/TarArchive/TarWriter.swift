@@ -15,11 +15,8 @@ public final class TarWriter {
         self.archive = archive
         archive_write_set_format_pax_restricted(archive)
         archive_write_set_bytes_in_last_block(archive, 1)
-        guard archive_write_open_fd(archive, fileDescriptor) == ARCHIVE_OK else {
-            let error = TarArchiveError("cannot start the archive", archive: archive)
-            archive_write_free(archive)
-            throw error
-        }
+        // On failure, deinit frees the writer.
+        guard archive_write_open_fd(archive, fileDescriptor) == ARCHIVE_OK else { throw TarArchiveError("cannot start the archive", archive: archive) }
     }
 
     deinit { archive_write_free(archive) }

@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("archives in and out")
+struct ArchiveTests {
+    /// `skopeo inspect --config` of an image, as JSON.
+    static func config(_ reference: String) throws -> [String: Any] {
+        let output = try Harness.runOK(["skopeo", "inspect", "--config", reference]).stdout
+        return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+    }
+
+    static func diffIDs(_ reference: String) throws -> [String] {
+        let rootfs = try #require(try config(reference)["rootfs"] as? [String: Any])
+        return try #require(rootfs["diff_ids"] as? [String])
+    }
+
+    @Test("a docker-archive from skopeo imports; its diff_ids survive export --tar and skopeo copy oci-archive:, and it unpacks to the same files")
+    func dockerArchiveRoundTrip() throws {
+        try Harness.require("skopeo", "umoci", "oci-image-tool")
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "docker-archive:\(work)/docker.tar:demo/busybox:1.35"])
+            let imported = try Harness.layoutfs(["import", work + "/docker.tar"], store: store)
+            #expect(imported.stdout.contains("imported docker.io/demo/busybox:1.35 sha256:"), "\(imported.stdout)")
+            #expect(imported.stdout.contains("copied 3 blobs"), "config and two layers: \(imported.stdout)")
+
+            let exported = try Harness.layoutfs(["export", "demo/busybox:1.35", "--tar", work + "/out.tar"], store: store)
+            #expect(exported.stderr.contains("wrote 4 blobs"), "\(exported.stderr)")
+            try Harness.runOK(["skopeo", "copy", "oci-archive:\(work)/out.tar:1.35", "oci:\(work)/back:1.35"])
+            let original = try Self.diffIDs("oci:\(work)/src:1.35")
+            #expect(original.count == 2)
+            #expect(try Self.diffIDs("oci:\(work)/back:1.35") == original)
+            // The archive's layers are uncompressed, as the docker-archive had them: each layer's digest is its diff_id.
+            let manifest = try Harness.runOK(["skopeo", "inspect", "--raw", "oci-archive:\(work)/out.tar:1.35"]).stdout
+            for id in original { #expect(manifest.contains(id)) }
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/back"])
+            try Harness.runOK(["umoci", "unpack", "--image", "\(work)/back:1.35", work + "/bundle"])
+            try Harness.runOK(["umoci", "unpack", "--image", "\(work)/src:1.35", work + "/bundle-src"])
+            try Harness.runOK(["diff", "-r", "--no-dereference", work + "/bundle/rootfs", work + "/bundle-src/rootfs"])
+
+            // A second import of the same archive copies nothing and gives the same digest.
+            let again = try Harness.layoutfs(["import", work + "/docker.tar"], store: store)
+            #expect(again.stdout.contains("copied 0 blobs"), "\(again.stdout)")
+            #expect(again.stdout.split(separator: "\n").first == imported.stdout.split(separator: "\n").first)
+        }
+    }
+
+    @Test("an oci-archive imports from standard input with the source's manifest digest, and export --tar - streams one skopeo reads")
+    func ociArchiveThroughPipes() throws {
+        try Harness.require("skopeo")
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "oci-archive:\(work)/image.tar:1.35"])
+            let digest = try Harness.runOK(["skopeo", "inspect", "--format", "{{.Digest}}", "oci:\(work)/src:1.35"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let binary = Harness.binary
+            let imported = try Harness.runOK(["sh", "-c", "gzip -c \"$1\" | \"$2\" import - --name demo/piped:1 --root \"$3\"", "sh", work + "/image.tar", binary, store])
+            #expect(imported.stdout.contains("imported docker.io/demo/piped:1 \(digest)"), "\(imported.stdout)")
+
+            try Harness.runOK(["sh", "-c", "\"$1\" export demo/piped:1 --tar - --root \"$2\" > \"$3\"", "sh", binary, store, work + "/piped.tar"])
+            let inspected = try Harness.runOK(["skopeo", "inspect", "--format", "{{.Digest}}", "oci-archive:\(work)/piped.tar:1"]).stdout
+            #expect(inspected.trimmingCharacters(in: .whitespacesAndNewlines) == digest)
+            let members = try Harness.runOK(["tar", "tf", work + "/piped.tar"]).stdout.split(separator: "\n")
+            #expect(members.prefix(2) == ["oci-layout", "index.json"])
+        }
+    }
+
+    /// Writes a copy of the tar `base` plus one hostile member (python's tarfile; nothing is
+    /// extracted anywhere).
+    static let hostileArchive = """
+        import hashlib, io, sys, tarfile
+        base, out, kind = sys.argv[1:4]
+        with tarfile.open(base) as src, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as dst:
+            for m in src.getmembers():
+                dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+            def add(name, data=b"x", type=tarfile.REGTYPE, link=""):
+                info = tarfile.TarInfo(name); info.type = type; info.linkname = link; info.size = len(data) if type == tarfile.REGTYPE else 0
+                dst.addfile(info, io.BytesIO(data) if type == tarfile.REGTYPE else None)
+            other = hashlib.sha256(b"something else").hexdigest()
+            if kind == "dotdot": add("../escape")
+            if kind == "absolute": add("/tmp/layoutfs-absolute-escape")
+            if kind == "symlink": add("blobs/sha256/" + other, type=tarfile.SYMTYPE, link="/etc/passwd")
+            if kind == "unexpected": add("etc/passwd")
+            if kind == "fifo": add("blobs/sha256/" + other, type=tarfile.FIFOTYPE)
+            if kind == "wrongblob": add("blobs/sha256/" + other, b"not what the name says")
+            if kind == "badname": add("blobs/sha256/../../escape")
+        """
+
+    @Test(
+        "a hostile or damaged archive is refused with a clear error and names nothing",
+        arguments: [
+            ("dotdot", "unsafe path"), ("absolute", "unsafe path"), ("symlink", "unexpected member"), ("unexpected", "unexpected member etc/passwd"),
+            ("fifo", "unexpected member"), ("wrongblob", "does not match its name"), ("badname", "unsafe path"), ("truncated", "damaged or truncated"),
+            ("garbage", "cannot open .* as a tar archive: Unrecognized archive format"),
+        ])
+    func hostileArchives(kind: String, message: String) throws {
+        try Harness.require("skopeo", "python3")
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "oci-archive:\(work)/image.tar:1.35"])
+            let bad = work + "/bad.tar"
+            switch kind {
+            case "truncated":
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: work + "/image.tar"))
+                try bytes.prefix(bytes.count / 2 + 100).write(to: URL(fileURLWithPath: bad))
+            case "garbage":
+                try Data((0..<100_000).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: bad))
+            default:
+                try Harness.runOK(["python3", "-c", Self.hostileArchive, work + "/image.tar", bad, kind])
+            }
+            let result = try Harness.layoutfs(["import", bad, "--name", "demo/bad:1"], store: store, expectSuccess: false)
+            #expect(!result.succeeded)
+            #expect(result.stderr.range(of: message, options: .regularExpression) != nil, "\(kind): \(result.stderr)")
+            #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("crashed"))
+            let listing = try Harness.layoutfs(["images", "--json"], store: store)
+            #expect(listing.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(kind) named something: \(listing.stdout)")
+            #expect(!FileManager.default.fileExists(atPath: work + "/escape"))
+            #expect(!FileManager.default.fileExists(atPath: "/tmp/layoutfs-absolute-escape"))
+        }
+    }
+
+    @Test("export --tar of a store blob that no longer matches its digest fails and leaves the existing file as it was")
+    func exportTarOfCorruptBlobLeavesFile() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try "previous".write(toFile: work + "/out.tar", atomically: false, encoding: .utf8)
+            let blobs = store + "/content/blobs/sha256"
+            let largest = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).max {
+                (try Self.size(blobs + "/" + $0)) < (try Self.size(blobs + "/" + $1))
+            })
+            let fd = open(blobs + "/" + largest, O_WRONLY)
+            #expect(fd >= 0)
+            #expect(pwrite(fd, "XXXX", 4, 1000) == 4)
+            close(fd)
+            let result = try Harness.layoutfs(["export", "demo/busybox:1.35", "--tar", work + "/out.tar"], store: store, expectSuccess: false)
+            #expect(!result.succeeded)
+            #expect(result.stderr.contains("no longer matches its digest"), "\(result.stderr)")
+            #expect(try String(contentsOfFile: work + "/out.tar", encoding: .utf8) == "previous")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: work).filter { $0.hasPrefix(".out.tar") }.isEmpty)
+        }
+    }
+
+    static func size(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+}
