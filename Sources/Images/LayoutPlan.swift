@@ -13,11 +13,41 @@ public struct LayoutPlan: Sendable {
     public var warnings: [String]
     /// Blobs of the closure that are not local yet (recorded by `pull --lazy`).
     public var lazyBlobs: [Descriptor]
+    /// The roots shown when they differ from the images' own (`--oci` conversions): a lease
+    /// must hold them too.
+    public var convertedRoots: [Descriptor] = []
+    /// The entries of the `manifest.json` that `docker load` reads (`--format docker`), else nil.
+    public var dockerManifestEntries: [JSONValue]?
+
+    /// How the layout shows images.
+    public struct Shape: Sendable, Equatable {
+        /// `--platform`: re-roots index roots at this platform's manifest.
+        public var platform: Platform?
+        /// `--oci`: Docker-typed manifests and lists are shown converted to OCI media types.
+        public var oci: Bool
+        /// `--format docker`: add `manifest.json` for `docker load`.
+        public var dockerManifest: Bool
+
+        public init(platform: Platform? = nil, oci: Bool = false, dockerManifest: Bool = false) {
+            self.platform = platform
+            self.oci = oci
+            self.dockerManifest = dockerManifest
+        }
+    }
 
     /// Builds the plan.
     /// - Parameter platform: re-roots index roots at this platform's manifest.
     /// - Throws: `.missingBlob` naming digest and image, `.corruptBlob`, `.noPlatform`.
     public init(store: Store, images: [ResolvedImage], platform: Platform?) throws(ImagesError) {
+        try self.init(store: store, images: images, shape: Shape(platform: platform))
+    }
+
+    /// Builds the plan for a `shape`.
+    /// - Throws: `.missingBlob` naming digest and image, `.corruptBlob`, `.noPlatform`; with
+    ///   `oci`, `.noSpace`/`.io` when a converted manifest cannot be stored.
+    public init(store: Store, images: [ResolvedImage], shape: Shape) throws(ImagesError) {
+        let platform = shape.platform
+        var convertedRoots: [Descriptor] = []
         var entries: [Descriptor] = []
         var blobs: [Descriptor] = []
         var seen: Set<Digest> = []
@@ -33,7 +63,16 @@ public struct LayoutPlan: Sendable {
                     try store.readRoot(d)
                 }
             }
+            if shape.oci {
+                let converted = try OCIConversion(store: store).convert(root)
+                if converted != root { convertedRoots.append(converted) }
+                root = converted
+            }
             let walker = try store.closure(of: root, imageName: label)
+            if !shape.oci, OCIConversion.isDockerTyped(walker.blobs) {
+                warnings.append(
+                    "\(label) is Docker-typed (\(root.mediaType)): skopeo, umoci and oci-image-tool read only OCI-typed images from a layout; add --oci to show it converted (new manifest digests, same layers)")
+            }
             for blob in walker.blobs where seen.insert(blob.digest).inserted { blobs.append(blob) }
             for layer in walker.absentForeignLayers {
                 warnings.append("non-distributable layer \(layer.digest) of \(label) is not in the store and is left out")
@@ -52,7 +91,16 @@ public struct LayoutPlan: Sendable {
         self.blobs = blobs
         self.warnings = warnings
         self.lazyBlobs = blobs.filter { !store.hasBlob($0.digest) }
+        self.convertedRoots = convertedRoots
+        if shape.dockerManifest {
+            let (entries, more) = try DockerLoadManifest.entries(for: entries, platform: platform, store: store)
+            dockerManifestEntries = entries
+            self.warnings += more
+        }
     }
+
+    /// A fresh `manifest.json` (`--format docker`), else nil.
+    public var dockerManifestBytes: [UInt8]? { dockerManifestEntries.map { JSONValue.array($0).encoded } }
 
     /// The `index.json` entry for an image: its root descriptor with
     /// `io.containerd.image.name` = full name and `org.opencontainers.image.ref.name` = tag.

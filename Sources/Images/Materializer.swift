@@ -82,7 +82,7 @@ public struct Materializer {
             try root.replaceFile(ImageLayout.layoutFileName, contents: ImageLayout.layoutFileContents)
         }
         let merged: ImageIndex
-        (summary.indexWritten, merged) = try mergeIndex(plan.entries, in: root)
+        (summary.indexWritten, merged) = try mergeIndex(plan.entries, dockerManifest: plan.dockerManifestEntries, in: root)
         summary.warnings = Self.sharedRefNames(in: merged)
         return summary
     }
@@ -151,9 +151,15 @@ public struct Materializer {
     }
 
     /// Merges under the index lock; returns whether index.json was written, and the result.
-    private func mergeIndex(_ entries: [Descriptor], in root: DestinationDirectory) throws(ImagesError) -> (Bool, ImageIndex) {
+    /// `manifest.json` (`--format docker`) is merged under the same lock, before index.json.
+    private func mergeIndex(_ entries: [Descriptor], dockerManifest: [JSONValue]?, in root: DestinationDirectory) throws(ImagesError) -> (Bool, ImageIndex) {
         let lock = try IndexLock(in: root)
         defer { lock.release() }
+        if let dockerManifest {
+            let existing = try? root.readFile(DockerLoadManifest.fileName, limit: ImageLayout.maximumManifestSize)
+            let merged = DockerLoadManifest.merge(dockerManifest, into: existing ?? nil)
+            if merged != existing { try root.replaceFile(DockerLoadManifest.fileName, contents: merged) }
+        }
         let existing = try existingIndex(in: root)
         let merged = IndexMerge.merge(entries, into: existing)
         if let existing, existing.json == merged.json { return (false, merged) }

@@ -15,6 +15,7 @@ public final class LayoutTree: Sendable {
     static let blobsInode: UInt64 = 4
     static let ingestInode: UInt64 = 5
     static let algorithmInodes: [Digest.Algorithm: UInt64] = [.sha256: 6, .sha512: 7]
+    static let dockerManifestInode: UInt64 = 8
 
     private let contents: Mutex<TreeContents>
     private let provider: any BlobProvider
@@ -24,12 +25,15 @@ public final class LayoutTree: Sendable {
 
     /// - Parameters:
     ///   - index: the exact bytes of `index.json`.
+    ///   - dockerManifest: the bytes of a top-level `manifest.json`, or nil for none.
     ///   - blobs: every blob the layout shows (the closure); duplicates are ignored.
     ///   - provider: where blob bytes come from.
     ///   - modificationTime: seconds since the epoch shown as every node's mtime.
     ///   - openFileLimit: how many blob files stay open in the LRU cache.
-    public init(index: [UInt8], blobs: [Descriptor], provider: any BlobProvider, modificationTime: Int64, openFileLimit: Int = 1024) {
-        var contents = TreeContents(indexBytes: index)
+    public init(
+        index: [UInt8], dockerManifest: [UInt8]? = nil, blobs: [Descriptor], provider: any BlobProvider, modificationTime: Int64, openFileLimit: Int = 1024
+    ) {
+        var contents = TreeContents(indexBytes: index, dockerManifest: dockerManifest)
         contents.show(blobs)
         self.contents = Mutex(contents)
         self.provider = provider
@@ -40,23 +44,18 @@ public final class LayoutTree: Sendable {
     /// The current generation of `index.json` (0 at mount, +1 per ``replace(index:blobs:)``).
     public var generation: UInt64 { contents.withLock { $0.generation } }
 
-    /// Shows a new generation (DESIGN.md "index.json generations"): `index.json` gets new bytes
-    /// and a new inode (a handle keeps reading the generation it opened), `blobs/<alg>` lists
-    /// `blobs`. Blobs of earlier generations stay reachable by name (not listed) until
-    /// ``retire(keeping:)``.
+    /// Shows a new generation (DESIGN.md "index.json generations"): `index.json` (and
+    /// `manifest.json`, when given) get new bytes and new inodes (a handle keeps reading the
+    /// generation it opened), `blobs/<alg>` lists `blobs`. Blobs of earlier generations stay
+    /// reachable by name (not listed) until ``retire(keeping:)``.
     /// - Returns: the new generation.
-    public func replace(index: [UInt8], blobs: [Descriptor]) -> UInt64 {
+    public func replace(index: [UInt8], dockerManifest: [UInt8]? = nil, blobs: [Descriptor]) -> UInt64 {
         contents.withLock { contents in
             contents.generation += 1
             contents.indexInode = 1 << 62 | contents.generation
-            contents.indexBytes = index
-            contents.indexSizes[contents.indexInode] = Int64(index.count)
-            // The kernel may still open an earlier generation's inode (its entry was cached
-            // before the invalidation): keep the last ones' bytes.
-            contents.earlierIndexes[contents.indexInode] = index
-            if contents.earlierIndexes.count > 64, let oldest = contents.earlierIndexes.keys.min() {
-                contents.earlierIndexes.removeValue(forKey: oldest)
-            }
+            contents.remember(index, inode: contents.indexInode)
+            contents.dockerManifestInode = dockerManifest.map { _ in 1 << 62 | 1 << 61 | contents.generation }
+            if let dockerManifest, let inode = contents.dockerManifestInode { contents.remember(dockerManifest, inode: inode) }
             contents.show(blobs)
             return contents.generation
         }
@@ -108,7 +107,7 @@ public final class LayoutTree: Sendable {
             if let algorithm = Self.algorithmInodes.first(where: { $0.value == inode })?.key, algorithmShown(algorithm) {
                 return directory(inode)
             }
-            let size = contents.withLock { $0.indexSizes[inode] ?? $0.blobs[inode]?.size }
+            let size = contents.withLock { $0.topFileSizes[inode] ?? $0.blobs[inode]?.size }
             guard let size else { throw LayoutFSError(.notFound, "no inode \(inode)") }
             return file(inode, size: size)
         }
@@ -135,12 +134,15 @@ public final class LayoutTree: Sendable {
     public func entries(of inode: UInt64) throws(LayoutFSError) -> [DirectoryEntry] {
         switch inode {
         case Self.rootInode:
-            return [
+            let (indexInode, dockerManifestInode) = contents.withLock { ($0.indexInode, $0.dockerManifestInode) }
+            var entries = [
                 DirectoryEntry(name: "blobs", inode: Self.blobsInode, kind: .directory),
-                DirectoryEntry(name: ImageLayout.indexFileName, inode: contents.withLock { $0.indexInode }, kind: .regularFile),
+                DirectoryEntry(name: ImageLayout.indexFileName, inode: indexInode, kind: .regularFile),
                 DirectoryEntry(name: "ingest", inode: Self.ingestInode, kind: .directory),
-                DirectoryEntry(name: ImageLayout.layoutFileName, inode: Self.layoutFileInode, kind: .regularFile),
             ]
+            if let dockerManifestInode { entries.append(DirectoryEntry(name: DockerLoadManifest.fileName, inode: dockerManifestInode, kind: .regularFile)) }
+            entries.append(DirectoryEntry(name: ImageLayout.layoutFileName, inode: Self.layoutFileInode, kind: .regularFile))
+            return entries
         case Self.blobsInode:
             return Digest.Algorithm.allCases.filter(algorithmShown).map {
                 DirectoryEntry(name: $0.rawValue, inode: Self.algorithmInodes[$0]!, kind: .directory)
@@ -150,7 +152,7 @@ public final class LayoutTree: Sendable {
             if let algorithm = Self.algorithmInodes.first(where: { $0.value == inode })?.key, algorithmShown(algorithm) {
                 return contents.withLock { $0.listings[algorithm] ?? [] }
             }
-            if contents.withLock({ $0.blobs[inode] != nil || $0.indexSizes[inode] != nil }) || inode == Self.layoutFileInode {
+            if contents.withLock({ $0.blobs[inode] != nil || $0.topFileSizes[inode] != nil }) || inode == Self.layoutFileInode {
                 throw LayoutFSError(.notDirectory, "inode \(inode) is not a directory")
             }
             throw LayoutFSError(.notFound, "no inode \(inode)")
@@ -165,12 +167,12 @@ public final class LayoutTree: Sendable {
         switch inode {
         case Self.layoutFileInode: content = .bytes(ImageLayout.layoutFileContents)
         default:
-            // index.json: the generation of that inode (only the current one can be looked up).
-            if let index = contents.withLock({ $0.indexInode == inode ? $0.indexBytes : $0.earlierIndexes[inode] }) {
-                content = .bytes(index)
+            // index.json, manifest.json: the generation of that inode (only the current one can be looked up).
+            if let bytes = contents.withLock({ $0.topFileBytes[inode]?.bytes }) {
+                content = .bytes(bytes)
                 break
             }
-            if Self.isIndexInode(inode) { throw LayoutFSError(.notFound, "index.json generation \(inode) is gone: open index.json again") }
+            if Self.isIndexInode(inode) { throw LayoutFSError(.notFound, "generation \(inode) of index.json or manifest.json is gone: open it again") }
             guard let descriptor = contents.withLock({ $0.blobs[inode] }) else {
                 _ = try attributes(of: inode)
                 throw LayoutFSError(.isDirectory, "inode \(inode) is a directory")
@@ -267,12 +269,13 @@ public final class LayoutTree: Sendable {
         }
     }
 
-    /// True for blobs (immutable: the kernel may keep their pages), false for index.json.
+    /// True for blobs (immutable: the kernel may keep their pages), false for index.json and manifest.json.
     public func keepsCache(_ inode: UInt64) -> Bool { !Self.isIndexInode(inode) }
 
-    /// Generation 0's index.json is inode 3; later ones `1 << 62 | generation` (blob inodes have
-    /// the top bit set, so the ranges never meet).
-    static func isIndexInode(_ inode: UInt64) -> Bool { inode == indexInode || inode >> 62 == 1 }
+    /// Generation 0's index.json is inode 3 and manifest.json 8; later ones
+    /// `1 << 62 | generation` and `1 << 62 | 1 << 61 | generation` (blob inodes have the top bit
+    /// set, so the ranges never meet).
+    static func isIndexInode(_ inode: UInt64) -> Bool { inode == indexInode || inode == dockerManifestInode || inode >> 62 == 1 }
 
     private func algorithmShown(_ algorithm: Digest.Algorithm) -> Bool {
         algorithm == .sha256 || contents.withLock { $0.listings[algorithm] != nil }
@@ -310,11 +313,12 @@ struct HandleTable: Sendable {
 struct TreeContents {
     var generation: UInt64 = 0
     var indexInode = LayoutTree.indexInode
-    var indexBytes: [UInt8]
-    /// Sizes of every generation's index.json inode (earlier ones answer getattr while open).
-    var indexSizes: [UInt64: Int64]
-    /// Bytes of recent generations by inode (generation 0's included), for late opens.
-    var earlierIndexes: [UInt64: [UInt8]] = [:]
+    var dockerManifestInode: UInt64?
+    /// Sizes of every generation's index.json and manifest.json inodes (earlier ones answer getattr while open).
+    var topFileSizes: [UInt64: Int64] = [:]
+    /// Bytes of the last 32 generations' index.json and manifest.json by inode, for late opens
+    /// (the kernel may open an inode whose entry it cached before the invalidation).
+    var topFileBytes: [UInt64: (generation: UInt64, bytes: [UInt8])] = [:]
     /// Reachable blobs: the current generation's and retained earlier ones.
     var blobs: [UInt64: Descriptor] = [:]
     var blobInodes: [Digest: UInt64] = [:]
@@ -322,10 +326,18 @@ struct TreeContents {
     var current: Set<Digest> = []
     var listings: [Digest.Algorithm: [DirectoryEntry]] = [:]
 
-    init(indexBytes: [UInt8]) {
-        self.indexBytes = indexBytes
-        indexSizes = [LayoutTree.indexInode: Int64(indexBytes.count)]
-        earlierIndexes = [LayoutTree.indexInode: indexBytes]
+    init(indexBytes: [UInt8], dockerManifest: [UInt8]?) {
+        remember(indexBytes, inode: LayoutTree.indexInode)
+        if let dockerManifest {
+            dockerManifestInode = LayoutTree.dockerManifestInode
+            remember(dockerManifest, inode: LayoutTree.dockerManifestInode)
+        }
+    }
+
+    mutating func remember(_ bytes: [UInt8], inode: UInt64) {
+        topFileSizes[inode] = Int64(bytes.count)
+        topFileBytes[inode] = (generation, bytes)
+        if generation >= 32 { topFileBytes = topFileBytes.filter { $0.value.generation > generation - 32 } }
     }
 
     /// Makes `blobs` the listed ones, giving new digests their inodes.

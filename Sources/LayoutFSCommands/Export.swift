@@ -26,6 +26,7 @@ struct Export: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir")) var materialize: String?
     @Option(help: ArgumentHelp("Write an oci-archive to this file (- for standard output).", valueName: "file")) var tar: String?
     @OptionGroup var platform: PlatformOptions
+    @OptionGroup var format: FormatOptions
     @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false
     @Flag(help: "Write lazy blobs fetched from a registry into DIR only, not into the store.") var noStore = false
     @OptionGroup var registry: RegistryOptions
@@ -44,7 +45,7 @@ struct Export: AsyncParsableCommand {
         let destination = materialize ?? tar!
         if destination != "-" { try PathChecks.refuseInsideStore(destination, store: store, what: "destination") }
         let resolved = try contentDirectory.name(try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) })
-        let plan = try LayoutPlan(store: store, images: resolved, platform: try platform.parsed())
+        let plan = try LayoutPlan(store: store, images: resolved, shape: try format.shape(platform))
         // Lazy blobs (pull --lazy) are fetched from their sources first, verified: into the
         // store, or with --no-store straight into DIR (the materialization then skips them).
         var fetched = 0
@@ -61,7 +62,8 @@ struct Export: AsyncParsableCommand {
         var stderr = StandardError()
         for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         if let tar {
-            let summary = try ArchiveExporter(store: store).export(plan, to: tar)
+            let extraFiles = plan.dockerManifestBytes.map { [(name: DockerLoadManifest.fileName, bytes: $0)] } ?? []
+            let summary = try ArchiveExporter(store: store).export(plan, to: tar, extraFiles: extraFiles)
             print(summary.line(tar) + (fetched > 0 ? ", fetched \(fetched)" : ""), to: &stderr)
             return
         }

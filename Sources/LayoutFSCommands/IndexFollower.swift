@@ -15,7 +15,7 @@ import ContentStore
 final class IndexFollower: @unchecked Sendable {
     private let store: Store
     private let specifiers: [ImageSpecifier]
-    private let platform: Platform?
+    private let shape: LayoutPlan.Shape
     private let tree: LayoutTree
     private let lease: LockedRecord
     private let grace: Duration
@@ -24,6 +24,8 @@ final class IndexFollower: @unchecked Sendable {
     private var timer: (any DispatchSourceTimer)?
     // Touched on `queue` only.
     private var current: [ResolvedImage]
+    /// The roots shown: the images' own and their `--oci` conversions.
+    private var shown: [Descriptor]
     /// Roots of earlier generations still in their grace period, each once, with its end.
     private var retained: [Digest: (root: Descriptor, until: ContinuousClock.Instant)] = [:]
     private var lastVersion: Int64?
@@ -35,14 +37,15 @@ final class IndexFollower: @unchecked Sendable {
     ///     while the mount starts is seen at the first poll.
     ///   - grace: how long blobs of a previous generation stay reachable and leased.
     init(
-        store: Store, specifiers: [ImageSpecifier], images: [ResolvedImage], changeCount: Int64?, platform: Platform?, tree: LayoutTree,
+        store: Store, specifiers: [ImageSpecifier], images: [ResolvedImage], changeCount: Int64?, shape: LayoutPlan.Shape, convertedRoots: [Descriptor], tree: LayoutTree,
         lease: LockedRecord, grace: Duration, logger: Logger
     ) {
         self.lastVersion = changeCount
         self.store = store
         self.specifiers = specifiers
         self.current = images
-        self.platform = platform
+        self.shown = images.map(\.root) + convertedRoots
+        self.shape = shape
         self.tree = tree
         self.lease = lease
         self.grace = grace
@@ -103,21 +106,24 @@ final class IndexFollower: @unchecked Sendable {
         guard changed else { return }
         let plan: LayoutPlan
         do {
-            plan = try LayoutPlan(store: store, images: images, platform: platform)
+            plan = try LayoutPlan(store: store, images: images, shape: shape)
         } catch {
             logger.error("a followed name moved, but its new image cannot be shown; keeping the previous index.json", metadata: ["error": "\(error)"])
             return
         }
         let until = ContinuousClock.now + grace
-        for image in current where !images.contains(where: { $0.root.digest == image.root.digest }) {
-            retained[image.root.digest] = (image.root, until)
+        let nowShown = images.map(\.root) + plan.convertedRoots
+        for root in shown where !nowShown.contains(where: { $0.digest == root.digest }) {
+            retained[root.digest] = (root, until)
         }
-        for image in images { retained.removeValue(forKey: image.root.digest) }
+        for root in nowShown { retained.removeValue(forKey: root.digest) }
         current = images
+        shown = nowShown
         updateLease()
-        let generation = tree.replace(index: plan.indexBytes, blobs: plan.blobs)
+        let generation = tree.replace(index: plan.indexBytes, dockerManifest: plan.dockerManifestBytes, blobs: plan.blobs)
         do {
             try control?.invalidateEntry(parent: LayoutTree.rootInode, name: ImageLayout.indexFileName)
+            if shape.dockerManifest { try control?.invalidateEntry(parent: LayoutTree.rootInode, name: DockerLoadManifest.fileName) }
         } catch {
             logger.warning("cannot tell the kernel index.json changed; it sees the new one within 1 s", metadata: ["error": "\(error)"])
         }
@@ -148,7 +154,7 @@ final class IndexFollower: @unchecked Sendable {
     private func updateLease() {
         var roots: [Descriptor] = []
         var seen: Set<Digest> = []
-        for root in current.map(\.root) + retained.values.map(\.root) where seen.insert(root.digest).inserted { roots.append(root) }
+        for root in shown + retained.values.map(\.root) where seen.insert(root.digest).inserted { roots.append(root) }
         do {
             try store.updateLease(lease, roots: roots)
         } catch {

@@ -36,6 +36,7 @@ struct Mount: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("Images (NAME[:TAG], NAME@sha256:..., sha256:...), then the mountpoint (an existing directory).", valueName: "image|mountpoint"))
     var arguments: [String]
     @OptionGroup var platform: PlatformOptions
+    @OptionGroup var format: FormatOptions
     @Flag(help: "Stay in the foreground (logs to stderr) instead of returning once mounted.") var foreground = false
     @Flag(help: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root users).") var allowOther = false
     @Option(help: .hidden) var readyFd: Int32?
@@ -76,7 +77,8 @@ struct Mount: AsyncParsableCommand {
         }
         let changeCount = try? store.images.changeCount()
         let images = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
-        let plan = try LayoutPlan(store: store, images: images, platform: try platform.parsed())
+        let shape = try format.shape(platform)
+        let plan = try LayoutPlan(store: store, images: images, shape: shape)
         var stderr = StandardError()
         for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         try Unmounter.removeStaleMount(at: mountpoint)
@@ -93,14 +95,15 @@ struct Mount: AsyncParsableCommand {
         }
         if foreground {
             // The lease holds the images' closures against prune for the daemon's life.
-            let lease = try store.lease(images.map(\.root))
+            let lease = try store.lease(images.map(\.root) + plan.convertedRoots)
             gcLock.release()
             let record = try MountRecord.create(
                 in: store, mountpoint: mountpoint, images: images.map { $0.name ?? $0.root.digest.description })
             let specifiers = specifiers
             try await serve(plan: plan, store: store, mountpoint: mountpoint) { tree, logger in
                 IndexFollower(
-                    store: store, specifiers: specifiers, images: images, changeCount: changeCount, platform: try? platform.parsed(), tree: tree,
+                    store: store, specifiers: specifiers, images: images, changeCount: changeCount, shape: shape, convertedRoots: plan.convertedRoots,
+                    tree: tree,
                     lease: lease,
                     grace: .seconds(grace), logger: logger)
             }
@@ -134,7 +137,7 @@ struct Mount: AsyncParsableCommand {
         plan: LayoutPlan, provider: any BlobProvider, mountpoint: String, logger: Logger, follower makeFollower: (LayoutTree, Logger) -> IndexFollower
     ) throws {
         let tree = LayoutTree(
-            index: plan.indexBytes, blobs: plan.blobs, provider: provider, modificationTime: Int64(Date().timeIntervalSince1970))
+            index: plan.indexBytes, dockerManifest: plan.dockerManifestBytes, blobs: plan.blobs, provider: provider, modificationTime: Int64(Date().timeIntervalSince1970))
         let readyFd = self.readyFd
         let options = MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout)))
         let follower = makeFollower(tree, logger)

@@ -33,6 +33,21 @@ struct PlatformOptions: ParsableArguments {
     }
 }
 
+/// `--format` and `--oci`, shared by mount and export: how the layout shows the images.
+struct FormatOptions: ParsableArguments {
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case oci, docker
+    }
+
+    @Option(help: "oci: an OCI layout; docker: also the manifest.json that docker load reads.") var format: Format = .oci
+    @Flag(help: "Show Docker-typed manifests and lists converted to OCI media types (new manifest digests, same layers), as skopeo copy --format oci does.")
+    var oci = false
+
+    func shape(_ platform: PlatformOptions) throws -> LayoutPlan.Shape {
+        LayoutPlan.Shape(platform: try platform.parsed(), oci: oci, dockerManifest: format == .docker)
+    }
+}
+
 /// `--insecure-registry`, shared by the commands that reach registries.
 struct RegistryOptions: ParsableArguments {
     @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP (repeatable; loopback hosts always may be).")

@@ -112,9 +112,11 @@ final class RegistryServer {
     }
 
     /// Pushes `oci:LAYOUT:TAG` to `repository:tag` with skopeo.
-    func push(layout: String, tag: String, to repository: String, credentials: String? = nil) throws {
+    /// `skopeo copy` of a layout's tag; `format` "v2s2" pushes it Docker-typed.
+    func push(layout: String, tag: String, to repository: String, credentials: String? = nil, format: String? = nil) throws {
         var arguments = ["skopeo", "copy", "--dest-tls-verify=false"]
         if let credentials { arguments += ["--dest-creds", credentials] }
+        if let format { arguments += ["--format", format] }
         try Harness.runOK(arguments + ["oci:\(layout):\(tag)", "docker://\(address)/\(repository)"])
     }
 }

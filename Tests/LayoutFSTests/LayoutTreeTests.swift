@@ -166,6 +166,29 @@ struct LayoutTreeTests {
         }
     }
 
+    @Test("manifest.json (--format docker) is listed only when given and changes generation with index.json; an old handle keeps its bytes")
+    func dockerManifestGenerations() throws {
+        try withFixture { f in
+            #expect(throws: LayoutFSError.self) { try f.path("manifest.json") }
+            #expect(!(try f.tree.entries(of: LayoutTree.rootInode).map(\.name).contains("manifest.json")))
+            let first = Array(#"[{"Config":"a"}]"#.utf8)
+            _ = f.tree.replace(index: f.indexBytes, dockerManifest: first, blobs: f.blobs)
+            let node = try f.path("manifest.json")
+            #expect(node.size == Int64(first.count) && !f.tree.keepsCache(node.inode))
+            #expect(try f.tree.entries(of: LayoutTree.rootInode).map(\.name) == ["blobs", "index.json", "ingest", "manifest.json", "oci-layout"])
+            let handle = try f.tree.open(node.inode)
+            let second = Array(#"[{"Config":"b"},{"Config":"c"}]"#.utf8)
+            _ = f.tree.replace(index: f.indexBytes, dockerManifest: second, blobs: f.blobs)
+            let next = try f.path("manifest.json")
+            let index = try f.path("index.json")
+            #expect(next.inode != node.inode && next.inode != index.inode)
+            #expect(try f.read(handle, offset: 0, byteCount: 4096) == first)
+            #expect(try f.read(try f.tree.open(next.inode), offset: 0, byteCount: 4096) == second)
+            _ = f.tree.replace(index: f.indexBytes, blobs: f.blobs)
+            #expect(throws: LayoutFSError.self) { try f.path("manifest.json") }
+        }
+    }
+
     @Test("blob reads return the store's bytes for any range")
     func blobReads() throws {
         try withFixture { f in

@@ -1,0 +1,74 @@
+import ContentStore
+import OCISpec
+
+/// `--format docker`: the top-level `manifest.json` that `docker load` reads (Docker's
+/// image/spec "Combined Image JSON + Filesystem Changeset Format", as Docker 25's `docker save`
+/// writes it next to an OCI layout): per image `{"Config": "blobs/sha256/<hex>", "RepoTags":
+/// [...], "Layers": ["blobs/sha256/<hex>", ...]}`, paths inside the layout.
+///
+/// An index entry contributes the manifest for the platform asked for (`--platform`), else this
+/// machine's. Images shown under several names give one entry with every name as a RepoTag;
+/// by-digest names are not tags and are left out.
+public enum DockerLoadManifest {
+    /// Its name at the top of the layout.
+    public static let fileName = "manifest.json"
+
+    /// The entries for `roots` (index.json entries, possibly indexes).
+    /// - Returns: the entries, and warnings for indexes without a manifest for the platform.
+    /// - Throws: `.missingBlob`, `.corruptBlob`.
+    public static func entries(for roots: [Descriptor], platform: Platform?, store: Store) throws(ImagesError) -> (entries: [JSONValue], warnings: [String]) {
+        var order: [Digest] = []
+        var images: [Digest: (manifest: ImageManifest, tags: [String])] = [:]
+        var warnings: [String] = []
+        for root in roots {
+            let name = root.annotations[AnnotationKey.containerdImageName]
+            var selected = root
+            if root.mediaType.isIndex {
+                do {
+                    selected = try PlatformSelection.select(platform ?? .current, from: root, readConfig: { try? store.readBlob($0.digest) }) {
+                        (d) throws(ImagesError) in try store.readRoot(d)
+                    }
+                } catch where error.code == .noPlatform {
+                    warnings.append("manifest.json leaves out \(name ?? root.digest.description): \(error.message)")
+                    continue
+                }
+            }
+            guard case .manifest(let manifest) = try store.readRoot(selected) else { continue }
+            if images[selected.digest] == nil {
+                order.append(selected.digest)
+                images[selected.digest] = (manifest, [])
+            }
+            if let name, let reference = try? ImageReference(parsing: name), reference.tag != nil, reference.digest == nil,
+                !images[selected.digest]!.tags.contains(name)
+            {
+                images[selected.digest]!.tags.append(name)
+            }
+        }
+        let entries = order.map { digest -> JSONValue in
+            let (manifest, tags) = images[digest]!
+            return .object([
+                ("Config", .string(manifest.config.digest.blobPath)),
+                ("RepoTags", .array(tags.map { .string($0) })),
+                ("Layers", .array(manifest.layers.map { .string($0.digest.blobPath) })),
+            ])
+        }
+        return (entries, warnings)
+    }
+
+    /// `entries` merged into an existing `manifest.json` (nil or unparsable: replaced): an
+    /// existing entry with the same Config is replaced; one that shares RepoTags with a new entry
+    /// loses them, and is dropped when none remain.
+    public static func merge(_ entries: [JSONValue], into existing: [UInt8]?) -> [UInt8] {
+        let newConfigs = Set(entries.compactMap { $0["Config"]?.stringValue })
+        let newTags = Set(entries.flatMap { $0["RepoTags"]?.arrayValue?.compactMap(\.stringValue) ?? [] })
+        var kept: [JSONValue] = []
+        for old in existing.flatMap({ try? JSONParser.parse($0) })?.arrayValue ?? [] {
+            guard let config = old["Config"]?.stringValue, !newConfigs.contains(config) else { continue }
+            let tags = old["RepoTags"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            let remaining = tags.filter { !newTags.contains($0) }
+            if !tags.isEmpty && remaining.isEmpty { continue }
+            kept.append(old.setting("RepoTags", to: .array(remaining.map { .string($0) })))
+        }
+        return JSONValue.array(kept + entries).encoded
+    }
+}
