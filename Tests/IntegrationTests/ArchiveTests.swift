@@ -126,6 +126,86 @@ struct ArchiveTests {
         }
     }
 
+    /// Rewrites skopeo's docker-archive `base` into `out`: "diffid" changes the config's first
+    /// diff_id, "missing" names an absent layer, "escape" points the layer at a link leaving the
+    /// archive, "gzip" stores the layers gzip-compressed (a valid archive).
+    static let dockerArchiveVariant = """
+        import gzip, hashlib, io, json, sys, tarfile
+        base, out, kind = sys.argv[1:4]
+        with tarfile.open(base) as src:
+            files = {m.name: src.extractfile(m).read() for m in src.getmembers() if m.isfile()}
+        manifest = json.loads(files["manifest.json"])
+        entry = manifest[0]
+        extra = []
+        if kind == "diffid":
+            config = json.loads(files[entry["Config"]])
+            config["rootfs"]["diff_ids"][0] = "sha256:" + "0" * 64
+            data = json.dumps(config).encode()
+            name = hashlib.sha256(data).hexdigest() + ".json"
+            files[name] = data
+            entry["Config"] = name
+        if kind == "missing":
+            entry["Layers"][0] = "absent.tar"
+        if kind == "escape":
+            extra.append(("evil/layer.tar", "../../../etc/passwd"))
+            entry["Layers"][0] = "evil/layer.tar"
+        if kind == "gzip":
+            layers = []
+            for layer in entry["Layers"]:
+                data = gzip.compress(files[layer], mtime=0)
+                name = hashlib.sha256(data).hexdigest() + ".tar"
+                files[name] = data
+                layers.append(name)
+            entry["Layers"] = layers
+        files["manifest.json"] = json.dumps(manifest).encode()
+        with tarfile.open(out, "w") as dst:
+            for name, data in files.items():
+                if "/" in name: continue
+                info = tarfile.TarInfo(name); info.size = len(data)
+                dst.addfile(info, io.BytesIO(data))
+            for name, target in extra:
+                info = tarfile.TarInfo(name); info.type = tarfile.SYMTYPE; info.linkname = target
+                dst.addfile(info)
+        """
+
+    @Test(
+        "a docker-archive whose layer is not its diff_id, names an absent layer, or links outside is refused; gzip layers import typed tar+gzip",
+        arguments: [("diffid", "rootfs.diff_ids\\[0\\]"), ("missing", "names layer absent.tar, which is not in the archive"), ("escape", "leaves the archive"), ("gzip", "")])
+    func dockerArchiveVariants(kind: String, message: String) throws {
+        try Harness.require("skopeo", "python3")
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "docker-archive:\(work)/docker.tar:demo/busybox:1.35"])
+            try Harness.runOK(["python3", "-c", Self.dockerArchiveVariant, work + "/docker.tar", work + "/variant.tar", kind])
+            let result = try Harness.layoutfs(["import", work + "/variant.tar"], store: store, expectSuccess: kind == "gzip")
+            let listing = try Harness.layoutfs(["images", "--json"], store: store).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard kind == "gzip" else {
+                #expect(!result.succeeded)
+                #expect(result.stderr.range(of: message, options: .regularExpression) != nil, "\(kind): \(result.stderr)")
+                #expect(listing == "[]", "\(kind) named something: \(listing)")
+                return
+            }
+            try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
+            let manifest = try Harness.runOK(["skopeo", "inspect", "--raw", "oci:\(work)/out:1.35"]).stdout
+            #expect(manifest.components(separatedBy: "application/vnd.oci.image.layer.v1.tar+gzip").count == 3, "\(manifest)")
+            try Harness.runOK(["skopeo", "copy", "oci:\(work)/out:1.35", "oci:\(work)/copy:1"])
+            #expect(try Self.diffIDs("oci:\(work)/copy:1") == Self.diffIDs("oci:\(work)/src:1.35"))
+        }
+    }
+
+    @Test("a docker-archive of the newer form (an OCI layout plus manifest.json, as export --tar --format docker and Docker 25 write it) imports through its index.json")
+    func newerDockerArchive() throws {
+        try Harness.withWorkDirectory { work in
+            try Harness.makeDemoImage(at: work + "/src")
+            let imported = try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: work + "/store")
+            try Harness.layoutfs(["export", "demo/busybox:1.35", "--tar", work + "/docker.tar", "--format", "docker"], store: work + "/store")
+            #expect(try Harness.runOK(["tar", "tf", work + "/docker.tar"]).stdout.contains("manifest.json"))
+            let again = try Harness.layoutfs(["import", work + "/docker.tar"], store: work + "/other")
+            #expect(again.stdout.split(separator: "\n").first == imported.stdout.split(separator: "\n").first, "\(again.stdout)")
+        }
+    }
+
     @Test("export --tar of a store blob that no longer matches its digest fails and leaves the existing file as it was")
     func exportTarOfCorruptBlobLeavesFile() throws {
         try Harness.withWorkDirectory { work in

@@ -87,6 +87,34 @@ struct ContainerdTests {
         }
     }
 
+    @Test("a BuildKit-shaped content directory (<root>/runc-overlayfs/content) mounts by digest with --name, and exports as an oci-archive skopeo reads")
+    func buildKitContentDirectory() throws {
+        try Harness.requireFUSE()
+        try Harness.require("skopeo", "umoci")
+        try Harness.withWorkDirectory { work in
+            try Harness.makeDemoImage(at: work + "/src")
+            // BuildKit's content store has containerd's shape: blobs/<alg>/<hex> and ingest/.
+            let content = work + "/buildkit/runc-overlayfs/content"
+            try FileManager.default.createDirectory(atPath: content + "/ingest", withIntermediateDirectories: true)
+            try Harness.runOK(["cp", "-r", work + "/src/blobs", content + "/blobs"])
+            let digest = try Harness.runOK(["skopeo", "inspect", "--format", "{{.Digest}}", "oci:\(work)/src:1.35"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let store = work + "/store"
+            let listing = try Harness.layoutfs(["images", "--content", content, "--json"], store: store).stdout
+            #expect(listing.contains(digest), "\(listing)")
+
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            try Harness.layoutfs(["mount", "--content", content, digest, mnt, "--name", "demo/built:1"], store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            #expect(try Harness.runOK(["skopeo", "inspect", "--format", "{{.Digest}}", "oci:\(mnt):1"]).stdout.contains(digest))
+            try Harness.runOK(["umoci", "unpack", "--image", "\(mnt):1", work + "/bundle"])
+            try Harness.layoutfs(["export", "--content", content, digest, "--name", "demo/built:1", "--tar", work + "/built.tar"], store: store)
+            #expect(try Harness.runOK(["skopeo", "inspect", "--format", "{{.Digest}}", "oci-archive:\(work)/built.tar:1"]).stdout.contains(digest))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/content/blobs/sha256").isEmpty)
+        }
+    }
+
     @Test("--content that is not a content directory, and --name without one digest image, are clear errors")
     func contentErrors() throws {
         try Harness.withWorkDirectory { work in
