@@ -44,7 +44,13 @@ public struct ArchiveExporter {
         let slash = path.lastIndex(of: "/")
         let directoryPath = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard !name.isEmpty, name != ".", name != ".." else { throw ImagesError(.invalidArgument, "--tar \(path) names a directory, not a file") }
+        var st = stat()
+        guard !name.isEmpty, name != ".", name != "..", !(stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR) else {
+            throw ImagesError(.invalidArgument, "--tar \(path) is a directory: give the archive's file name")
+        }
+        guard stat(directoryPath, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
+            throw ImagesError(.invalidArgument, "--tar \(path): directory \(directoryPath) does not exist")
+        }
         let directory = try DestinationDirectory.openRoot(directoryPath)
         let file = try NewBlobFile(named: name, in: directory)
         let summary = try write(plan, to: file.fileDescriptor, what: path, extraFiles: extraFiles)

@@ -31,14 +31,17 @@ public struct ArchiveImporter {
         var result = LayoutImporter.Result()
         let members = try ArchiveMembers.read(path, into: store.content, result: &result)
         let index: ImageIndex
+        let indexLabel: String
         if let indexBytes = members.metadata["index.json"] {
             index = try members.ociIndex(indexBytes)
+            indexLabel = "index.json in \(members.source)"
         } else if let manifestBytes = members.metadata["manifest.json"] {
             index = try DockerArchive(members: members, store: store).index(manifestBytes)
+            indexLabel = "manifest.json in \(members.source)"
         } else {
             throw ImagesError(.invalidLayout, "\(members.source) holds neither index.json (an oci-archive) nor manifest.json (a docker-archive)")
         }
-        let source = StoredArchive(label: members.source, index: index, content: store.content)
+        let source = StoredArchive(label: members.source, indexLabel: indexLabel, index: index, content: store.content)
         let copied = (result.copiedBlobs, result.copiedBytes, result.skippedBlobs)
         try LayoutImporter(store: store, logger: logger).importImages(
             from: source, defaultRepository: path == "-" ? nil : ImageNaming.repository(fromDirectory: Self.stem(path)), options: options, result: &result)
@@ -59,6 +62,7 @@ public struct ArchiveImporter {
 /// An archive whose blobs are already in the store.
 struct StoredArchive: ImportSource {
     let label: String
+    let indexLabel: String
     let index: ImageIndex
     let content: LocalContentStore
 

@@ -55,20 +55,25 @@ public enum DockerLoadManifest {
         return (entries, warnings)
     }
 
-    /// `entries` merged into an existing `manifest.json` (nil or unparsable: replaced): an
-    /// existing entry with the same Config is replaced; one that shares RepoTags with a new entry
-    /// loses them, and is dropped when none remain.
+    /// `entries` merged into an existing `manifest.json` (nil or unparsable: replaced), as
+    /// `index.json` is merged: an existing entry with the same Config is replaced by the new one,
+    /// which keeps its other RepoTags too; a tag a new entry claims leaves the entry that had it,
+    /// and an entry left without tags is dropped.
     public static func merge(_ entries: [JSONValue], into existing: [UInt8]?) -> [UInt8] {
-        let newConfigs = Set(entries.compactMap { $0["Config"]?.stringValue })
-        let newTags = Set(entries.flatMap { $0["RepoTags"]?.arrayValue?.compactMap(\.stringValue) ?? [] })
+        func tags(_ entry: JSONValue) -> [String] { entry["RepoTags"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        let newTags = Set(entries.flatMap(tags))
+        var merged = entries
         var kept: [JSONValue] = []
         for old in existing.flatMap({ try? JSONParser.parse($0) })?.arrayValue ?? [] {
-            guard let config = old["Config"]?.stringValue, !newConfigs.contains(config) else { continue }
-            let tags = old["RepoTags"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            let remaining = tags.filter { !newTags.contains($0) }
-            if !tags.isEmpty && remaining.isEmpty { continue }
+            guard let config = old["Config"]?.stringValue else { continue }
+            let remaining = tags(old).filter { !newTags.contains($0) }
+            if let i = merged.firstIndex(where: { $0["Config"]?.stringValue == config }) {
+                merged[i] = merged[i].setting("RepoTags", to: .array((tags(merged[i]) + remaining).map { .string($0) }))
+                continue
+            }
+            if !tags(old).isEmpty && remaining.isEmpty { continue }
             kept.append(old.setting("RepoTags", to: .array(remaining.map { .string($0) })))
         }
-        return JSONValue.array(kept + entries).encoded
+        return JSONValue.array(kept + merged).encoded
     }
 }

@@ -9,6 +9,8 @@ import OCISpec
 protocol ImportSource {
     /// The directory or archive, for messages.
     var label: String { get }
+    /// What lists its images, for messages ("DIR/index.json", "manifest.json in FILE").
+    var indexLabel: String { get }
     var index: ImageIndex { get }
     /// A manifest, index or config (at most 4 MiB), or nil when absent.
     func readBlob(_ descriptor: Descriptor) throws(ImagesError) -> [UInt8]?
@@ -19,6 +21,7 @@ protocol ImportSource {
 
 extension SourceLayout: ImportSource {
     var label: String { path }
+    var indexLabel: String { "\(path)/index.json" }
 
     func copy(_ descriptor: Descriptor, into content: LocalContentStore) throws(ImagesError) {
         let path = blobPath(descriptor.digest)

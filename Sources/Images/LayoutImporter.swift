@@ -75,14 +75,14 @@ public struct LayoutImporter {
                 $0.annotations[AnnotationKey.refName] == refName || $0.annotations[AnnotationKey.containerdImageName] == refName
             }
             guard !entries.isEmpty else {
-                throw ImagesError(.ambiguous, "no entry of \(path)/index.json has ref name \(refName); it has: \(Self.listing(source.index.manifests))")
+                throw ImagesError(.ambiguous, "no entry of \(source.indexLabel) has ref name \(refName); it has: \(Self.listing(source.index.manifests))")
             }
         }
         var explicitName: String?
         if let name = options.name {
             guard entries.count == 1 else {
                 throw ImagesError(
-                    .ambiguous, "--name needs exactly one entry, but \(path)/index.json has \(entries.count): \(Self.listing(entries)); select one with --ref")
+                    .ambiguous, "--name needs exactly one entry, but \(source.indexLabel) has \(entries.count): \(Self.listing(entries)); select one with --ref")
             }
             let reference: ImageReference
             do {
@@ -109,7 +109,7 @@ public struct LayoutImporter {
             guard let name else { continue }
             if let other = firstEntry[name], other != entry.digest {
                 throw ImagesError(
-                    .ambiguous, "two entries of \(path)/index.json would both be named \(name) (\(other.short) and \(entry.digest.short)); select one with --ref")
+                    .ambiguous, "two entries of \(source.indexLabel) would both be named \(name) (\(other.short) and \(entry.digest.short)); select one with --ref")
             }
             firstEntry[name] = entry.digest
         }

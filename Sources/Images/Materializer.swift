@@ -84,6 +84,9 @@ public struct Materializer {
         let merged: ImageIndex
         (summary.indexWritten, merged) = try mergeIndex(plan.entries, dockerManifest: plan.dockerManifestEntries, in: root)
         summary.warnings = Self.sharedRefNames(in: merged)
+        if plan.dockerManifestEntries == nil, (try? root.readFile(DockerLoadManifest.fileName, limit: ImageLayout.maximumManifestSize)) ?? nil != nil {
+            summary.warnings.append("\(path)/\(DockerLoadManifest.fileName) (what docker load reads) was left as it was and does not list these images: add --format docker to update it")
+        }
         return summary
     }
 

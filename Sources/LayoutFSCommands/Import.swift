@@ -18,7 +18,8 @@ struct Import: ParsableCommand {
             layers kept as they are. \
             Names: --name wins (it needs exactly one selected entry); else the entry's \
             io.containerd.image.name; else a ref name that is a full reference; else a tag-only ref \
-            name T becomes REPO:T (--repo, default the directory's base name). Entries left without \
+            name T becomes REPO:T (--repo, default the directory's or archive's base name; none for \
+            standard input). A legacy docker-archive's images are named by their RepoTags. Entries left without \
             a name are kept by digest and reported. Every blob is verified on the way in; names are \
             bound only when every selected image is complete.
             """)
@@ -26,8 +27,8 @@ struct Import: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Argument(help: "The OCI layout directory, or an archive file (- for standard input).") var path: String
     @Option(help: "Name for the single selected image, e.g. demo/busybox:1.35.") var name: String?
-    @Option(help: "Repository for tag-only ref names (default: the directory's base name).") var repo: String?
-    @Option(help: "Select the entry with this ref name.") var ref: String?
+    @Option(help: "Repository for tag-only ref names (default: the directory's or archive's base name, without .tar).") var repo: String?
+    @Option(help: "Select the entries with this ref name or full image name (for a legacy docker-archive: a RepoTag or its tag).") var ref: String?
     @OptionGroup var platform: PlatformOptions
 
     func run() throws {
@@ -44,7 +45,7 @@ struct Import: ParsableCommand {
             if let name = image.name {
                 print("imported \(name) \(image.target.digest)")
             } else {
-                print("imported \(image.target.digest) without a name (no usable ref name; give one with --name or --repo)")
+                print("imported \(image.target.digest) without a name (the source gives it none; name it with --name, or with --repo when its ref name is a bare tag)")
             }
         }
         for layer in result.absentForeignLayers {

@@ -39,7 +39,7 @@ struct FormatOptions: ParsableArguments {
         case oci, docker
     }
 
-    @Option(help: "oci: an OCI layout; docker: also the manifest.json that docker load reads.") var format: Format = .oci
+    @Option(help: "oci: an OCI layout; docker: also the manifest.json that docker load reads (an index gives its manifest for --platform, else this machine's).") var format: Format = .oci
     @Flag(help: "Show Docker-typed manifests and lists converted to OCI media types (new manifest digests, same layers), as skopeo copy --format oci does.")
     var oci = false
 

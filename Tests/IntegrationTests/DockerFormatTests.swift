@@ -78,6 +78,14 @@ struct DockerFormatTests {
 
             try Harness.layoutfs(["export", "demo/busybox:1.35", "demo/busybox:latest", "--materialize", work + "/out", "--format", "docker"], store: store)
             #expect(try String(contentsOfFile: work + "/out/manifest.json", encoding: .utf8) == fromTar)
+            // A plain export into that directory says manifest.json was not kept in step.
+            try Harness.layoutfs(["tag", "demo/busybox:1.35", "demo/third:3"], store: store)
+            let plain = try Harness.layoutfs(["export", "demo/third:3", "--materialize", work + "/out"], store: store)
+            #expect(plain.stderr.contains("manifest.json (what docker load reads) was left as it was"), "\(plain.stderr)")
+            // With --format docker, the third name joins the same image's entry.
+            try Harness.layoutfs(["export", "demo/third:3", "--materialize", work + "/out", "--format", "docker"], store: store)
+            let merged = try String(contentsOfFile: work + "/out/manifest.json", encoding: .utf8)
+            #expect(merged.contains(#""RepoTags":["docker.io/demo/third:3","docker.io/demo/busybox:1.35","docker.io/demo/busybox:latest"]"#), "\(merged)")
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
             try Harness.layoutfs(["mount", "demo/busybox:1.35", "demo/busybox:latest", mnt, "--format", "docker"], store: store)
