@@ -28,7 +28,7 @@ public final class TarReader {
     /// Where the archive is read from, for messages.
     public let source: String
 
-    /// Opens `path` ("-" reads standard input).
+    /// Opens `path` ("-" reads standard input, refused when it is a terminal).
     /// - Throws: `TarArchiveError` when it cannot be opened or is not an archive libarchive reads.
     public init(path: String) throws(TarArchiveError) {
         guard let archive = archive_read_new() else { throw TarArchiveError("cannot allocate an archive reader") }
@@ -38,6 +38,9 @@ public final class TarReader {
         archive_read_support_format_gnutar(archive)
         for filter in [archive_read_support_filter_gzip, archive_read_support_filter_bzip2, archive_read_support_filter_xz, archive_read_support_filter_zstd] {
             _ = filter(archive)
+        }
+        if path == "-", isatty(STDIN_FILENO) == 1 {
+            throw TarArchiveError("refusing to read an archive from a terminal: pipe it in, or give a file")
         }
         if path != "-", access(path, R_OK) != 0 {
             throw TarArchiveError("cannot read \(path): \(String(cString: strerror(errno)))", errno: errno)
