@@ -34,12 +34,35 @@ public struct ArchiveExporter {
     /// - Parameter extraFiles: small files written at the top after `index.json`.
     /// - Throws: `.invalidArgument` (a terminal), `.missingBlob`, `.corruptBlob` (a stored blob
     ///   that no longer matches its digest), `.noSpace`, `.io`.
+    ///
+    /// A symlink is followed to its (existing) target; a character device or FIFO is written
+    /// into directly, as tar does (`--tar /dev/null`); other special files are refused.
     public func export(_ plan: LayoutPlan, to path: String, extraFiles: [(name: String, bytes: [UInt8])] = []) throws(ImagesError) -> Summary {
         if path == "-" {
             guard isatty(STDOUT_FILENO) == 0 else {
                 throw ImagesError(.invalidArgument, "refusing to write an archive to a terminal: redirect standard output, or give a file")
             }
             return try write(plan, to: STDOUT_FILENO, what: "standard output", extraFiles: extraFiles)
+        }
+        var existing = stat()
+        if lstat(path, &existing) == 0 {
+            switch existing.st_mode & S_IFMT {
+            case S_IFREG, S_IFDIR: break
+            case S_IFLNK:
+                guard let real = realpath(path, nil) else {
+                    throw ImagesError(.invalidArgument, "--tar \(path) is a symlink to a missing file: give the target's path")
+                }
+                defer { free(real) }
+                return try export(plan, to: String(cString: real), extraFiles: extraFiles)
+            case S_IFCHR, S_IFIFO:
+                let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
+                guard fd >= 0 else { throw ImagesError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+                defer { close(fd) }
+                guard isatty(fd) == 0 else { throw ImagesError(.invalidArgument, "refusing to write an archive to the terminal \(path)") }
+                return try write(plan, to: fd, what: path, extraFiles: extraFiles)
+            default:
+                throw ImagesError(.invalidArgument, "--tar \(path) is a special file (not a regular file, character device or FIFO): refused")
+            }
         }
         let slash = path.lastIndex(of: "/")
         let directoryPath = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."

@@ -52,7 +52,7 @@ public struct ArchiveImporter {
 
     /// `dir/name.tar.gz` -> `dir/name`.
     private static func stem(_ path: String) -> String {
-        for suffix in [".tar.gz", ".tar.zst", ".tar.xz", ".tgz", ".tar"] where path.hasSuffix(suffix) {
+        for suffix in [".tar.gz", ".tar.zst", ".tar.xz", ".tar.bz2", ".tgz", ".tzst", ".txz", ".tbz2", ".tar"] where path.hasSuffix(suffix) {
             return String(path.dropLast(suffix.count))
         }
         return path

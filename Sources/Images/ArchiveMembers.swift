@@ -28,6 +28,7 @@ struct ArchiveMembers {
     private(set) var metadata: [String: [UInt8]] = [:]
     private(set) var files: [String: StoredFile] = [:]
     private(set) var links: [String: String] = [:]
+    private var seen: Set<String> = []
 
     private init(source: String) { self.source = source }
 
@@ -92,6 +93,10 @@ struct ArchiveMembers {
             throw ImagesError(.invalidLayout, "\(source) has a member with an unsafe path \"\(entry.path)\" (absolute or with ..); nothing was extracted")
         }
         if entry.kind == .directory || path.isEmpty { return }
+        // tar lets a later member replace an earlier one; we take neither.
+        guard seen.insert(path).inserted else {
+            throw ImagesError(.invalidLayout, "\(source) has the member \(path) twice; an archive with duplicate members is refused")
+        }
         let components = path.split(separator: "/")
         let isBlob = components.count == 3 && components[0] == "blobs"
         let isLegacy = components.count == 1 ? (path.hasSuffix(".tar") || path.hasSuffix(".json")) && !Self.metadataNames.contains(path)

@@ -29,11 +29,17 @@ struct DockerArchive {
                 throw ImagesError(.invalidLayout, "\(what) lacks Config or Layers (strings)")
             }
             let root = try convert(configPath: configPath, layerPaths: layerPaths, what: what)
-            let tags = item["RepoTags"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            var tags: [String] = []
+            switch item["RepoTags"] {
+            case nil, .null?: break
+            case .array(let values)? where values.allSatisfy({ $0.stringValue != nil }):
+                for tag in values.compactMap(\.stringValue) where !tags.contains(tag) { tags.append(tag) }
+            default: throw ImagesError(.invalidLayout, "\(what) has RepoTags that are not an array of strings")
+            }
             if tags.isEmpty { entries.append(root) }
             for tag in tags {
-                guard let reference = try? ImageReference(parsing: tag) else {
-                    throw ImagesError(.invalidLayout, "\(what) has RepoTag \"\(tag)\", which is not an image reference")
+                guard let reference = try? ImageReference(parsing: tag), reference.tag != nil, reference.digest == nil else {
+                    throw ImagesError(.invalidLayout, "\(what) has RepoTag \"\(tag)\", which is not a name with a tag (and no digest)")
                 }
                 entries.append(LayoutPlan.entry(for: root, name: reference.description))
             }
@@ -46,14 +52,20 @@ struct DockerArchive {
             throw ImagesError(.invalidLayout, "\(what) names config \(configPath), which is not in the archive")
         }
         let configuration: ImageConfiguration
+        let configBytes: [UInt8]
         do {
-            configuration = try ImageConfiguration(bytes: try store.content.readBlob(config.digest))
+            configBytes = try store.content.readBlob(config.digest)
+            configuration = try ImageConfiguration(bytes: configBytes)
         } catch let error as ContentStoreError {
             throw ImagesError(error, "cannot read config \(configPath)")
         } catch {
             throw ImagesError(.invalidLayout, "config \(configPath) of \(what) is not valid JSON: \(error)")
         }
-        let diffIDs = configuration.diffIDs ?? []
+        guard case .object = try? JSONParser.parse(configBytes), let diffIDs = configuration.diffIDs, diffIDs.count == layerPaths.count else {
+            throw ImagesError(
+                .invalidLayout,
+                "config \(configPath) of \(what) is not an image config whose rootfs.diff_ids lists one digest per layer (\(layerPaths.count) in manifest.json)")
+        }
         var layers: [Descriptor] = []
         for (j, path) in layerPaths.enumerated() {
             guard let layer = members.file(at: path) else {
@@ -61,9 +73,8 @@ struct DockerArchive {
             }
             let mediaType = try layerType(layer.digest)
             if mediaType == .ociLayer {
-                guard j < diffIDs.count, diffIDs[j] == layer.digest else {
-                    let expected = j < diffIDs.count ? diffIDs[j].description : "nothing (the config lists \(diffIDs.count))"
-                    throw ImagesError(.corruptBlob, "layer \(j) of \(what) (\(path)) has digest \(layer.digest), but the config's rootfs.diff_ids[\(j)] is \(expected)")
+                guard diffIDs[j] == layer.digest else {
+                    throw ImagesError(.corruptBlob, "layer \(j) of \(what) (\(path)) has digest \(layer.digest), but the config's rootfs.diff_ids[\(j)] is \(diffIDs[j])")
                 }
             }
             layers.append(Descriptor(mediaType: mediaType, digest: layer.digest, size: layer.size))

@@ -107,6 +107,9 @@ public struct LayoutImporter {
         var firstEntry: [String: Digest] = [:]
         for (name, entry) in zip(names, entries) {
             guard let name else { continue }
+            if let pinned = (try? ImageReference(parsing: name))?.digest, pinned != entry.digest {
+                throw ImagesError(.invalidLayout, "an entry of \(source.indexLabel) is named \(name), which pins another digest than the entry's \(entry.digest)")
+            }
             if let other = firstEntry[name], other != entry.digest {
                 throw ImagesError(
                     .ambiguous, "two entries of \(source.indexLabel) would both be named \(name) (\(other.short) and \(entry.digest.short)); select one with --ref")
@@ -151,7 +154,11 @@ public struct LayoutImporter {
 
     private func copy(_ blobs: [Descriptor], from source: some ImportSource, result: inout Result) throws(ImagesError) {
         for descriptor in blobs {
-            if store.content.contains(descriptor.digest) {
+            if let size = store.content.size(of: descriptor.digest) {
+                // Committed blobs match their digest; the descriptor must still say their size.
+                guard size == descriptor.size else {
+                    throw ImagesError(.corruptBlob, "\(descriptor.mediaType) \(descriptor.digest) has \(size) bytes, but its descriptor in \(source.label) says \(descriptor.size)")
+                }
                 result.skippedBlobs += 1
                 continue
             }

@@ -49,8 +49,9 @@ public struct Materializer {
     {
         var summary = Summary()
         let root = try DestinationDirectory.openRoot(path)
-        // Fail before copying anything when the existing index.json cannot be merged.
+        // Fail before copying anything when the existing index.json (or manifest.json) cannot be merged.
         _ = try existingIndex(in: root)
+        if plan.dockerManifestEntries != nil { _ = try existingDockerManifest(in: root) }
         let blobsDirectory = try root.subdirectory("blobs")
         var algorithmDirectories: [Digest.Algorithm: DestinationDirectory] = [:]
         for (done, descriptor) in plan.blobs.enumerated() {
@@ -123,6 +124,17 @@ public struct Materializer {
         return hasher.finalize() == descriptor.digest ? .good : .wrong
     }
 
+    /// The destination's manifest.json (`--format docker`), nil when absent.
+    /// - Throws: `.invalidLayout` when it is larger than 4 MiB or not a JSON array (it is left as it is).
+    private func existingDockerManifest(in root: DestinationDirectory) throws(ImagesError) -> [UInt8]? {
+        let name = DockerLoadManifest.fileName
+        guard let bytes = try root.readFile(name, limit: ImageLayout.maximumManifestSize) else { return nil }
+        guard (try? JSONParser.parse(bytes))?.arrayValue != nil else {
+            throw ImagesError(.invalidLayout, "\(root.path)/\(name) exists but is not a JSON array of images; it was left as it is: fix or remove it")
+        }
+        return bytes
+    }
+
     /// The destination's index.json, nil when absent.
     /// - Throws: `.invalidLayout` when it is there but not a valid index (it is left as it is).
     private func existingIndex(in root: DestinationDirectory) throws(ImagesError) -> ImageIndex? {
@@ -159,8 +171,8 @@ public struct Materializer {
         let lock = try IndexLock(in: root)
         defer { lock.release() }
         if let dockerManifest {
-            let existing = try? root.readFile(DockerLoadManifest.fileName, limit: ImageLayout.maximumManifestSize)
-            let merged = DockerLoadManifest.merge(dockerManifest, into: existing ?? nil)
+            let existing = try existingDockerManifest(in: root)
+            let merged = DockerLoadManifest.merge(dockerManifest, into: existing)
             if merged != existing { try root.replaceFile(DockerLoadManifest.fileName, contents: merged) }
         }
         let existing = try existingIndex(in: root)

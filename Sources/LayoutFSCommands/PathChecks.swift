@@ -6,17 +6,25 @@ import LayoutFSMount
 /// daemon would read its blobs through its own mount), and writing a layout into the store
 /// pollutes it.
 enum PathChecks {
-    /// `path` made absolute with symlinks resolved in its existing part.
+    /// `path` made absolute with its existing part resolved by `realpath(3)`, as the kernel
+    /// walks it (a `..` after a symlink leaves the symlink's target, not the link's directory);
+    /// the missing rest is appended with `.` and `..` applied.
     static func resolved(_ path: String) -> String {
-        var url = URL(fileURLWithPath: path).standardizedFileURL
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var existing = absolute.split(separator: "/").map(String.init)
         var missing: [String] = []
-        while !FileManager.default.fileExists(atPath: url.path), url.path != "/" {
-            missing.insert(url.lastPathComponent, at: 0)
-            url.deleteLastPathComponent()
+        while true {
+            if let real = realpath("/" + existing.joined(separator: "/"), nil) {
+                var parts = String(cString: real).split(separator: "/").map(String.init)
+                free(real)
+                for component in missing where component != "." {
+                    if component == ".." { _ = parts.popLast() } else { parts.append(component) }
+                }
+                return "/" + parts.joined(separator: "/")
+            }
+            guard let last = existing.popLast() else { return absolute }
+            missing.insert(last, at: 0)
         }
-        var resolved = url.resolvingSymlinksInPath().path
-        for component in missing { resolved += (resolved.hasSuffix("/") ? "" : "/") + component }
-        return resolved
     }
 
     static func isInside(_ path: String, _ directory: String) -> Bool {

@@ -1,5 +1,9 @@
 import CArchive
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A failure reading or writing a tar archive, with libarchive's message and errno.
 public struct TarArchiveError: Error, Sendable, CustomStringConvertible {
     public let message: String
@@ -12,8 +16,10 @@ public struct TarArchiveError: Error, Sendable, CustomStringConvertible {
     }
 
     init(_ what: String, archive: OpaquePointer?) {
-        let detail = archive.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "unknown error"
-        self.init("\(what): \(detail)", errno: archive.map { archive_errno($0) } ?? 0)
+        var detail = archive.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "unknown error"
+        let code = archive.map { archive_errno($0) } ?? 0
+        if code > 0, let text = strerror(code) { detail += " (\(String(cString: text)))" }
+        self.init("\(what): \(detail)", errno: code)
     }
 
     public var description: String { message }

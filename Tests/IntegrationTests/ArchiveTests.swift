@@ -74,10 +74,11 @@ struct ArchiveTests {
     /// Writes a copy of the tar `base` plus one hostile member (python's tarfile; nothing is
     /// extracted anywhere).
     static let hostileArchive = """
-        import hashlib, io, sys, tarfile
+        import hashlib, io, json, sys, tarfile
         base, out, kind = sys.argv[1:4]
         with tarfile.open(base) as src, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as dst:
             for m in src.getmembers():
+                if kind == "badsize" and m.name == "index.json": continue
                 dst.addfile(m, src.extractfile(m) if m.isfile() else None)
             def add(name, data=b"x", type=tarfile.REGTYPE, link=""):
                 info = tarfile.TarInfo(name); info.type = type; info.linkname = link; info.size = len(data) if type == tarfile.REGTYPE else 0
@@ -90,6 +91,18 @@ struct ArchiveTests {
             if kind == "fifo": add("blobs/sha256/" + other, type=tarfile.FIFOTYPE)
             if kind == "wrongblob": add("blobs/sha256/" + other, b"not what the name says")
             if kind == "badname": add("blobs/sha256/../../escape")
+            if kind == "duplicate":
+                blob = next(m.name for m in src.getmembers() if m.isfile() and m.name.startswith("blobs/"))
+                add(blob, b"a second, different copy")
+            if kind == "badsize":
+                # The manifest claims a wrong size for its first layer; the layer itself is intact.
+                index = json.load(src.extractfile("index.json"))
+                manifest = json.load(src.extractfile("blobs/sha256/" + index["manifests"][0]["digest"][7:]))
+                manifest["layers"][0]["size"] += 1000
+                data = json.dumps(manifest).encode()
+                add("blobs/sha256/" + hashlib.sha256(data).hexdigest(), data)
+                index["manifests"][0].update(digest="sha256:" + hashlib.sha256(data).hexdigest(), size=len(data))
+                add("index.json", json.dumps(index).encode())
         """
 
     @Test(
@@ -97,7 +110,8 @@ struct ArchiveTests {
         arguments: [
             ("dotdot", "unsafe path"), ("absolute", "unsafe path"), ("symlink", "unexpected member"), ("unexpected", "unexpected member etc/passwd"),
             ("fifo", "unexpected member"), ("wrongblob", "does not match its name"), ("badname", "unsafe path"), ("truncated", "damaged or truncated"),
-            ("garbage", "cannot open .* as a tar archive: Unrecognized archive format"),
+            ("garbage", "cannot open .* as a tar archive: Unrecognized archive format"), ("duplicate", "twice"),
+            ("badsize", "bytes, but its descriptor in .* says"),
         ])
     func hostileArchives(kind: String, message: String) throws {
         try Harness.require("skopeo", "python3")
@@ -149,6 +163,10 @@ struct ArchiveTests {
         if kind == "escape":
             extra.append(("evil/layer.tar", "../../../etc/passwd"))
             entry["Layers"][0] = "evil/layer.tar"
+        if kind == "configarray":
+            files[entry["Config"]] = b"[]"
+        if kind == "digesttag":
+            entry["RepoTags"] = ["foo/bar@sha256:" + "a" * 64]
         if kind == "gzip":
             layers = []
             for layer in entry["Layers"]:
@@ -170,7 +188,9 @@ struct ArchiveTests {
 
     @Test(
         "a docker-archive whose layer is not its diff_id, names an absent layer, or links outside is refused; gzip layers import typed tar+gzip",
-        arguments: [("diffid", "rootfs.diff_ids\\[0\\]"), ("missing", "names layer absent.tar, which is not in the archive"), ("escape", "leaves the archive"), ("gzip", "")])
+        arguments: [("diffid", "rootfs.diff_ids\\[0\\]"), ("missing", "names layer absent.tar, which is not in the archive"), ("escape", "leaves the archive"), ("gzip", ""),
+            ("configarray", "is not an image config whose rootfs.diff_ids"), ("digesttag", "not a name with a tag"),
+        ])
     func dockerArchiveVariants(kind: String, message: String) throws {
         try Harness.require("skopeo", "python3")
         try Harness.withWorkDirectory { work in
@@ -226,6 +246,33 @@ struct ArchiveTests {
             #expect(result.stderr.contains("no longer matches its digest"), "\(result.stderr)")
             #expect(try String(contentsOfFile: work + "/out.tar", encoding: .utf8) == "previous")
             #expect(try FileManager.default.contentsOfDirectory(atPath: work).filter { $0.hasPrefix(".out.tar") }.isEmpty)
+        }
+    }
+
+    @Test("export --tar writes into a character device and through a symlink without replacing them, and refuses a path inside the store reached through a symlink and ..")
+    func exportTarDestinations() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try Harness.runOK(["mknod", work + "/null", "c", "1", "3"])
+            try Harness.layoutfs(["export", "demo/busybox:1.35", "--tar", work + "/null"], store: store)
+            var st = stat()
+            #expect(lstat(work + "/null", &st) == 0 && st.st_mode & S_IFMT == S_IFCHR, "the device node is still one")
+
+            try "old".write(toFile: work + "/target.tar", atomically: false, encoding: .utf8)
+            try FileManager.default.createSymbolicLink(atPath: work + "/link.tar", withDestinationPath: "target.tar")
+            try Harness.layoutfs(["export", "demo/busybox:1.35", "--tar", work + "/link.tar"], store: store)
+            #expect(lstat(work + "/link.tar", &st) == 0 && st.st_mode & S_IFMT == S_IFLNK)
+            #expect(try Harness.runOK(["tar", "tf", work + "/target.tar"]).stdout.hasPrefix("oci-layout\n"))
+
+            let blobs = store + "/content/blobs/sha256"
+            let blob = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).first)
+            let before = try Harness.sha256(ofFile: blobs + "/" + blob)
+            try FileManager.default.createSymbolicLink(atPath: work + "/lnk", withDestinationPath: blobs)
+            let refused = try Harness.layoutfs(["export", "demo/busybox:1.35", "--tar", "\(work)/lnk/../sha256/\(blob)"], store: store, expectSuccess: false)
+            #expect(!refused.succeeded && refused.stderr.contains("is inside the store"), "\(refused.stderr)")
+            #expect(try Harness.sha256(ofFile: blobs + "/" + blob) == before)
         }
     }
 

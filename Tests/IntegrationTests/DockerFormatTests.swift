@@ -86,6 +86,14 @@ struct DockerFormatTests {
             try Harness.layoutfs(["export", "demo/third:3", "--materialize", work + "/out", "--format", "docker"], store: store)
             let merged = try String(contentsOfFile: work + "/out/manifest.json", encoding: .utf8)
             #expect(merged.contains(#""RepoTags":["docker.io/demo/third:3","docker.io/demo/busybox:1.35","docker.io/demo/busybox:latest"]"#), "\(merged)")
+            // A manifest.json that is not a JSON array is refused and left as it is.
+            try FileManager.default.createDirectory(atPath: work + "/bad", withIntermediateDirectories: true)
+            try "{not json".write(toFile: work + "/bad/manifest.json", atomically: false, encoding: .utf8)
+            let refused = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/bad", "--format", "docker"], store: store, expectSuccess: false)
+            #expect(!refused.succeeded && refused.stderr.contains("is not a JSON array of images"), "\(refused.stderr)")
+            #expect(try String(contentsOfFile: work + "/bad/manifest.json", encoding: .utf8) == "{not json")
+            #expect(!FileManager.default.fileExists(atPath: work + "/bad/index.json"))
+
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
             try Harness.layoutfs(["mount", "demo/busybox:1.35", "demo/busybox:latest", mnt, "--format", "docker"], store: store)
