@@ -1,5 +1,6 @@
 import ContentStore
 import OCISpec
+import TarArchive
 
 /// The legacy docker-archive (`docker save` before Docker 25, `skopeo copy ... docker-archive:`):
 /// `manifest.json` lists per image a config file, layer tars and `RepoTags`. Each becomes an OCI
@@ -72,10 +73,10 @@ struct DockerArchive {
                 throw ImagesError(.invalidLayout, "\(what) names layer \(path), which is not in the archive")
             }
             let mediaType = try layerType(layer.digest)
-            if mediaType == .ociLayer {
-                guard diffIDs[j] == layer.digest else {
-                    throw ImagesError(.corruptBlob, "layer \(j) of \(what) (\(path)) has digest \(layer.digest), but the config's rootfs.diff_ids[\(j)] is \(diffIDs[j])")
-                }
+            let uncompressed = mediaType == .ociLayer ? layer.digest : try uncompressedDigest(layer.digest, algorithm: diffIDs[j].algorithm)
+            guard diffIDs[j] == uncompressed else {
+                throw ImagesError(
+                    .corruptBlob, "layer \(j) of \(what) (\(path)) has uncompressed digest \(uncompressed), but the config's rootfs.diff_ids[\(j)] is \(diffIDs[j])")
             }
             layers.append(Descriptor(mediaType: mediaType, digest: layer.digest, size: layer.size))
         }
@@ -93,6 +94,28 @@ struct DockerArchive {
             throw ImagesError(error, "cannot store the manifest made for \(what)")
         }
         return Descriptor(mediaType: .ociManifest, digest: digest, size: Int64(bytes.count), platform: configuration.platform)
+    }
+
+    /// The digest of a compressed layer's decompressed bytes.
+    private func uncompressedDigest(_ digest: Digest, algorithm: Digest.Algorithm) throws(ImagesError) -> Digest {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        defer { buffer.deallocate() }
+        var hasher = DigestHasher(algorithm)
+        do {
+            let file = try store.content.openBlob(digest)
+            let stream = try DecompressedStream(fileDescriptor: file.fileDescriptor)
+            while true {
+                let n = try stream.read(into: buffer)
+                if n == 0 { break }
+                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            }
+            withExtendedLifetime(file) {}
+        } catch let error as TarArchiveError {
+            throw ImagesError(.corruptBlob, "layer \(digest) cannot be decompressed: \(error.message)")
+        } catch {
+            throw ImagesError(.io, "cannot read layer \(digest): \(error)")
+        }
+        return hasher.finalize()
     }
 
     /// The layer media type its first bytes tell: gzip, zstd, else an uncompressed tar.

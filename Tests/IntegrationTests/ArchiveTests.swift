@@ -151,7 +151,7 @@ struct ArchiveTests {
         manifest = json.loads(files["manifest.json"])
         entry = manifest[0]
         extra = []
-        if kind == "diffid":
+        if kind in ("diffid", "gzipdiff"):
             config = json.loads(files[entry["Config"]])
             config["rootfs"]["diff_ids"][0] = "sha256:" + "0" * 64
             data = json.dumps(config).encode()
@@ -167,7 +167,7 @@ struct ArchiveTests {
             files[entry["Config"]] = b"[]"
         if kind == "digesttag":
             entry["RepoTags"] = ["foo/bar@sha256:" + "a" * 64]
-        if kind == "gzip":
+        if kind in ("gzip", "gzipdiff"):
             layers = []
             for layer in entry["Layers"]:
                 data = gzip.compress(files[layer], mtime=0)
@@ -187,9 +187,10 @@ struct ArchiveTests {
         """
 
     @Test(
-        "a docker-archive whose layer is not its diff_id, names an absent layer, or links outside is refused; gzip layers import typed tar+gzip",
+        "a docker-archive whose layer (plain or gzip) is not its diff_id, names an absent layer, links outside, has a bad config or tag is refused; gzip layers import typed tar+gzip",
         arguments: [("diffid", "rootfs.diff_ids\\[0\\]"), ("missing", "names layer absent.tar, which is not in the archive"), ("escape", "leaves the archive"), ("gzip", ""),
             ("configarray", "is not an image config whose rootfs.diff_ids"), ("digesttag", "not a name with a tag"),
+            ("gzipdiff", "has uncompressed digest .* but the config's rootfs.diff_ids\\[0\\]"),
         ])
     func dockerArchiveVariants(kind: String, message: String) throws {
         try Harness.require("skopeo", "python3")
