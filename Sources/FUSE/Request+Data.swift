@@ -29,9 +29,13 @@ extension Request {
     /// - Parameters:
     ///   - offset: byte offset in the file.
     ///   - byteCount: bytes to send, at most the request's `byteCount`.
-    public consuming func reply(fileDescriptor: Int32, offset: Int64, byteCount: Int) {
+    ///   - splice: false sends by `pread` even when splicing was negotiated
+    ///     (`FUSE_BUF_NO_SPLICE`): for small replies the two splices and the pipe cost more than
+    ///     the copy.
+    public consuming func reply(fileDescriptor: Int32, offset: Int64, byteCount: Int, splice: Bool = true) {
         var bufvec = cfuse_bufvec_fd(fileDescriptor, off_t(offset), max(0, byteCount))
-        finish { fuse_reply_data($0, &bufvec, fuse_buf_copy_flags(rawValue: 0)) }
+        let flags = fuse_buf_copy_flags(rawValue: splice ? 0 : FUSE_BUF_NO_SPLICE.rawValue)
+        finish { fuse_reply_data($0, &bufvec, flags) }
     }
 
     /// Answers a size probe of `getxattr` or `listxattr` (`fuse_reply_xattr`): the number of

@@ -21,7 +21,7 @@ public final class LayoutTree: Sendable {
     private let provider: any BlobProvider
     private let modificationTime: Int64
     private let files: BlobFileCache
-    private let handles = Mutex(HandleTable())
+    private let handles = OpenHandles()
 
     /// - Parameters:
     ///   - index: the exact bytes of `index.json`.
@@ -195,7 +195,7 @@ public final class LayoutTree: Sendable {
                 }
             }
         }
-        return handles.withLock { $0.insert(content) }
+        return handles.insert(content)
     }
 
     /// The store's file must still be the blob: one that changed size under us (truncated,
@@ -209,11 +209,11 @@ public final class LayoutTree: Sendable {
         return file
     }
 
-    /// Reads up to `byteCount` bytes at `offset` (bytes) of an open handle. Completes at once
-    /// for local content and present lazy chunks, later when they must be fetched; `completion`
-    /// is called exactly once (a failed fetch or a corrupt blob: `.io`).
+    /// Reads up to `byteCount` bytes at `offset` (bytes) of an open handle. Completes at once for local content and present
+    /// lazy chunks, later when they must be fetched; `completion` is called exactly once (a
+    /// failed fetch or a corrupt blob: `.io`).
     public func read(handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void) {
-        guard let content = handles.withLock({ $0.open[handle] }) else {
+        guard let content = handles.content(of: handle) else {
             completion(.failure(LayoutFSError(.badHandle, "no open file handle \(handle)")))
             return
         }
@@ -236,9 +236,9 @@ public final class LayoutTree: Sendable {
         }
     }
 
-    /// Closes a handle returned by `open`.
+    /// Closes a handle returned by `open` (once).
     public func release(handle: UInt64) {
-        _ = handles.withLock { $0.open.removeValue(forKey: handle) }
+        handles.remove(handle)
     }
 
     /// The value of extended attribute `name`; `user.layoutfs.*` names are answered, never listed.
@@ -262,7 +262,7 @@ public final class LayoutTree: Sendable {
     /// False for an open lazy blob not verified yet: the kernel must drop pages from an earlier
     /// open, which may hold bytes of a generation that turned out corrupt.
     public func keepsPages(handle: UInt64) -> Bool {
-        switch handles.withLock({ $0.open[handle] }) {
+        switch handles.content(of: handle) {
         case .lazy(let blob, _): return blob.isVerified
         case .blob(let file, let digest): return file.size == 0 || !provider.mayHoldUnverifiedPages(digest)
         default: return true
@@ -295,18 +295,6 @@ enum OpenContent: Sendable {
     case blob(BlobFile, Digest)
     /// A lazy blob and the generation it was opened at.
     case lazy(LazyBlob, generation: UInt64)
-}
-
-struct HandleTable: Sendable {
-    var next: UInt64 = 1
-    var open: [UInt64: OpenContent] = [:]
-
-    mutating func insert(_ content: OpenContent) -> UInt64 {
-        let handle = next
-        next += 1
-        open[handle] = content
-        return handle
-    }
 }
 
 /// What the tree shows now, and what it still answers for open handles and earlier generations.

@@ -1,0 +1,40 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Open files by handle. Reads (the hot path, on many threads at once) only look up, under
+/// the shared side of a reader-writer lock: with `Mutex`, 16 readers of 4 KiB spent half their
+/// time spinning in its slow path (perf) and served 195 MiB/s where passthrough_ll served 1149.
+final class OpenHandles: @unchecked Sendable {
+    private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+    private var open: [UInt64: OpenContent] = [:]
+    private var next: UInt64 = 1
+
+    init() { pthread_rwlock_init(lock, nil) }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    func insert(_ content: OpenContent) -> UInt64 {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        let handle = next
+        next += 1
+        open[handle] = content
+        return handle
+    }
+
+    func content(of handle: UInt64) -> OpenContent? {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return open[handle]
+    }
+
+    func remove(_ handle: UInt64) {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        open.removeValue(forKey: handle)
+    }
+}
