@@ -28,6 +28,10 @@ ssize_t lfs_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off
 
 int lfs_ficlone(int dest_fd, int src_fd) { return ioctl(dest_fd, FICLONE, src_fd); }
 
+int lfs_start_writeback(int fd, int64_t offset, int64_t length) {
+    return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE);
+}
+
 int lfs_openat_beneath(int dirfd, const char *path, int flags, unsigned int mode) {
     struct open_how how;
     memset(&how, 0, sizeof how);

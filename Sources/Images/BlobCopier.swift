@@ -29,6 +29,9 @@ enum BlobCopier {
         return method
     }
 
+    /// Bytes per `copy_file_range` call; writeback of each step is started at once.
+    static let copyStep: Int64 = 32 << 20
+
     static func failure(_ code: Int32, _ what: String) -> ImagesError {
         if code == ENOSPC || code == EDQUOT {
             return ImagesError(.noSpace, "\(what): the disk is full (free space and run the command again)")
@@ -52,20 +55,25 @@ enum BlobCopier {
             } else {
                 var inOffset: Int64 = 0
                 var outOffset: Int64 = 0
-                let first = lfs_copy_file_range(source.fileDescriptor, &inOffset, fd, &outOffset, Int(min(size, 1 << 30)))
+                let first = lfs_copy_file_range(source.fileDescriptor, &inOffset, fd, &outOffset, Int(min(size, Self.copyStep)))
                 if first > 0 || (first == 0 && size == 0) {
                     method = .copyFileRange
                     DispatchQueue.global().async(group: group) {
                         hashed.result = hashFile(source, descriptor: descriptor)
                     }
+                    // The disk writes start while the source is still being hashed, so the
+                    // final fdatasync has little left to wait for.
+                    _ = lfs_start_writeback(fd, 0, outOffset)
                     while inOffset < size {
-                        let n = lfs_copy_file_range(source.fileDescriptor, &inOffset, fd, &outOffset, Int(min(size - inOffset, 1 << 30)))
+                        let start = outOffset
+                        let n = lfs_copy_file_range(source.fileDescriptor, &inOffset, fd, &outOffset, Int(min(size - inOffset, Self.copyStep)))
                         if n < 0 {
                             if errno == EINTR { continue }
                             copyError = errno
                             break
                         }
                         if n == 0 { copyError = EIO; break }
+                        _ = lfs_start_writeback(fd, start, outOffset - start)
                     }
                 } else if first < 0, ![EXDEV, EOPNOTSUPP, EINVAL, ENOSYS, EBADF].contains(errno) {
                     throw failure(errno, "cannot copy blob \(descriptor.digest)")

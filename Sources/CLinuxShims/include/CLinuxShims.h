@@ -5,6 +5,10 @@
 
 /// renameat2(2) with RENAME_NOREPLACE. Returns 0 or -1 with errno set.
 int lfs_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+/// sync_file_range(2) with SYNC_FILE_RANGE_WRITE: starts writeback of the range, without
+/// waiting. Returns 0 or -1 with errno.
+int lfs_start_writeback(int fd, int64_t offset, int64_t length);
+
 /// copy_file_range(2). Returns bytes copied or -1 with errno.
 ssize_t lfs_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out, size_t len);
 /// ioctl(FICLONE). Returns 0 or -1 with errno.
