@@ -90,7 +90,10 @@ public struct LayoutPlan: Sendable {
         self.entries = entries
         self.blobs = blobs
         self.warnings = warnings
-        self.lazyBlobs = blobs.filter { !store.hasBlob($0.digest) }
+        // Only recorded lazy blobs can be missing (the walk found every blob): one query
+        // rather than a path lookup per blob.
+        let recorded = Set((try? store.lazyBlobs.lazyDigests()) ?? [])
+        self.lazyBlobs = recorded.isEmpty ? [] : blobs.filter { recorded.contains($0.digest) && !store.hasBlob($0.digest) }
         self.convertedRoots = convertedRoots
         if shape.dockerManifest {
             let (entries, more) = try DockerLoadManifest.entries(for: entries, platform: platform, store: store)

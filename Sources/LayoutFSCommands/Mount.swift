@@ -78,9 +78,6 @@ struct Mount: AsyncParsableCommand {
         let changeCount = try? store.images.changeCount()
         let images = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
         let shape = try format.shape(platform)
-        let plan = try LayoutPlan(store: store, images: images, shape: shape)
-        var stderr = StandardError()
-        for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         try Unmounter.removeStaleMount(at: mountpoint)
         if let type = MountTable.isMountpoint(mountpoint) {
             throw CommandFailure("\(mountpoint) is already a mountpoint (\(type)): unmount it first (layoutfs unmount \(mountpoint))")
@@ -94,6 +91,14 @@ struct Mount: AsyncParsableCommand {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")
         }
         if foreground {
+            // Planned here only (not also in the parent): the daemon's start is what a user waits
+            // for. Warnings go to stderr, and to the parent through the ready pipe.
+            let plan = try LayoutPlan(store: store, images: images, shape: shape)
+            var stderr = StandardError()
+            for warning in plan.warnings {
+                print("layoutfs: warning: \(warning)", to: &stderr)
+                if let readyFd { _ = "warning: \(warning)\n".withCString { write(readyFd, $0, strlen($0)) } }
+            }
             // The lease holds the images' closures against prune for the daemon's life.
             let lease = try store.lease(images.map(\.root) + plan.convertedRoots)
             gcLock.release()
@@ -191,10 +196,23 @@ struct Mount: AsyncParsableCommand {
         close(pipe[1])
         defer { close(pipe[0]) }
         guard rc == 0 else { throw CommandFailure("cannot start the mount daemon: \(String(cString: strerror(rc)))") }
-        var buffer = [UInt8](repeating: 0, count: 16)
-        var n: Int
-        repeat { n = read(pipe[0], &buffer, buffer.count) } while n < 0 && errno == EINTR
-        if n > 0, String(decoding: buffer[0..<n], as: UTF8.self).hasPrefix("ready") {
+        // The daemon writes "warning: ..." lines, then "ready"; EOF without it: it failed.
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var ready = false
+        var stderr = StandardError()
+        while !ready {
+            let n = read(pipe[0], &buffer, buffer.count)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            received += buffer[0..<n]
+            while let newline = received.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: received[..<newline], as: UTF8.self)
+                received.removeSubrange(...newline)
+                if line == "ready" { ready = true } else { print("layoutfs: \(line)", to: &stderr) }
+            }
+        }
+        if ready {
             let names = images.map { $0.name ?? $0.root.digest.description }.joined(separator: ", ")
             print("mounted \(names) at \(mountpoint) (pid \(pid), log \(logPath))")
             return
