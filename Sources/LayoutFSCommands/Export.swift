@@ -10,6 +10,7 @@ import Glibc
 /// `layoutfs export IMAGE... --materialize DIR | --tar FILE|-`.
 struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write images into a real OCI layout directory (copying only the blobs it lacks) or an oci-archive.",
         discussion: """
             --materialize DIR: blobs already in DIR (same size) are skipped; --verify-existing \

@@ -9,6 +9,7 @@ import Glibc
 /// `layoutfs import PATH`: copies images from an OCI layout directory or an archive into the store.
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "import",
         abstract: "Import images from an OCI image layout directory, an oci-archive or a docker-archive.",
         discussion: """
             PATH is a layout directory, or a tar archive (or - for standard input; gzip, xz, \

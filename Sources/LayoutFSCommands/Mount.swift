@@ -20,6 +20,7 @@ import Glibc
 /// returns once the child writes `ready` to that pipe, or fails with the child's error.
 struct Mount: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "mount",
         abstract: "Mount images as a live, read-only OCI layout directory.",
         discussion: """
             The directory holds oci-layout, index.json (one entry per image name) and the blobs of \

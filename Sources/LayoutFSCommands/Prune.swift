@@ -4,6 +4,7 @@ import Images
 /// `layoutfs prune`: frees what no image and no running mount needs.
 struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "prune",
         abstract: "Delete blobs and cache entries that no image name and no running mount references.",
         discussion: """
             Keeps the closure of every image name and of every image a running mount serves (its \

@@ -12,6 +12,7 @@ import Glibc
 /// `layoutfs pull REF`: the image's blobs from a registry into the store.
 struct Pull: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pull",
         abstract: "Pull an image from a registry into the store.",
         discussion: """
             Credentials come from ~/.docker/config.json ($DOCKER_CONFIG): auths, credHelpers, \

@@ -10,6 +10,7 @@ import Glibc
 /// `layoutfs status`: the running mounts of the store and their counters.
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "List running mounts with their images and counters.",
         discussion: """
             Counters come from the mount root's user.layoutfs.* attributes (reads, bytes_served, \

@@ -4,7 +4,7 @@ import OCISpec
 
 /// `layoutfs tag SRC DST`.
 struct Tag: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Give an image another name.")
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give an image another name.")
     @OptionGroup var store: StoreOptions
     @Argument(help: "An existing image.") var source: String
     @Argument(help: "The new name.") var destination: String

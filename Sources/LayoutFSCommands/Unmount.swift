@@ -4,6 +4,7 @@ import LayoutFSMount
 /// `layoutfs unmount MOUNTPOINT [--lazy]`.
 struct Unmount: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "unmount",
         abstract: "Unmount a layoutfs mount.",
         discussion: "A busy mount fails with EBUSY; --lazy detaches it now and lets it go when the last user closes it.")
 
