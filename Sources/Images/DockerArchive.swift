@@ -86,14 +86,8 @@ struct DockerArchive {
             ("config", Descriptor(mediaType: .ociConfig, digest: config.digest, size: config.size).json),
             ("layers", .array(layers.map(\.json))),
         ])
-        let bytes = manifest.encoded
-        let digest = DigestHasher.digest(of: bytes)
-        do {
-            try store.content.write(bytes, digest: digest)
-        } catch {
-            throw ImagesError(error, "cannot store the manifest made for \(what)")
-        }
-        return Descriptor(mediaType: .ociManifest, digest: digest, size: Int64(bytes.count), platform: configuration.platform)
+        let stored = try store.writeBlob(json: manifest, what: "the manifest made for \(what)")
+        return Descriptor(mediaType: .ociManifest, digest: stored.digest, size: stored.size, platform: configuration.platform)
     }
 
     /// The digest of a compressed layer's decompressed bytes.

@@ -69,15 +69,9 @@ public struct OCIConversion {
             }
             json = manifest.json.setting("mediaType", to: .string(mediaType.rawValue)).setting("config", to: config).setting("layers", to: .array(layers))
         }
-        let encoded = json.encoded
-        let digest = DigestHasher.digest(of: encoded)
-        do {
-            try store.content.write(encoded, digest: digest)
-        } catch {
-            throw ImagesError(error, "cannot store the OCI-typed conversion of \(descriptor.digest)")
-        }
-        let converted = descriptor.json.setting("mediaType", to: .string(mediaType.rawValue)).setting("digest", to: .string(digest.description))
-            .setting("size", to: .number(String(encoded.count)))
+        let stored = try store.writeBlob(json: json, what: "the OCI-typed conversion of \(descriptor.digest)")
+        let converted = descriptor.json.setting("mediaType", to: .string(mediaType.rawValue)).setting("digest", to: .string(stored.digest.description))
+            .setting("size", to: .number(String(stored.size)))
         return try! Descriptor(json: converted)
     }
 }

@@ -13,6 +13,24 @@ struct ArchiveTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
     }
 
+    /// The demo image built in `work/src` (tag 1.35) and copied by skopeo to `work/docker.tar`
+    /// (a docker-archive naming it demo/busybox:1.35) or `work/image.tar` (an oci-archive).
+    static func makeDemoArchive(in work: String, docker: Bool) throws {
+        try Harness.makeDemoImage(at: work + "/src")
+        let destination = docker ? "docker-archive:\(work)/docker.tar:demo/busybox:1.35" : "oci-archive:\(work)/image.tar:1.35"
+        try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", destination])
+    }
+
+    /// An import that must have failed with a message matching `message` (a regular
+    /// expression), without crashing, and named nothing.
+    static func expectRefused(_ result: RunResult, store: String, message: String, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        #expect(!result.succeeded, "\(label) was imported", sourceLocation: sourceLocation)
+        #expect(result.stderr.range(of: message, options: .regularExpression) != nil, "\(label): \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("crashed"), sourceLocation: sourceLocation)
+        let listing = try Harness.layoutfs(["images", "--json"], store: store).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(listing == "[]", "\(label) named something: \(listing)", sourceLocation: sourceLocation)
+    }
+
     static func diffIDs(_ reference: String) throws -> [String] {
         let rootfs = try #require(try config(reference)["rootfs"] as? [String: Any])
         return try #require(rootfs["diff_ids"] as? [String])
@@ -23,8 +41,7 @@ struct ArchiveTests {
         try Harness.require("skopeo", "umoci", "oci-image-tool")
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "docker-archive:\(work)/docker.tar:demo/busybox:1.35"])
+            try Self.makeDemoArchive(in: work, docker: true)
             let imported = try Harness.layoutfs(["import", work + "/docker.tar"], store: store)
             #expect(imported.stdout.contains("imported docker.io/demo/busybox:1.35 sha256:"), "\(imported.stdout)")
             #expect(imported.stdout.contains("copied 3 blobs"), "config and two layers: \(imported.stdout)")
@@ -55,8 +72,7 @@ struct ArchiveTests {
         try Harness.require("skopeo")
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "oci-archive:\(work)/image.tar:1.35"])
+            try Self.makeDemoArchive(in: work, docker: false)
             let digest = try Harness.runOK(["skopeo", "inspect", "--format", "{{.Digest}}", "oci:\(work)/src:1.35"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let binary = Harness.binary
@@ -117,8 +133,7 @@ struct ArchiveTests {
         try Harness.require("skopeo", "python3")
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "oci-archive:\(work)/image.tar:1.35"])
+            try Self.makeDemoArchive(in: work, docker: false)
             let bad = work + "/bad.tar"
             switch kind {
             case "truncated":
@@ -130,11 +145,7 @@ struct ArchiveTests {
                 try Harness.runOK(["python3", "-c", Self.hostileArchive, work + "/image.tar", bad, kind])
             }
             let result = try Harness.layoutfs(["import", bad, "--name", "demo/bad:1"], store: store, expectSuccess: false)
-            #expect(!result.succeeded)
-            #expect(result.stderr.range(of: message, options: .regularExpression) != nil, "\(kind): \(result.stderr)")
-            #expect(!result.stderr.contains("Fatal error") && !result.stderr.contains("crashed"))
-            let listing = try Harness.layoutfs(["images", "--json"], store: store)
-            #expect(listing.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]", "\(kind) named something: \(listing.stdout)")
+            try Self.expectRefused(result, store: store, message: message, kind)
             #expect(!FileManager.default.fileExists(atPath: work + "/escape"))
             #expect(!FileManager.default.fileExists(atPath: "/tmp/layoutfs-absolute-escape"))
         }
@@ -196,17 +207,10 @@ struct ArchiveTests {
         try Harness.require("skopeo", "python3")
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "docker-archive:\(work)/docker.tar:demo/busybox:1.35"])
+            try Self.makeDemoArchive(in: work, docker: true)
             try Harness.runOK(["python3", "-c", Self.dockerArchiveVariant, work + "/docker.tar", work + "/variant.tar", kind])
             let result = try Harness.layoutfs(["import", work + "/variant.tar"], store: store, expectSuccess: kind == "gzip")
-            let listing = try Harness.layoutfs(["images", "--json"], store: store).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard kind == "gzip" else {
-                #expect(!result.succeeded)
-                #expect(result.stderr.range(of: message, options: .regularExpression) != nil, "\(kind): \(result.stderr)")
-                #expect(listing == "[]", "\(kind) named something: \(listing)")
-                return
-            }
+            guard kind == "gzip" else { return try Self.expectRefused(result, store: store, message: message, kind) }
             try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
             let manifest = try Harness.runOK(["skopeo", "inspect", "--raw", "oci:\(work)/out:1.35"]).stdout
             #expect(manifest.components(separatedBy: "application/vnd.oci.image.layer.v1.tar+gzip").count == 3, "\(manifest)")
