@@ -51,7 +51,7 @@ let package = Package(
             name: "Images",
             dependencies: ["ContentStore", "Registry", "OCISpec", "CLinuxShims", "TarArchive", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec"], swiftSettings: strict),
+        .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
         .target(
             name: "LayoutFSMount",
             dependencies: ["LayoutFS", "Images", "FUSE", .product(name: "Logging", package: "swift-log")],

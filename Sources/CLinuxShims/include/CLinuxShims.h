@@ -2,6 +2,11 @@
 #define LAYOUTFS_CLINUXSHIMS_H
 #include <sys/types.h>
 #include <stdint.h>
+#include <pthread.h>
+
+/// pthread_rwlock_init with PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP (a GNU extension): a
+/// waiting writer is not starved by a steady stream of readers. Returns 0 or an errno value.
+int lfs_rwlock_init_writer_first(pthread_rwlock_t *lock);
 
 /// renameat2(2) with RENAME_NOREPLACE. Returns 0 or -1 with errno set.
 int lfs_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
