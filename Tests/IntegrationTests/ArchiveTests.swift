@@ -222,8 +222,7 @@ struct ArchiveTests {
     @Test("a docker-archive of the newer form (an OCI layout plus manifest.json, as export --tar --format docker and Docker 25 write it) imports through its index.json")
     func newerDockerArchive() throws {
         try Harness.withWorkDirectory { work in
-            try Harness.makeDemoImage(at: work + "/src")
-            let imported = try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: work + "/store")
+            let imported = try Harness.importDemo(work: work, store: work + "/store")
             try Harness.layoutfs(["export", "demo/busybox:1.35", "--tar", work + "/docker.tar", "--format", "docker"], store: work + "/store")
             #expect(try Harness.runOK(["tar", "tf", work + "/docker.tar"]).stdout.contains("manifest.json"))
             let again = try Harness.layoutfs(["import", work + "/docker.tar"], store: work + "/other")
@@ -235,8 +234,7 @@ struct ArchiveTests {
     func exportTarOfCorruptBlobLeavesFile() throws {
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try Harness.importDemo(work: work, store: store)
             try "previous".write(toFile: work + "/out.tar", atomically: false, encoding: .utf8)
             let blobs = store + "/content/blobs/sha256"
             let largest = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).max {
@@ -258,8 +256,7 @@ struct ArchiveTests {
     func exportTarDestinations() throws {
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try Harness.importDemo(work: work, store: store)
             try Harness.runOK(["mknod", work + "/null", "c", "1", "3"])
             try Harness.layoutfs(["export", "demo/busybox:1.35", "--tar", work + "/null"], store: store)
             var st = stat()

@@ -15,8 +15,7 @@ struct CommandLineTests {
     @Test("a command's own failure is one plain line: layoutfs: error: MESSAGE")
     func plainErrors() throws {
         try Harness.withWorkDirectory { work in
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: work + "/store")
+            try Harness.importDemo(work: work, store: work + "/store")
             let result = try Harness.layoutfs(["mount", "demo/busybox:1.35", work + "/missing-dir"], store: work + "/store", expectSuccess: false)
             #expect(result.status != 0)
             #expect(result.stderr.contains("is not an existing directory"), "\(result.stderr)")
@@ -28,8 +27,7 @@ struct CommandLineTests {
     @Test("images --json gives every name with digest, media type, size and platforms")
     func imagesJSON() throws {
         try Harness.withWorkDirectory { work in
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: work + "/store")
+            try Harness.importDemo(work: work, store: work + "/store")
             let output = try Harness.layoutfs(["images", "--json"], store: work + "/store").stdout
             let images = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
             #expect(images.count == 1)

@@ -62,8 +62,7 @@ struct DockerFormatTests {
         try Harness.require("skopeo")
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try Harness.importDemo(work: work, store: store)
             try Harness.layoutfs(["tag", "demo/busybox:1.35", "demo/busybox:latest"], store: store)
             try Harness.layoutfs(["export", "demo/busybox:1.35", "demo/busybox:latest", "--tar", work + "/docker.tar", "--format", "docker"], store: store)
             try Harness.runOK(["skopeo", "copy", "docker-archive:\(work)/docker.tar:docker.io/demo/busybox:1.35", "oci:\(work)/back:1"])

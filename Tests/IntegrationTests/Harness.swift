@@ -167,6 +167,13 @@ enum Harness {
         try runOK([repositoryRoot + "/scripts/make-demo-image", path, tag])
     }
 
+    /// The demo image built at `work/src` and imported into `store` as demo/busybox:1.35.
+    @discardableResult
+    static func importDemo(work: String, store: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
+        try makeDemoImage(at: work + "/src")
+        return try layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store, sourceLocation: sourceLocation)
+    }
+
     /// Runs the layoutfs binary with a store at `store`.
     @discardableResult
     static func layoutfs(_ arguments: [String], store: String, expectSuccess: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {

@@ -14,8 +14,7 @@ struct MaterializeTests {
         try Harness.require("skopeo", "umoci", "oci-image-tool")
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            let imported = try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            let imported = try Harness.importDemo(work: work, store: store)
             #expect(imported.stdout.contains("imported docker.io/demo/busybox:1.35 sha256:"))
             let listing = try Harness.layoutfs(["images"], store: store)
             #expect(listing.stdout.contains("docker.io/demo/busybox:1.35"))
@@ -53,8 +52,7 @@ struct MaterializeTests {
     func verifyExistingReplacesWrongBlob() throws {
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try Harness.importDemo(work: work, store: store)
             try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
             let blobs = try FileManager.default.contentsOfDirectory(atPath: work + "/out/blobs/sha256")
             let largest = try #require(blobs.max { (try? Self.size(work + "/out/blobs/sha256/" + $0)) ?? 0 < (try? Self.size(work + "/out/blobs/sha256/" + $1)) ?? 0 })
@@ -77,8 +75,7 @@ struct MaterializeTests {
     func symlinkedBlobsRefused() throws {
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try Harness.importDemo(work: work, store: store)
             try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: work + "/elsewhere", withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: work + "/out/blobs", withDestinationPath: work + "/elsewhere")
@@ -152,8 +149,7 @@ struct MaterializeTests {
     func fullDisk() throws {
         try Harness.withWorkDirectory { work in
             let store = work + "/store"
-            try Harness.makeDemoImage(at: work + "/src")
-            try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
+            try Harness.importDemo(work: work, store: store)
             let small = work + "/small"
             try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
             try Harness.runOK(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", small])
