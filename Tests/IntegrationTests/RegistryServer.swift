@@ -22,7 +22,28 @@ final class RegistryServer {
         try Harness.require("docker-registry")
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
-        port = try Self.freePort()
+        // The port is free when asked for but released before the registry binds it, so a test
+        // running in parallel can take it first: then the registry starts again on another.
+        var attempt = 0
+        while true {
+            let port = try Self.freePort()
+            try Self.configuration(directory: directory, port: port, htpasswd: htpasswd, token: token)
+                .write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
+            let child = try Harness.spawn(["docker-registry", "serve", directory + "/config.yml"])
+            let error = Self.waitUntilListening(child, port: port)
+            guard let error else {
+                self.port = port
+                self.child = child
+                return
+            }
+            attempt += 1
+            if error.contains("address already in use"), attempt < 5 { continue }
+            Issue.record("docker-registry did not start on port \(port): \(error)")
+            throw HarnessError("registry did not start")
+        }
+    }
+
+    private static func configuration(directory: String, port: Int, htpasswd: String?, token: TokenServer?) -> String {
         var config = """
             version: 0.1
             log:
@@ -55,9 +76,7 @@ final class RegistryServer {
                     rootcertbundle: \(token.directory)/cert.pem
                 """
         }
-        try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
-        child = try Harness.spawn(["docker-registry", "serve", directory + "/config.yml"])
-        try waitUntilListening()
+        return config
     }
 
     deinit {
@@ -65,20 +84,19 @@ final class RegistryServer {
         _ = Harness.wait(child.pid)
     }
 
-    /// Connects until the registry accepts (bounded: 20 s), failing loudly if it exits.
-    private func waitUntilListening() throws {
+    /// Connects until the registry accepts (bounded: 20 s); nil then, else why it did not
+    /// (its stderr when it exited; a stuck child is killed).
+    private static func waitUntilListening(_ child: Harness.Child, port: Int) -> String? {
         let deadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < deadline {
-            if Self.canConnect(port) { return }
+            if canConnect(port) { return nil }
             var status: Int32 = 0
-            if waitpid(child.pid, &status, WNOHANG) == child.pid {
-                Issue.record("docker-registry exited at start: \(child.readError())")
-                throw HarnessError("registry did not start")
-            }
+            if waitpid(child.pid, &status, WNOHANG) == child.pid { return "exited at start: \(child.readError())" }
             usleep(20_000)
         }
-        Issue.record("docker-registry did not listen on \(port) within 20 s")
-        throw HarnessError("registry did not start")
+        kill(child.pid, SIGKILL)
+        _ = Harness.wait(child.pid)
+        return "did not listen within 20 s"
     }
 
     static func canConnect(_ port: Int) -> Bool {
