@@ -5,7 +5,7 @@ import OCISpec
 /// children before parents, each blob once. `subject` is not followed. Layers with `urls`
 /// (non-distributable) may be absent: they are reported in `absentForeignLayers`, not fetched.
 public struct ClosureWalker {
-    /// Reads a manifest or index blob's bytes, or nil when the source lacks it.
+    /// Reads a manifest, index or image config blob's bytes, or nil when the source lacks it.
     public typealias ReadBlob = (Descriptor) throws(ImagesError) -> [UInt8]?
     /// Whether a blob without children is available (a layer or config).
     public typealias HasBlob = (Descriptor) -> Bool
@@ -54,6 +54,9 @@ public struct ClosureWalker {
             }
             if skippingMissing { return }
             throw missing(descriptor)
+        } else if descriptor.mediaType.isImageConfiguration, descriptor.size <= ImageLayout.maximumManifestSize, let bytes = try read(descriptor)
+        {
+            try ManifestNode.checkConfiguration(descriptor, bytes: bytes)
         }
         blobs.append(descriptor)
     }

@@ -18,7 +18,13 @@ struct DockerArchive {
     ///   (a layer that does not match its diff_id), `.noSpace`, `.io`.
     func index(_ manifestBytes: [UInt8]) throws(ImagesError) -> ImageIndex {
         let source = members.source
-        guard let items = (try? JSONParser.parse(manifestBytes))?.arrayValue, !items.isEmpty else {
+        let parsed: JSONValue
+        do throws(OCISpecError) {
+            parsed = try JSONParser.parse(manifestBytes)
+        } catch {
+            throw ImagesError(.invalidLayout, "manifest.json in \(source) is invalid: \(error.message)", underlying: error)
+        }
+        guard let items = parsed.arrayValue, !items.isEmpty else {
             throw ImagesError(.invalidLayout, "manifest.json in \(source) is not a non-empty JSON array of images")
         }
         var entries: [Descriptor] = []

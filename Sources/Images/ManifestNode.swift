@@ -13,13 +13,7 @@ public enum ManifestNode: Sendable {
     /// - Throws: `.corruptBlob` when the bytes do not match the descriptor, `.invalidLayout`
     ///   when a manifest or index is not valid JSON of its kind.
     public init(descriptor: Descriptor, bytes: [UInt8]) throws(ImagesError) {
-        guard Int64(bytes.count) == descriptor.size else {
-            throw ImagesError(.corruptBlob, "blob \(descriptor.digest) has \(bytes.count) bytes, its descriptor says \(descriptor.size)")
-        }
-        let actual = DigestHasher.digest(of: bytes, algorithm: descriptor.digest.algorithm)
-        guard actual == descriptor.digest else {
-            throw ImagesError(.corruptBlob, "blob \(descriptor.digest) is corrupt: its content hashes to \(actual)")
-        }
+        try Self.verify(descriptor, bytes: bytes)
         let node: ManifestNode
         do throws(OCISpecError) {
             if descriptor.mediaType.isIndex {
@@ -50,6 +44,34 @@ public enum ManifestNode: Sendable {
         if let declared = json["mediaType"]?.stringValue, declared != descriptor.mediaType.rawValue {
             throw ImagesError(
                 .invalidLayout, "\(descriptor.digest) says it is \(declared), but its descriptor says \(descriptor.mediaType)")
+        }
+    }
+
+    /// Checks that `bytes` are `descriptor`'s blob.
+    /// - Throws: `.corruptBlob` for another size or digest.
+    static func verify(_ descriptor: Descriptor, bytes: [UInt8]) throws(ImagesError) {
+        guard Int64(bytes.count) == descriptor.size else {
+            throw ImagesError(.corruptBlob, "blob \(descriptor.digest) has \(bytes.count) bytes, its descriptor says \(descriptor.size)")
+        }
+        let actual = DigestHasher.digest(of: bytes, algorithm: descriptor.digest.algorithm)
+        guard actual == descriptor.digest else {
+            throw ImagesError(.corruptBlob, "blob \(descriptor.digest) is corrupt: its content hashes to \(actual)")
+        }
+    }
+
+    /// Refuses an image config (OCI or Docker media type) that readers would take differently
+    /// from us: a member named twice, or a config.md field spelled with other case (Go readers
+    /// match names case-insensitively). Other media types and configs over 4 MiB pass unread.
+    /// - Throws: `.corruptBlob` when `bytes` are not the config's; `.invalidLayout` naming the
+    ///   config's digest and the member.
+    public static func checkConfiguration(_ descriptor: Descriptor, bytes: [UInt8]) throws(ImagesError) {
+        guard descriptor.mediaType.isImageConfiguration, bytes.count <= ImageLayout.maximumManifestSize
+        else { return }
+        try verify(descriptor, bytes: bytes)
+        do throws(OCISpecError) {
+            _ = try ImageConfiguration(bytes: bytes)
+        } catch {
+            throw ImagesError(.invalidLayout, "\(descriptor.mediaType) \(descriptor.digest) is invalid: \(error.message)", underlying: error)
         }
     }
 

@@ -129,8 +129,14 @@ public struct Materializer {
     private func existingDockerManifest(in root: DestinationDirectory) throws(ImagesError) -> [UInt8]? {
         let name = DockerLoadManifest.fileName
         guard let bytes = try root.readFile(name, limit: ImageLayout.maximumManifestSize) else { return nil }
-        guard (try? JSONParser.parse(bytes))?.arrayValue != nil else {
-            throw ImagesError(.invalidLayout, "\(root.path)/\(name) exists but is not a JSON array of images; it was left as it is: fix or remove it")
+        let problem: String?
+        do throws(OCISpecError) {
+            problem = try JSONParser.parse(bytes).arrayValue == nil ? "not a JSON array of images" : nil
+        } catch {
+            problem = error.message
+        }
+        if let problem {
+            throw ImagesError(.invalidLayout, "\(root.path)/\(name) exists but is invalid (\(problem)); it was left as it is: fix or remove it")
         }
         return bytes
     }

@@ -72,7 +72,7 @@ public struct Puller: Sendable {
             root = try await select(platform, in: root, repository: repository, manifests: &manifests, depth: 0)
         }
         var leaves: [Descriptor] = []
-        var configs: Set<Digest> = []
+        var configs: [Digest: Descriptor] = [:]
         var order: [Descriptor] = []
         var seen: Set<Digest> = []
         var result = Result(name: reference.description, target: root)
@@ -82,7 +82,7 @@ public struct Puller: Sendable {
 
         var missing = leaves.filter { !store.content.contains($0.digest) }
         if options.lazy {
-            let layers = missing.filter { !configs.contains($0.digest) }
+            let layers = missing.filter { configs[$0.digest] == nil }
             do {
                 try store.lazyBlobs.recordLazy(layers, source: BlobSource(domain: reference.domain, repository: reference.path))
             } catch {
@@ -90,7 +90,7 @@ public struct Puller: Sendable {
             }
             result.lazyBlobs = layers.count
             result.lazyBytes = layers.reduce(Int64(0)) { $0 + $1.size }
-            missing = missing.filter { configs.contains($0.digest) }
+            missing = missing.filter { configs[$0.digest] != nil }
         }
         result.skippedBlobs = leaves.count - missing.count
         let total = missing.reduce(Int64(0)) { $0 + $1.size }
@@ -100,6 +100,11 @@ public struct Puller: Sendable {
         }
         result.fetchedBlobs = missing.count
         result.fetchedBytes = total
+        // Configs are parsed by every reader: refuse one they would read differently from us.
+        for config in configs.values {
+            guard let bytes = try? store.content.readBlob(config.digest) else { continue }
+            try ManifestNode.checkConfiguration(config, bytes: bytes)
+        }
         // Parents after children: manifests are committed once everything they reference is local.
         for descriptor in order.reversed() where !store.content.contains(descriptor.digest) {
             guard let bytes = manifests[descriptor.digest] else { continue }
@@ -141,7 +146,7 @@ public struct Puller: Sendable {
 
     private func walk(
         _ descriptor: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], leaves: inout [Descriptor],
-        configs: inout Set<Digest>, order: inout [Descriptor], seen: inout Set<Digest>, result: inout Result, depth: Int
+        configs: inout [Digest: Descriptor], order: inout [Descriptor], seen: inout Set<Digest>, result: inout Result, depth: Int
     ) async throws {
         guard seen.insert(descriptor.digest).inserted else { return }
         guard depth < 16 else { throw ImagesError(.invalidLayout, "\(repository) nests indexes more than 16 deep") }
@@ -155,7 +160,7 @@ public struct Puller: Sendable {
         }
         order.append(descriptor)
         let node = try await node(descriptor, repository: repository, manifests: &manifests)
-        if case .manifest(let manifest) = node { configs.insert(manifest.config.digest) }
+        if case .manifest(let manifest) = node { configs[manifest.config.digest] = manifest.config }
         for child in node.children {
             try await walk(
                 child, repository: repository, manifests: &manifests, leaves: &leaves, configs: &configs, order: &order, seen: &seen, result: &result,

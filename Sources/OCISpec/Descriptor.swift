@@ -20,8 +20,12 @@ public struct Descriptor: Sendable, Equatable {
     /// - Throws: `OCISpecError.invalidDescriptor` when a required field is missing or of the
     ///   wrong type, the size is negative or above `ImageLayout.maximumBlobSize`, or the digest
     ///   is invalid (`.invalidDigest`).
+    /// The members image-spec descriptor.md defines.
+    static let fields = ["mediaType", "digest", "size", "urls", "annotations", "data", "artifactType", "platform"]
+
     public init(json: JSONValue) throws(OCISpecError) {
         guard case .object = json else { throw OCISpecError(.invalidDescriptor, "descriptor is not a JSON object") }
+        try json.checkFieldNames(Self.fields, in: "descriptor")
         guard let mediaType = json["mediaType"]?.stringValue else {
             throw OCISpecError(.invalidDescriptor, "descriptor has no mediaType string")
         }

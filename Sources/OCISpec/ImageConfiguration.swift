@@ -9,12 +9,16 @@ public struct ImageConfiguration: Sendable {
     public let variant: String?
     public let osVersion: String?
 
-    /// - Throws: `OCISpecError.tooLarge` above 4 MiB, `.invalidJSON`.
+    /// - Throws: `OCISpecError.tooLarge` above 4 MiB, `.invalidJSON`, `.duplicateMember` (a
+    ///   member named twice, or a field of config.md spelled with other case).
     public init(bytes: some Collection<UInt8>) throws(OCISpecError) {
         guard bytes.count <= ImageLayout.maximumManifestSize else {
             throw OCISpecError(.tooLarge, "config is \(bytes.count) bytes, more than the 4 MiB limit")
         }
         let json = try JSONParser.parse(bytes)
+        try json.checkFieldNames(
+            ["created", "author", "architecture", "os", "os.version", "os.features", "variant", "config", "rootfs", "history"], in: "config")
+        try json["rootfs"]?.checkFieldNames(["type", "diff_ids"], in: "config rootfs")
         os = json["os"]?.stringValue
         architecture = json["architecture"]?.stringValue
         variant = json["variant"]?.stringValue

@@ -21,6 +21,7 @@ public struct ImageIndex: Sendable {
 
     public init(json: JSONValue) throws(OCISpecError) {
         guard case .object = json else { throw OCISpecError(.invalidIndex, "index is not a JSON object") }
+        try json.checkFieldNames(["schemaVersion", "mediaType", "artifactType", "manifests", "subject", "annotations"], in: "index")
         guard let schemaVersion = json["schemaVersion"]?.int64Value, schemaVersion == 2 else {
             throw OCISpecError(.invalidIndex, "index schemaVersion is not 2")
         }

@@ -18,6 +18,7 @@ public struct ImageManifest: Sendable {
         }
         let json = try JSONParser.parse(bytes)
         guard case .object = json else { throw OCISpecError(.invalidManifest, "manifest is not a JSON object") }
+        try json.checkFieldNames(["schemaVersion", "mediaType", "artifactType", "config", "layers", "subject", "annotations"], in: "manifest")
         guard json["schemaVersion"]?.int64Value == 2 else { throw OCISpecError(.invalidManifest, "manifest schemaVersion is not 2") }
         guard let configJSON = json["config"] else { throw OCISpecError(.invalidManifest, "manifest has no config") }
         do {

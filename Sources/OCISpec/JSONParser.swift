@@ -2,11 +2,23 @@
 ///
 /// Throws `OCISpecError.invalidJSON` with the byte offset of the first problem. Nesting is
 /// limited to `maximumDepth` so hostile input cannot exhaust the stack.
+///
+/// An object with two members of the same name is refused (`.duplicateMember`, naming the
+/// member's path): RFC 8259 leaves the meaning open, and readers disagree (Go's encoding/json,
+/// used by skopeo, umoci and containerd, takes the last; a first-wins reader would follow
+/// different blobs than they do).
 public struct JSONParser {
     public static let maximumDepth = 256
 
     private let bytes: [UInt8]
     private var position = 0
+    /// Member names and element indexes from the document's root to the value being parsed.
+    private var path: [PathComponent] = []
+
+    private enum PathComponent {
+        case member(String)
+        case element(Int)
+    }
 
     /// Parses one JSON document; whitespace may surround it, nothing else.
     public static func parse(_ bytes: some Collection<UInt8>) throws(OCISpecError) -> JSONValue {
@@ -22,6 +34,18 @@ public struct JSONParser {
 
     private func failure(_ what: String) -> OCISpecError {
         OCISpecError(.invalidJSON, "invalid JSON at byte \(position): \(what)")
+    }
+
+    /// The path to the current value, as `layers[2].annotations` (`$` for the root).
+    private var pathText: String {
+        var text = ""
+        for component in path {
+            switch component {
+            case .member(let name): text += text.isEmpty ? name : ".\(name)"
+            case .element(let index): text += "[\(index)]"
+            }
+        }
+        return text.isEmpty ? "$" : text
     }
 
     private mutating func skipWhitespace() {
@@ -54,6 +78,7 @@ public struct JSONParser {
     private mutating func parseObject(depth: Int) throws(OCISpecError) -> JSONValue {
         position += 1
         var members: [(key: String, value: JSONValue)] = []
+        var names: Set<String> = []
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -63,11 +88,20 @@ public struct JSONParser {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected a member name") }
             let key = try parseString()
+            guard names.insert(key).inserted else {
+                path.append(.member(key))
+                let member = pathText
+                throw OCISpecError(
+                    .duplicateMember,
+                    "member \"\(member)\" appears twice (a duplicate name is ambiguous: Go readers such as skopeo, umoci and containerd take the last)")
+            }
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw failure("expected ':'") }
             position += 1
             skipWhitespace()
+            path.append(.member(key))
             members.append((key, try parseValue(depth: depth + 1)))
+            path.removeLast()
             skipWhitespace()
             guard position < bytes.count else { throw failure("unterminated object") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
@@ -86,7 +120,9 @@ public struct JSONParser {
         }
         while true {
             skipWhitespace()
+            path.append(.element(elements.count))
             elements.append(try parseValue(depth: depth + 1))
+            path.removeLast()
             skipWhitespace()
             guard position < bytes.count else { throw failure("unterminated array") }
             if bytes[position] == UInt8(ascii: ",") { position += 1; continue }

@@ -11,7 +11,7 @@ public enum JSONValue: Sendable, Equatable {
     case number(String)
     case string(String)
     case array([JSONValue])
-    /// Members in source order. Duplicate keys are kept as they came.
+    /// Members in source order. Parsed documents never repeat a name (``JSONParser`` refuses it).
     case object([(key: String, value: JSONValue)])
 
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {

@@ -21,6 +21,8 @@ public struct MediaType: RawRepresentable, Hashable, Sendable, CustomStringConve
 
     /// An image index or a Docker manifest list.
     public var isIndex: Bool { self == .ociIndex || self == .dockerManifestList }
+    /// An image config (OCI or Docker), parsed by readers to find the platform and diff_ids.
+    public var isImageConfiguration: Bool { self == .ociConfig || self == .dockerConfig }
     /// An image manifest (OCI or Docker schema 2).
     public var isManifest: Bool { self == .ociManifest || self == .dockerManifest }
     public var isDocker: Bool { rawValue.hasPrefix("application/vnd.docker.") }

@@ -4,7 +4,7 @@ public struct OCISpecError: Error, CustomStringConvertible, Sendable, Equatable 
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
             case invalidJSON, invalidDigest, invalidDescriptor, invalidIndex, invalidManifest
-            case invalidReference, invalidPlatform, tooLarge
+            case invalidReference, invalidPlatform, tooLarge, duplicateMember
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -16,6 +16,9 @@ public struct OCISpecError: Error, CustomStringConvertible, Sendable, Equatable 
         public static let invalidReference = Code(.invalidReference)
         public static let invalidPlatform = Code(.invalidPlatform)
         public static let tooLarge = Code(.tooLarge)
+        /// A JSON object names a member twice, or names a known field with different case (Go
+        /// readers match field names case-insensitively).
+        public static let duplicateMember = Code(.duplicateMember)
         public var description: String { "\(value)" }
     }
 

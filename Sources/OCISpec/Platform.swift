@@ -9,8 +9,10 @@ public struct Platform: Sendable, Equatable, CustomStringConvertible {
     /// The platform as JSON, unknown members included.
     public let json: JSONValue
 
-    /// - Throws: `OCISpecError.invalidPlatform` when `os` or `architecture` is missing.
+    /// - Throws: `OCISpecError.invalidPlatform` when `os` or `architecture` is missing;
+    ///   `.duplicateMember` for a field spelled with other case.
     public init(json: JSONValue) throws(OCISpecError) {
+        try json.checkFieldNames(["architecture", "os", "os.version", "os.features", "variant", "features"], in: "platform")
         guard let os = json["os"]?.stringValue, let architecture = json["architecture"]?.stringValue else {
             throw OCISpecError(.invalidPlatform, "platform needs os and architecture strings")
         }

@@ -54,8 +54,13 @@ struct ClosureWalkerTests {
                         (b.manifest.digest, ([b.config] + b.layers).map(\.digest)),
                         (attestation.manifest.digest, ([attestation.config] + attestation.layers).map(\.digest)),
                     ]))
-            // Manifests and indexes are read once each; layers and configs are never read.
-            #expect(reads.current == [index.digest: 1, a.manifest.digest: 1, b.manifest.digest: 1, attestation.manifest.digest: 1])
+            // Manifests, indexes and image configs are read once each (configs to refuse duplicate
+            // members); layers are never read.
+            #expect(
+                reads.current == [
+                    index.digest: 1, a.manifest.digest: 1, b.manifest.digest: 1, attestation.manifest.digest: 1, a.config.digest: 1,
+                    b.config.digest: 1, attestation.config.digest: 1,
+                ])
         }
     }
 

@@ -13,6 +13,8 @@ enum Damage: String, CaseIterable, Sendable, CustomStringConvertible {
     case invalidDigestInIndex, uppercaseDigestInIndex, negativeSize, absurdSize
     case corruptLayer, corruptConfig, corruptManifest, layerWrongSize
     case missingLayer, missingConfig, missingManifest, secondEntryMissingLayer
+    case manifestDuplicateLayers, manifestLayersOtherCase, manifestLongS, annotationDuplicate
+    case configDuplicateMember, configRootfsOtherCase, indexDuplicateManifests, indexBlobDuplicateManifests
 
     var description: String { rawValue }
 }
@@ -24,6 +26,18 @@ private struct Broken {
     var mentions: String?
     /// Blobs that must not be in the store afterwards.
     var notStored: [OCISpec.Digest] = []
+    /// A JSON member the message must name (quoted).
+    var member: String?
+}
+
+private func json(_ descriptor: Descriptor) -> String { String(decoding: descriptor.json.encoded, as: UTF8.self) }
+
+/// A manifest blob for `image`'s config with `members` (raw JSON text) after it, listed alone in index.json.
+private func addManifest(_ layout: ImageBuilder, _ image: BuiltImage, _ members: String) throws -> Descriptor {
+    let text = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(json(image.config)),\#(members)}"#
+    let manifest = try layout.addBlob(Array(text.utf8), mediaType: .ociManifest)
+    try layout.writeIndex([ImageBuilder.entry(manifest, refName: "1.0")])
+    return manifest
 }
 
 private func brokenLayout(_ damage: Damage, in tmp: String) throws -> Broken {
@@ -123,6 +137,42 @@ private func brokenLayout(_ damage: Damage, in tmp: String) throws -> Broken {
     case .missingManifest:
         try layout.removeBlob(image.manifest.digest)
         return Broken(path: path, code: .missingBlob, mentions: image.manifest.digest.description, notStored: [image.manifest.digest])
+    case .manifestDuplicateLayers:
+        // Go readers take the last "layers" (a layer this layout lacks), a first-wins reader the first.
+        let other = Descriptor(mediaType: .ociLayer, digest: ImageBuilder.digest(of: [9]), size: 1)
+        let bad = try addManifest(layout, image, #""layers":[\#(json(image.layers[0]))],"layers":[\#(json(other))]"#)
+        return Broken(path: path, code: .invalidLayout, mentions: "\(bad.digest)", notStored: [bad.digest], member: "layers")
+    case .manifestLayersOtherCase:
+        let bad = try addManifest(layout, image, #""layers":[],"Layers":[\#(json(image.layers[0]))]"#)
+        return Broken(path: path, code: .invalidLayout, mentions: "\(bad.digest)", notStored: [bad.digest], member: "Layers")
+    case .manifestLongS:
+        // U+017F (long s) folds to "s" in Go: "layer\u017F" is "layers" to skopeo and umoci.
+        let bad = try addManifest(layout, image, #""layers":[],"layer\u017F":[\#(json(image.layers[0]))]"#)
+        return Broken(path: path, code: .invalidLayout, mentions: "\(bad.digest)", notStored: [bad.digest], member: "layer\u{017F}")
+    case .annotationDuplicate:
+        let bad = try addManifest(layout, image, #""layers":[],"annotations":{"a":"1","b":"2","a":"3"}"#)
+        return Broken(path: path, code: .invalidLayout, mentions: "\(bad.digest)", notStored: [bad.digest], member: "annotations.a")
+    case .configDuplicateMember:
+        let config = try layout.addBlob(Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[],"diff_ids":[]}}"#.utf8), mediaType: .ociConfig)
+        let manifest = try layout.addBlob(
+            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(json(config)),"layers":[]}"#.utf8), mediaType: .ociManifest)
+        try layout.writeIndex([ImageBuilder.entry(manifest, refName: "1.0")])
+        return Broken(path: path, code: .invalidLayout, mentions: "\(config.digest)", member: "rootfs.diff_ids")
+    case .configRootfsOtherCase:
+        let config = try layout.addBlob(Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","Diff_IDs":[]}}"#.utf8), mediaType: .ociConfig)
+        let manifest = try layout.addBlob(
+            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(json(config)),"layers":[]}"#.utf8), mediaType: .ociManifest)
+        try layout.writeIndex([ImageBuilder.entry(manifest, refName: "1.0")])
+        return Broken(path: path, code: .invalidLayout, mentions: "\(config.digest)", member: "Diff_IDs")
+    case .indexDuplicateManifests:
+        try layout.write(Array(#"{"schemaVersion":2,"manifests":[],"manifests":[\#(json(entry))]}"#.utf8), to: "index.json")
+        return Broken(path: path, code: .invalidLayout, mentions: "index.json", member: "manifests")
+    case .indexBlobDuplicateManifests:
+        let index = try layout.addBlob(
+            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[\#(json(image.manifest))],"manifests":[]}"#.utf8),
+            mediaType: .ociIndex)
+        try layout.writeIndex([ImageBuilder.entry(index, refName: "1.0")])
+        return Broken(path: path, code: .invalidLayout, mentions: "\(index.digest)", notStored: [index.digest], member: "manifests")
     case .secondEntryMissingLayer:
         let second = try layout.addImage(platform: amd64)
         try layout.removeBlob(second.layers[1].digest)
@@ -143,6 +193,9 @@ struct ImportRefusalTests {
             #expect(error?.code == broken.code, "\(error?.message ?? "")")
             if let mentions = broken.mentions {
                 #expect(error?.message.contains(mentions) == true, "\(error?.message ?? "") does not mention \(mentions)")
+            }
+            if let member = broken.member {
+                #expect(error?.message.contains("\"\(member)\"") == true, "\(error?.message ?? "") does not name the member \(member)")
             }
             #expect(try boundNames(store).isEmpty)
             for digest in broken.notStored { #expect(!store.content.contains(digest)) }

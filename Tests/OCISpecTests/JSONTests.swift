@@ -1,3 +1,4 @@
+import Foundation
 import OCISpec
 import Testing
 
@@ -15,7 +16,6 @@ struct JSONTests {
             #"[]"#,
             #"{}"#,
             #""application/vnd.oci.image.manifest.v1+json""#,
-            #"{"dup":1,"dup":2}"#,
             #"{"unicode":"é中😀","quote":"\"","backslash":"\\","nl":"\n","tab":"\t","cr":"\r","ctl":"\u0001"}"#,
             #"0"#,
             #"-0"#,
@@ -24,6 +24,41 @@ struct JSONTests {
         let value = try parse(json)
         #expect(text(value) == json)
         #expect(try JSONParser.parse(value.prettyEncoded) == value)
+    }
+
+    @Test(
+        "a member named twice is refused at any depth, naming its path",
+        arguments: [
+            (#"{"dup":1,"dup":2}"#, "dup"),
+            (#"{"layers":[],"config":{},"layers":[]}"#, "layers"),
+            (#"{"manifests":[{"digest":"a"},{"annotations":{"x":"1","x":"1"}}]}"#, "manifests[1].annotations.x"),
+            (#"[[{"a":{"b":1,"b":1}}]]"#, "[0][0].a.b"),
+            (#"{"a":1,"a":2}"#, "a"),
+        ])
+    func duplicateMembers(json: String, path: String) throws {
+        let error = #expect(throws: OCISpecError.self) { try parse(json) }
+        #expect(error?.code == .duplicateMember)
+        #expect(error?.message.contains("\"\(path)\"") == true, "\(error?.message ?? "")")
+    }
+
+    @Test(
+        "a known field spelled with other case (as Go readers fold it) is refused; other members are kept",
+        arguments: [
+            (#"{"schemaVersion":2,"config":CONFIG,"Layers":[]}"#, "Layers"),
+            (#"{"schemaVersion":2,"config":CONFIG,"layers":[],"LAYERS":[]}"#, "LAYERS"),
+            (#"{"schemaVersion":2,"config":CONFIG,"layer\u017f":[]}"#, "layer\u{017F}"),
+            (#"{"schemaVersion":2,"config":{"mediaType":"m","digest":"sha256:DIGEST","size":1,"\u212Aind":1,"Size":2},"layers":[]}"#, "Size"),
+        ])
+    func foldedFieldNames(json: String, member: String) throws {
+        let digest = String(repeating: "a", count: 64)
+        let config = #"{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:\#(digest)","size":2}"#
+        let text = json.replacingOccurrences(of: "CONFIG", with: config).replacingOccurrences(of: "DIGEST", with: digest)
+        let error = #expect(throws: OCISpecError.self) { try ImageManifest(bytes: Array(text.utf8)) }
+        #expect(error?.code == .duplicateMember)
+        #expect(error?.message.contains("\"\(member)\"") == true, "\(error?.message ?? "")")
+        // Unknown members that fold to no field stay (round trip of what we do not understand).
+        let kept = #"{"schemaVersion":2,"config":\#(config),"layers":[],"x-Layers":[],"\u212Aind":1}"#
+        #expect(try ImageManifest(bytes: Array(kept.utf8)).json["x-Layers"] != nil)
     }
 
     @Test("an integer above 2^53 keeps its exact digits")
@@ -99,14 +134,14 @@ struct JSONTests {
         #expect(error?.message.contains("byte 11") == true)
     }
 
-    @Test("subscript returns the first of duplicate members; setting replaces in place or appends")
+    @Test("subscript finds a member; setting replaces in place or appends")
     func members() throws {
-        let value = try parse(#"{"a":1,"b":2,"a":3}"#)
+        let value = try parse(#"{"a":1,"b":2,"c3":3}"#)
         #expect(value["a"] == .number("1"))
         #expect(value["missing"] == nil)
-        #expect(text(value.setting("b", to: .string("x"))) == #"{"a":1,"b":"x","a":3}"#)
-        #expect(text(value.setting("c", to: .null)) == #"{"a":1,"b":2,"a":3,"c":null}"#)
-        #expect(text(value.setting("b", to: nil)) == #"{"a":1,"a":3}"#)
+        #expect(text(value.setting("b", to: .string("x"))) == #"{"a":1,"b":"x","c3":3}"#)
+        #expect(text(value.setting("c", to: .null)) == #"{"a":1,"b":2,"c3":3,"c":null}"#)
+        #expect(text(value.setting("b", to: nil)) == #"{"a":1,"c3":3}"#)
         #expect(JSONValue.array([]).setting("a", to: .null) == .array([]))
     }
 
