@@ -62,6 +62,23 @@ struct Mount: AsyncParsableCommand {
         // main.swift already blocked the termination signals before any thread existed
         // (LayoutFSCommand.prepareProcess); this is for callers that run the command directly.
         if foreground { MountDaemon.blockTerminationSignals() }
+        if let readyFd { _ = fcntl(readyFd, F_SETFD, FD_CLOEXEC) }
+        do {
+            try await mount()
+        } catch where readyFd != nil && LayoutFSCommand.isOurs(error) {
+            // The parent prints this line as its own error (the log keeps it too).
+            report("error: \(error)")
+            throw error
+        }
+    }
+
+    /// Writes one line to the parent waiting on `--ready-fd` (nothing in the foreground).
+    private func report(_ line: String) {
+        guard let readyFd else { return }
+        _ = "\(line)\n".withCString { write(readyFd, $0, strlen($0)) }
+    }
+
+    private func mount() async throws {
         let mountpoint = arguments.last!
         let store = try contentDirectory.apply(to: try self.store.openStore())
         // Until the daemon's lease exists (or, in the parent, until docker://REF is named).
@@ -79,9 +96,10 @@ struct Mount: AsyncParsableCommand {
         let changeCount = try? store.images.changeCount()
         let images = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
         let shape = try format.shape(platform)
-        try Unmounter.removeStaleMount(at: mountpoint)
-        if let type = MountTable.isMountpoint(mountpoint) {
-            throw CommandFailure("\(mountpoint) is already a mountpoint (\(type)): unmount it first (layoutfs unmount \(mountpoint))")
+        // A quick answer before a daemon starts; the daemon checks again under the mount lock
+        // (and removes a stale mount there).
+        if case .mounted(let type) = try Unmounter.state(of: mountpoint) {
+            throw Unmounter.alreadyMounted(mountpoint, type: type)
         }
         try PathChecks.refuseInsideStore(mountpoint, store: store, what: "mountpoint")
         if let outer = PathChecks.enclosingLayoutFSMount(of: mountpoint) {
@@ -98,7 +116,7 @@ struct Mount: AsyncParsableCommand {
             var stderr = StandardError()
             for warning in plan.warnings {
                 print("layoutfs: warning: \(warning)", to: &stderr)
-                if let readyFd { _ = "warning: \(warning)\n".withCString { write(readyFd, $0, strlen($0)) } }
+                report("warning: \(warning)")
             }
             // The lease holds the images' closures against prune for the daemon's life.
             let lease = try store.lease(images.map(\.root) + plan.convertedRoots)
@@ -144,15 +162,18 @@ struct Mount: AsyncParsableCommand {
     ) throws {
         let tree = LayoutTree(
             index: plan.indexBytes, dockerManifest: plan.dockerManifestBytes, blobs: plan.blobs, provider: provider, modificationTime: Int64(Date().timeIntervalSince1970))
-        let readyFd = self.readyFd
         let options = MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout)))
         let follower = makeFollower(tree, logger)
         defer { follower.stop() }
-        try MountDaemon.run(tree: tree, mountpoint: mountpoint, options: options, logger: logger) { control in
+        let announce = { (notice: String) in
+            logger.notice("\(notice)")
+            report(notice)
+        }
+        try MountDaemon.run(tree: tree, mountpoint: mountpoint, options: options, logger: logger, announce: announce) { control in
             if follower.followsAnything { follower.start(control: control) }
-            guard let readyFd else { return }
-            _ = "ready\n".withCString { write(readyFd, $0, 6) }
-            close(readyFd)
+            // The pipe stays open (close-on-exec) until the daemon exits: once the parent has
+            // returned, later lines meet EPIPE (SIGPIPE is ignored) and nothing else.
+            report("ready")
         }
         logger.info("unmounted", metadata: ["mountpoint": "\(mountpoint)"])
     }
@@ -197,10 +218,12 @@ struct Mount: AsyncParsableCommand {
         close(pipe[1])
         defer { close(pipe[0]) }
         guard rc == 0 else { throw CommandFailure("cannot start the mount daemon: \(String(cString: strerror(rc)))") }
-        // The daemon writes "warning: ..." lines, then "ready"; EOF without it: it failed.
+        // The daemon writes "warning: ..." and notice lines, then "ready"; EOF without it: it
+        // failed, after an "error: ..." line when the failure is one of ours.
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         var ready = false
+        var failure: String?
         var stderr = StandardError()
         while !ready {
             let n = read(pipe[0], &buffer, buffer.count)
@@ -210,7 +233,13 @@ struct Mount: AsyncParsableCommand {
             while let newline = received.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: received[..<newline], as: UTF8.self)
                 received.removeSubrange(...newline)
-                if line == "ready" { ready = true } else { print("layoutfs: \(line)", to: &stderr) }
+                if line == "ready" {
+                    ready = true
+                } else if line.hasPrefix("error: ") {
+                    failure = String(line.dropFirst("error: ".count))
+                } else {
+                    print("layoutfs: \(line)", to: &stderr)
+                }
             }
         }
         if ready {
@@ -220,6 +249,7 @@ struct Mount: AsyncParsableCommand {
         }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
+        if let failure { throw CommandFailure(failure) }
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
         let lastLines = log.split(separator: "\n").suffix(5).map { line in
             line.hasPrefix("layoutfs: error: ") ? String(line.dropFirst("layoutfs: error: ".count)) : String(line)

@@ -28,21 +28,24 @@ public enum MountDaemon {
     ///
     /// Steps: raises `RLIMIT_NOFILE` to the hard limit; blocks the termination signals; creates
     /// the session with `ro,subtype=layoutfs,fsname=...` (plus `allow_other,default_permissions`
-    /// when asked); mounts (`fuse_session_mount`); starts the loop thread and the signal owner;
-    /// calls `ready` once; waits for the loop to end.
+    /// when asked); under the machine-wide ``MountLock``, detaches a stale layoutfs mount at
+    /// `mountpoint` (calling `announce`), refuses a live one and mounts (`fuse_session_mount`), so
+    /// that of any number of mounts started at once on one directory exactly one succeeds;
+    /// starts the loop thread and the signal owner; calls `ready` once; waits for the loop to end.
     ///
     /// - Parameters:
-    ///   - mountpoint: an existing empty directory (a stale layoutfs mount there should be
-    ///     removed first: ``Unmounter/removeStaleMount(at:)``).
+    ///   - mountpoint: an existing directory.
+    ///   - announce: told what was done on the user's behalf (a stale mount removed).
     ///   - ready: called once on the calling thread when the mount is live, so a parent process
     ///     waiting on a ready file descriptor can return; its ``MountControl`` tells the kernel
     ///     about changes (from any thread but a request handler).
-    /// - Throws: ``MountError/Code/mountFailed`` when the session cannot be created or mounted
-    ///   (the message says what to check); ``MountError/Code/sessionFailed`` when the loop
-    ///   fails. A signal or an external unmount is a normal return.
+    /// - Throws: ``MountError/Code/alreadyMounted`` when a live mount is at `mountpoint`;
+    ///   ``MountError/Code/mountFailed`` when the session cannot be created or mounted (the
+    ///   message says what to check); ``MountError/Code/sessionFailed`` when the loop fails. A
+    ///   signal or an external unmount is a normal return.
     public static func run(
         tree: LayoutTree, mountpoint: String, options: MountOptions = MountOptions(), logger: Logger,
-        ready: (MountControl) -> Void
+        announce: (String) -> Void = { _ in }, ready: (MountControl) -> Void
     ) throws(MountError) {
         let fileLimit = FileLimit.raiseToHardLimit()
         blockTerminationSignals()
@@ -51,11 +54,25 @@ public enum MountDaemon {
         let session: Session
         do {
             session = try Session(fileSystem: adapter, options: options.fuseOptions)
-            try session.mount(at: mountpoint)
         } catch {
             throw MountError(
                 code: .mountFailed, message: mountFailureMessage(mountpoint, options: options, error: error),
                 errno: error.errno, underlying: error)
+        }
+        try MountLock.withLock { () throws(MountError) in
+            if try Unmounter.removeStaleMount(at: mountpoint) {
+                announce("removed a stale layoutfs mount at \(mountpoint) (its daemon was gone)")
+            }
+            if let entry = try MountTable.entry(at: mountpoint) {
+                throw Unmounter.alreadyMounted(mountpoint, type: entry.fileSystemType)
+            }
+            do throws(FUSEError) {
+                try session.mount(at: mountpoint)
+            } catch {
+                throw MountError(
+                    code: .mountFailed, message: mountFailureMessage(mountpoint, options: options, error: error),
+                    errno: error.errno, underlying: error)
+            }
         }
         // Never from a request thread (libfuse documents the deadlock): a worker reports it.
         tree.onInvalidate { inode in

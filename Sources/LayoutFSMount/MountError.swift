@@ -6,7 +6,7 @@ public struct MountError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
             case mountFailed, sessionFailed, notMounted, notLayoutFS, busy, permissionDenied, unmountFailed,
-                mountTableUnreadable, invalidPath
+                mountTableUnreadable, invalidPath, alreadyMounted
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -29,6 +29,8 @@ public struct MountError: Error, CustomStringConvertible, Sendable {
         public static let mountTableUnreadable = Code(.mountTableUnreadable)
         /// The path cannot be resolved.
         public static let invalidPath = Code(.invalidPath)
+        /// Something (a live mount) is already mounted at the mount point.
+        public static let alreadyMounted = Code(.alreadyMounted)
 
         public var description: String { "\(value)" }
     }

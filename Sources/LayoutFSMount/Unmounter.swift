@@ -13,51 +13,58 @@ public enum Unmounter {
         case notMounted
         /// A file system of this type (`fuse.layoutfs` for ours) is mounted and answers.
         case mounted(fileSystemType: String)
-        /// A FUSE mount whose daemon is gone: `stat` fails with `ENOTCONN` ("Transport endpoint is
-        /// not connected").
+        /// A FUSE mount whose daemon is gone: its connection answers `statfs` with `ENOTCONN`
+        /// ("Transport endpoint is not connected").
         case stale(fileSystemType: String)
     }
 
-    /// What is mounted at `path`, from `/proc/self/mountinfo` and, for FUSE mounts, `stat`.
+    /// What is mounted at `path`, from `/proc/self/mountinfo` and, for FUSE mounts, a `statfs`
+    /// that reaches the connection (``ConnectionProbe``; never `stat`, which the kernel may
+    /// answer from cached attributes long after the daemon died). A daemon that does not answer
+    /// within 2 s (stopped) counts as mounted.
     ///
     /// - Throws: ``MountError/Code/mountTableUnreadable``, ``MountError/Code/invalidPath``.
     public static func state(of path: String) throws(MountError) -> State {
         guard let entry = try MountTable.entry(at: path) else { return .notMounted }
-        if entry.fileSystemType.hasPrefix("fuse") {
-            var info = stat()
-            if stat(entry.mountPoint, &info) != 0, errno == ENOTCONN {
-                return .stale(fileSystemType: entry.fileSystemType)
-            }
+        if entry.fileSystemType.hasPrefix("fuse"), ConnectionProbe.probe(entry.mountPoint) == .gone {
+            return .stale(fileSystemType: entry.fileSystemType)
         }
         return .mounted(fileSystemType: entry.fileSystemType)
     }
 
-    /// Whether `path` is a stale layoutfs mount (type `fuse.layoutfs`, `stat` gives `ENOTCONN`).
-    public static func isStale(_ path: String) -> Bool {
-        (try? state(of: path)) == .stale(fileSystemType: MountTable.layoutFSType)
-    }
-
     /// Detaches a stale layoutfs mount at `path` (`umount2(MNT_DETACH)` as root, else
-    /// `fusermount3 -u -z`). Other mounts are left alone.
+    /// `fusermount3 -u -z`), lazily so that processes still inside it do not keep it there.
+    /// Other mounts, and live layoutfs mounts, are left alone.
     ///
     /// - Returns: whether a stale mount was removed.
     /// - Throws: ``MountError`` when the detach fails.
     @discardableResult
     public static func removeStaleMount(at path: String) throws(MountError) -> Bool {
-        guard isStale(path) else { return false }
+        guard try state(of: path) == .stale(fileSystemType: MountTable.layoutFSType) else { return false }
         try detach(MountTable.canonicalMountpoint(path), lazy: true)
         return true
     }
 
-    /// Unmounts the layoutfs mount at `path`: `umount2` as root (`MNT_DETACH` when `lazy`), else
-    /// `fusermount3 -u` (`-z` when `lazy`). The daemon then sees the unmount and exits.
+    /// The error for a mount point that is taken (by a live mount, or anything not ours).
+    public static func alreadyMounted(_ path: String, type: String) -> MountError {
+        MountError(
+            code: .alreadyMounted,
+            message: "\(path) is already a mountpoint (\(type)): unmount it first (layoutfs unmount \(path))")
+    }
+
+    /// Unmounts the layoutfs mount at `path`: `umount2` as root (`MNT_DETACH` when `lazy`, or
+    /// when the mount is stale), else `fusermount3 -u` (`-z` likewise). The daemon then sees the
+    /// unmount and exits.
     ///
     /// - Parameter lazy: detach now even if files are open; the kernel finishes the unmount
     ///   when the last one is closed.
     /// - Throws: ``MountError/Code/notMounted``; ``MountError/Code/notLayoutFS`` for any other
     ///   file system (left alone); ``MountError/Code/busy`` (`EBUSY`) when in use and not `lazy`;
     ///   ``MountError/Code/permissionDenied``; ``MountError/Code/unmountFailed``.
-    public static func unmount(_ path: String, lazy: Bool) throws(MountError) {
+    /// - Returns: true when the mount was stale (its daemon gone): it is then detached lazily
+    ///   even without `lazy`, since nothing can be served from it any more.
+    @discardableResult
+    public static func unmount(_ path: String, lazy: Bool) throws(MountError) -> Bool {
         guard let entry = try MountTable.entry(at: path) else {
             throw MountError(code: .notMounted, message: "nothing is mounted at \(path)")
         }
@@ -66,7 +73,9 @@ public enum Unmounter {
                 code: .notLayoutFS,
                 message: "\(path) is not a layoutfs mount (it is \(entry.fileSystemType)); not unmounting it")
         }
-        try detach(entry.mountPoint, lazy: lazy)
+        let stale = ConnectionProbe.probe(entry.mountPoint) == .gone
+        try detach(entry.mountPoint, lazy: lazy || stale)
+        return stale
     }
 
     /// Unmounts `mountpoint` (canonical), as root directly, else through `fusermount3`.
