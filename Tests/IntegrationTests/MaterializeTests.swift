@@ -188,6 +188,20 @@ struct MaterializeTests {
         }
     }
 
+    @Test("a name over 255 characters or a tag over 128 is refused, saying which limit, and nothing is named")
+    func referenceLimits() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            let longName = "demo/" + String(repeating: "a", count: 313)  // 318 characters, as in issue 12
+            let name = try Harness.layoutfs(["import", work + "/src", "--name", longName], store: store, expectSuccess: false)
+            #expect(name.status != 0 && name.stderr.contains("more than the 255 a name may have"), "\(name.stderr)")
+            let tag = try Harness.layoutfs(["import", work + "/src", "--name", "demo/x:" + String(repeating: "t", count: 129)], store: store, expectSuccess: false)
+            #expect(tag.status != 0 && tag.stderr.contains("more than the 128 a tag may have"), "\(tag.stderr)")
+            #expect(try Harness.layoutfs(["images", "--json"], store: store).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        }
+    }
+
     static func size(_ path: String) throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     }

@@ -63,6 +63,27 @@ struct ReferenceTests {
         #expect((#expect(throws: OCISpecError.self) { try ImageReference(parsing: "alpine@sha256:1") })?.code == .invalidDigest)
     }
 
+    @Test("a name has at most 255 characters (registry and repository, as normalized), a tag 128, and the error says which")
+    func lengthLimits() throws {
+        // 255 exactly: accepted.
+        let longest = "example.com/" + String(repeating: "a", count: 243)
+        #expect(try ImageReference(parsing: longest).repository.count == 255)
+        #expect(try ImageReference(parsing: "x:" + String(repeating: "t", count: 128)).tag?.count == 128)
+        // The issue's 318-character repository, and names that are too long only once normalized.
+        for text in ["example.com/" + String(repeating: "a", count: 244), "demo/" + String(repeating: "b", count: 313),
+            String(repeating: "c", count: 238) + ":1"]
+        {
+            let error = #expect(throws: OCISpecError.self) { try ImageReference(parsing: text) }
+            #expect(error?.code == .invalidReference)
+            #expect(error?.message.contains("more than the 255 a name may have") == true, "\(error?.message ?? "")")
+        }
+        #expect(try ImageReference(parsing: String(repeating: "c", count: 237)).repository.count == 255)
+        let tagError = #expect(throws: OCISpecError.self) { try ImageReference(parsing: "x:" + String(repeating: "t", count: 129)) }
+        #expect(tagError?.message.contains("the tag has 129 characters, more than the 128 a tag may have") == true, "\(tagError?.message ?? "")")
+        let hugeError = #expect(throws: OCISpecError.self) { try ImageReference(parsing: String(repeating: "d", count: 2000)) }
+        #expect(hugeError?.message.contains("a name may have at most 255") == true)
+    }
+
     @Test("tags: word characters, dots and dashes, 1 to 128, not starting with . or -")
     func tags() {
         #expect(ImageReference.isValidTag("latest"))
