@@ -202,6 +202,32 @@ struct MaterializeTests {
         }
     }
 
+    @Test("materializing into an index.json without mediaType, or an empty one, writes the OCI index media type; the empty forms are warned about")
+    func indexMediaType() throws {
+        try Harness.require("oci-image-tool")
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.importDemo(work: work, store: store)
+            for (i, existing) in ["", "{}", #"{"schemaVersion":2,"manifests":[]}"#].enumerated() {
+                let out = work + "/out\(i)"
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                try existing.write(toFile: out + "/index.json", atomically: false, encoding: .utf8)
+                let result = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", out], store: store)
+                #expect(result.stderr.contains("layoutfs: warning: \(out)/index.json is an empty index"), "\(existing): \(result.stderr)")
+                let mediaType = try Harness.runOK(["jq", "-r", ".mediaType", out + "/index.json"]).stdout
+                #expect(mediaType == "application/vnd.oci.image.index.v1+json\n", "\(existing): \(mediaType)")
+                try Harness.runOK(["oci-image-tool", "validate", "--type", "image", out])
+            }
+            // Not an index at all: refused and left as it is.
+            let out = work + "/garbage"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try "[1]".write(toFile: out + "/index.json", atomically: false, encoding: .utf8)
+            let refused = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", out], store: store, expectSuccess: false)
+            #expect(refused.status != 0 && refused.stderr.contains("left as it is"), "\(refused.stderr)")
+            #expect(try String(contentsOfFile: out + "/index.json", encoding: .utf8) == "[1]")
+        }
+    }
+
     static func size(_ path: String) throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
     }
