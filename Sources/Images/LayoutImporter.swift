@@ -35,6 +35,8 @@ public struct LayoutImporter {
         /// The bound name, or nil when the entry had none (kept by digest).
         public var name: String?
         public var target: Descriptor
+        /// Why the entry has no name (`ImageNaming.Outcome`), when it has none.
+        public var unnamedReason: String?
     }
 
     /// What an import did.
@@ -103,7 +105,8 @@ public struct LayoutImporter {
         for entry in entries where !ManifestNode.hasChildren(entry.mediaType) {
             throw ImagesError(.invalidLayout, "index.json entry \(entry.digest) is a \(entry.mediaType), not an image manifest or index")
         }
-        let names = entries.map { explicitName ?? ImageNaming.name(for: $0, repository: repository) }
+        let outcomes = entries.map { entry in explicitName.map { ImageNaming.Outcome.named($0) } ?? ImageNaming.outcome(for: entry, repository: repository) }
+        let names = outcomes.map(\.name)
         var firstEntry: [String: Digest] = [:]
         for (name, entry) in zip(names, entries) {
             guard let name else { continue }
@@ -116,7 +119,8 @@ public struct LayoutImporter {
             }
             firstEntry[name] = entry.digest
         }
-        for (name, entry) in zip(names, entries) {
+        for (outcome, entry) in zip(outcomes, entries) {
+            let name = outcome.name
             let label = name ?? entry.digest.description
             var target = entry
             if let platform = options.platform {
@@ -130,7 +134,9 @@ public struct LayoutImporter {
             try copy(walker.blobs, from: source, result: &result)
             result.absentForeignLayers += walker.absentForeignLayers
             target = try rootDescriptor(target)
-            result.images.append(ImportedImage(name: name, target: target))
+            var reason: String?
+            if case .unnamed(let why) = outcome { reason = why }
+            result.images.append(ImportedImage(name: name, target: target, unnamedReason: reason))
         }
         let bindings = result.images.compactMap { image in image.name.map { (name: $0, target: image.target) } }
         do {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -199,6 +200,20 @@ struct MaterializeTests {
             let tag = try Harness.layoutfs(["import", work + "/src", "--name", "demo/x:" + String(repeating: "t", count: 129)], store: store, expectSuccess: false)
             #expect(tag.status != 0 && tag.stderr.contains("more than the 128 a tag may have"), "\(tag.stderr)")
             #expect(try Harness.layoutfs(["images", "--json"], store: store).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        }
+    }
+
+    @Test("an entry whose ref name is not a valid docker tag or name is reported with that reason")
+    func unusableRefNames() throws {
+        try Harness.withWorkDirectory { work in
+            let layout = try ImageBuilder(path: work + "/refs")
+            let a = try layout.addImage()
+            let b = try layout.addImage()
+            try layout.writeIndex([ImageBuilder.entry(a.manifest, refName: "v2.0+build.5"), ImageBuilder.entry(b.manifest, refName: "Foo:Latest")])
+            let result = try Harness.layoutfs(["import", layout.path], store: work + "/store")
+            #expect(result.stdout.contains(#"imported \#(a.manifest.digest) without a name: its ref name "v2.0+build.5" is not a valid docker tag"#), "\(result.stdout)")
+            #expect(result.stdout.contains(#"imported \#(b.manifest.digest) without a name: its ref name "Foo:Latest" is not a valid docker name"#), "\(result.stdout)")
+            #expect(!result.stdout.contains("the source gives it none"), "\(result.stdout)")
         }
     }
 
