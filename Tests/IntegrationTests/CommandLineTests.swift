@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The command line itself: help, and how errors read.
@@ -43,4 +44,28 @@ struct CommandLineTests {
             #expect(image["lazyBytes"] as? Int == 0)
         }
     }
+
+    @Test("images lists the platforms of an index nested two levels deep, the ones --platform resolves")
+    func nestedIndexPlatforms() throws {
+        try Harness.withWorkDirectory { work in
+            let layout = try ImageBuilder(path: work + "/nested")
+            let built = try layout.addMultiPlatformImage()
+            let middle = try layout.addIndex([built.index])
+            let outer = try layout.addIndex([middle])
+            try layout.writeIndex([ImageBuilder.entry(outer, imageName: "demo/nested:1")])
+            try Harness.layoutfs(["import", layout.path], store: work + "/store")
+            let table = try Harness.layoutfs(["images"], store: work + "/store").stdout
+            let row = try #require(table.split(separator: "\n").first { $0.hasPrefix("docker.io/demo/nested:1") })
+            #expect(row.hasSuffix("linux/amd64,linux/arm64/v8"), "\(table)")
+            let output = try Harness.layoutfs(["images", "--json"], store: work + "/store").stdout
+            let images = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
+            #expect(images.first?["platforms"] as? [String] == ["linux/amd64", "linux/arm64/v8"], "\(output)")
+            // What is listed is what --platform resolves.
+            let out = work + "/out"
+            try Harness.layoutfs(["export", "demo/nested:1", "--platform", "linux/arm64/v8", "--materialize", out], store: work + "/store")
+            let index = try String(contentsOfFile: out + "/index.json", encoding: .utf8)
+            #expect(index.contains(built.images[1].manifest.digest.description), "\(index)")
+        }
+    }
+
 }
