@@ -123,14 +123,28 @@ public struct LayoutImporter {
             let name = outcome.name
             let label = name ?? entry.digest.description
             var target = entry
-            if let platform = options.platform {
-                target = try PlatformSelection.select(platform, from: entry, readConfig: { try? source.readBlob($0) }) { (d) throws(ImagesError) -> ManifestNode in
-                    guard let bytes = try source.readBlob(d) else { throw ImagesError(.missingBlob, "blob \(d.digest) of image \(label) is missing from \(path)") }
-                    return try ManifestNode(descriptor: d, bytes: bytes)
-                }
+            let readNode = { (d: Descriptor) throws(ImagesError) -> ManifestNode in
+                guard let bytes = try source.readBlob(d) else { throw ImagesError(.missingBlob, "blob \(d.digest) of image \(label) is missing from \(path)") }
+                return try ManifestNode(descriptor: d, bytes: bytes)
             }
-            var walker = ClosureWalker(imageName: label, read: { (d) throws(ImagesError) in try source.readBlob(d) }, has: { source.has($0.digest) })
-            try walker.walk(target)
+            if let platform = options.platform {
+                target = try PlatformSelection.select(platform, from: entry, readConfig: { try? source.readBlob($0) }, read: readNode)
+            }
+            let readBlob: ClosureWalker.ReadBlob = { (d) throws(ImagesError) in try source.readBlob(d) }
+            var walker = ClosureWalker(imageName: label, read: readBlob, has: { source.has($0.digest) })
+            do {
+                try walker.walk(target)
+            } catch where error.code == .missingBlob && target.mediaType.isIndex {
+                // A one-platform export of a multi-platform image: say what is there.
+                let (complete, incomplete) = PlatformSelection.completeness(
+                    of: target, readConfig: { try? source.readBlob($0) }, read: readNode, readBlob: readBlob, has: { source.has($0.digest) })
+                guard !complete.isEmpty, !incomplete.isEmpty else { throw error }
+                throw ImagesError(
+                    .missingBlob,
+                    "\(error.message) from \(path): it holds only \(complete.map(\.description).joined(separator: ", ")) of the index's platforms "
+                        + "(incomplete: \(incomplete.map(\.description).joined(separator: ", "))), as a one-platform export such as ctr images export --platform "
+                        + "writes; import with --platform \(complete[0])", underlying: error)
+            }
             try copy(walker.blobs, from: source, result: &result)
             result.absentForeignLayers += walker.absentForeignLayers
             target = try rootDescriptor(target)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -115,6 +116,40 @@ struct ContainerdTests {
         }
     }
 
+    @Test("a one-platform ctr images export of a multi-platform image: import says which platforms are there and suggests --platform")
+    func onePlatformExport() throws {
+        try Harness.withWorkDirectory { work in
+            let containerd = try ContainerdServer(directory: work + "/containerd")
+            let layout = try ImageBuilder(path: work + "/multi")
+            let built = try layout.addMultiPlatformImage(attestations: false)
+            try layout.writeIndex([ImageBuilder.entry(built.index, refName: "1")])
+            try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/multi.tar", "oci-layout", "index.json", "blobs"])
+            try Harness.runOK([
+                "ctr", "-a", containerd.socket, "images", "import", "--all-platforms", "--no-unpack", "--index-name", "docker.io/demo/multi:1", work + "/multi.tar",
+            ])
+            try Harness.runOK([
+                "ctr", "-a", containerd.socket, "images", "export", "--skip-manifest-json", "--platform", "linux/arm64/v8", work + "/arm64.tar", "docker.io/demo/multi:1",
+            ])
+            // ctr 1.6 (here) still writes every platform's blobs; later ctr versions write the
+            // whole index but only the selected platform's blobs: take the amd64 blobs out as they do.
+            let amd64 = built.images[0]
+            let exported = work + "/exported"
+            try FileManager.default.createDirectory(atPath: exported, withIntermediateDirectories: true)
+            try Harness.runOK(["tar", "-xf", work + "/arm64.tar", "-C", exported])
+            for blob in amd64.blobs { try FileManager.default.removeItem(atPath: "\(exported)/blobs/sha256/\(blob.digest.encoded)") }
+            try Harness.runOK(["tar", "-C", exported, "-cf", work + "/arm64.tar", "oci-layout", "index.json", "blobs"])
+            let store = work + "/store"
+            let refused = try Harness.layoutfs(["import", work + "/arm64.tar"], store: store, expectSuccess: false)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("is missing"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("holds only linux/arm64/v8 of the index's platforms (incomplete: linux/amd64)"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("import with --platform linux/arm64/v8"), "\(refused.stderr)")
+            // As suggested: the platform that is there imports.
+            let imported = try Harness.layoutfs(["import", work + "/arm64.tar", "--platform", "linux/arm64/v8", "--name", "demo/multi:arm64"], store: store)
+            #expect(imported.stdout.contains("imported docker.io/demo/multi:arm64 \(built.images[1].manifest.digest)"), "\(imported.stdout)")
+        }
+    }
+
     @Test("--content that is not a content directory, and --name without one digest image, are clear errors")
     func contentErrors() throws {
         try Harness.withWorkDirectory { work in
@@ -123,4 +158,5 @@ struct ContainerdTests {
             #expect(wrong.status != 0 && wrong.stderr.contains("is not a content directory"), "\(wrong.stderr)")
         }
     }
+
 }
