@@ -159,4 +159,26 @@ struct ContainerdTests {
         }
     }
 
+    @Test("under --content an image is given by its digest prefix, as images --content lists it; a name is answered with how images are given there")
+    func contentDigestPrefix() throws {
+        try Harness.withWorkDirectory { work in
+            try Harness.makeDemoImage(at: work + "/src")
+            let content = work + "/buildkit/runc-overlayfs/content"
+            try FileManager.default.createDirectory(atPath: content + "/ingest", withIntermediateDirectories: true)
+            try Harness.runOK(["cp", "-r", work + "/src/blobs", content + "/blobs"])
+            let store = work + "/store"
+            let listing = try Harness.layoutfs(["images", "--content", content], store: store).stdout
+            let digest = try #require(listing.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init), "\(listing)")
+            let short = String(digest.prefix("sha256:".count + 12))
+            try Harness.layoutfs(["export", "--content", content, short, "--name", "demo/built:1", "--materialize", work + "/out"], store: store)
+            #expect(try String(contentsOfFile: work + "/out/index.json", encoding: .utf8).contains(digest))
+            try Harness.layoutfs(["export", "--content", content, String(short.dropFirst("sha256:".count)), "--name", "demo/built:1", "--tar", work + "/built.tar"], store: store)
+            #expect(FileManager.default.fileExists(atPath: work + "/built.tar"))
+            let byName = try Harness.layoutfs(["export", "--content", content, "demo/busybox:1.35", "--materialize", work + "/none"], store: store, expectSuccess: false)
+            #expect(byName.status != 0)
+            #expect(!byName.stderr.contains("the store has no images yet"), "\(byName.stderr)")
+            #expect(byName.stderr.contains("images in the content directory \(content) have no names there"), "\(byName.stderr)")
+            #expect(byName.stderr.contains("first 12 or more hex digits") && byName.stderr.contains("--name"), "\(byName.stderr)")
+        }
+    }
 }
