@@ -57,9 +57,10 @@ final class DestinationDirectory: Sendable {
     }
 
     /// Reads a small file (at most `limit` bytes); nil when absent.
-    /// - Throws: `.unsafeDestination` for a symlink, `.invalidLayout` when too large, `.io`.
+    /// - Throws: `.unsafeDestination` for a symlink, `.invalidLayout` when too large or not a
+    ///   regular file (a named pipe would read as empty), `.io`.
     func readFile(_ name: String, limit: Int64) throws(ImagesError) -> [UInt8]? {
-        let fd = openFile(name, O_RDONLY | O_NONBLOCK)  // a named pipe is read as empty, never waited on
+        let fd = openFile(name, O_RDONLY | O_NONBLOCK)  // a named pipe is never waited on (and refused below)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
             if errno == ELOOP || errno == EXDEV { throw ImagesError(.unsafeDestination, "\(path)/\(name) is a symlink: refusing to use it") }
@@ -67,6 +68,10 @@ final class DestinationDirectory: Sendable {
         }
         var st = stat()
         fstat(fd, &st)
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw ImagesError(.invalidLayout, "\(path)/\(name) is not a regular file; it was left as it is: remove it")
+        }
         guard Int64(st.st_size) <= limit else {
             close(fd)
             throw ImagesError(.invalidLayout, "\(path)/\(name) is \(st.st_size) bytes, more than the \(limit)-byte limit")

@@ -5,21 +5,65 @@ import OCISpec
 /// reference (it has a `/` or `:`); else a tag-only ref name T becomes `REPO:T`. Names are
 /// normalized. Nil: the entry stays unnamed (kept by digest, reported).
 public enum ImageNaming {
+    /// What the rule gives an entry: its normalized name, or why it has none (a sentence
+    /// fragment for the import report, e.g. `its ref name "v2.0+build.5" is not a valid docker tag`).
+    public enum Outcome: Sendable, Equatable {
+        case named(String)
+        case unnamed(reason: String)
+
+        public var name: String? {
+            if case .named(let name) = self { return name }
+            return nil
+        }
+    }
+
     /// - Parameters:
     ///   - repository: the repository for tag-only ref names (`--repo`, else the directory's base name).
     /// - Returns: the normalized name, or nil.
     public static func name(for entry: Descriptor, repository: String?) -> String? {
-        if let name = entry.annotations[AnnotationKey.containerdImageName], let reference = try? ImageReference(parsing: name) {
-            return reference.description
+        outcome(for: entry, repository: repository).name
+    }
+
+    /// The name, or the reason there is none: the source gives none, or what it gives is not a
+    /// valid docker name (an annotation or a ref name with `/`, `:` or `@`) or tag (a ref name
+    /// without them, `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`), or a bare tag has no repository.
+    public static func outcome(for entry: Descriptor, repository: String?) -> Outcome {
+        var problems: [String] = []
+        if let name = entry.annotations[AnnotationKey.containerdImageName] {
+            do {
+                return .named(try ImageReference(parsing: name).description)
+            } catch {
+                problems.append("its \(AnnotationKey.containerdImageName) \"\(name)\" is not a valid docker name (\(reason(error)))")
+            }
         }
-        guard let refName = entry.annotations[AnnotationKey.refName], !refName.isEmpty else { return nil }
+        guard let refName = entry.annotations[AnnotationKey.refName], !refName.isEmpty else {
+            return .unnamed(reason: problems.isEmpty ? "the source gives it none" : problems.joined(separator: "; "))
+        }
         if refName.contains("/") || refName.contains(":") || refName.contains("@") {
-            return (try? ImageReference(parsing: refName))?.description
+            do {
+                return .named(try ImageReference(parsing: refName).description)
+            } catch {
+                problems.append("its ref name \"\(refName)\" is not a valid docker name (\(reason(error)))")
+            }
+        } else if !ImageReference.isValidTag(refName) {
+            problems.append(
+                "its ref name \"\(refName)\" is not a valid docker tag (letters, digits, _ . and -, not first, at most \(ImageReference.maximumTagLength) characters)")
+        } else if let repository {
+            do {
+                return .named(try ImageReference(parsing: "\(repository):\(refName)").description)
+            } catch {
+                problems.append("its ref name \"\(refName)\" does not make a valid docker name with repository \(repository) (\(reason(error)))")
+            }
+        } else {
+            problems.append("its ref name \"\(refName)\" is a bare tag and there is no repository to put it in (give --repo)")
         }
-        guard ImageReference.isValidTag(refName), let repository,
-            let reference = try? ImageReference(parsing: "\(repository):\(refName)")
-        else { return nil }
-        return reference.description
+        return .unnamed(reason: problems.joined(separator: "; "))
+    }
+
+    /// The part of a reference error after the quoted reference (`repository must be lowercase...`).
+    private static func reason(_ error: OCISpecError) -> String {
+        guard let quoteEnd = error.message.range(of: "\": ") else { return error.message }
+        return String(error.message[quoteEnd.upperBound...])
     }
 
     /// A repository name made from a directory's base name (lowercased, invalid characters

@@ -35,6 +35,8 @@ public struct LayoutImporter {
         /// The bound name, or nil when the entry had none (kept by digest).
         public var name: String?
         public var target: Descriptor
+        /// Why the entry has no name (`ImageNaming.Outcome`), when it has none.
+        public var unnamedReason: String?
     }
 
     /// What an import did.
@@ -103,7 +105,8 @@ public struct LayoutImporter {
         for entry in entries where !ManifestNode.hasChildren(entry.mediaType) {
             throw ImagesError(.invalidLayout, "index.json entry \(entry.digest) is a \(entry.mediaType), not an image manifest or index")
         }
-        let names = entries.map { explicitName ?? ImageNaming.name(for: $0, repository: repository) }
+        let outcomes = entries.map { entry in explicitName.map { ImageNaming.Outcome.named($0) } ?? ImageNaming.outcome(for: entry, repository: repository) }
+        let names = outcomes.map(\.name)
         var firstEntry: [String: Digest] = [:]
         for (name, entry) in zip(names, entries) {
             guard let name else { continue }
@@ -116,21 +119,38 @@ public struct LayoutImporter {
             }
             firstEntry[name] = entry.digest
         }
-        for (name, entry) in zip(names, entries) {
+        for (outcome, entry) in zip(outcomes, entries) {
+            let name = outcome.name
             let label = name ?? entry.digest.description
             var target = entry
-            if let platform = options.platform {
-                target = try PlatformSelection.select(platform, from: entry, readConfig: { try? source.readBlob($0) }) { (d) throws(ImagesError) -> ManifestNode in
-                    guard let bytes = try source.readBlob(d) else { throw ImagesError(.missingBlob, "blob \(d.digest) of image \(label) is missing from \(path)") }
-                    return try ManifestNode(descriptor: d, bytes: bytes)
-                }
+            let readNode = { (d: Descriptor) throws(ImagesError) -> ManifestNode in
+                guard let bytes = try source.readBlob(d) else { throw ImagesError(.missingBlob, "blob \(d.digest) of image \(label) is missing from \(path)") }
+                return try ManifestNode(descriptor: d, bytes: bytes)
             }
-            var walker = ClosureWalker(imageName: label, read: { (d) throws(ImagesError) in try source.readBlob(d) }, has: { source.has($0.digest) })
-            try walker.walk(target)
+            if let platform = options.platform {
+                target = try PlatformSelection.select(platform, from: entry, readConfig: { try? source.readBlob($0) }, read: readNode)
+            }
+            let readBlob: ClosureWalker.ReadBlob = { (d) throws(ImagesError) in try source.readBlob(d) }
+            var walker = ClosureWalker(imageName: label, read: readBlob, has: { source.has($0.digest) })
+            do {
+                try walker.walk(target)
+            } catch where error.code == .missingBlob && target.mediaType.isIndex {
+                // A one-platform export of a multi-platform image: say what is there.
+                let (complete, incomplete) = PlatformSelection.completeness(
+                    of: target, readConfig: { try? source.readBlob($0) }, read: readNode, readBlob: readBlob, has: { source.has($0.digest) })
+                guard !complete.isEmpty, !incomplete.isEmpty else { throw error }
+                throw ImagesError(
+                    .missingBlob,
+                    "\(error.message) from \(path): it holds only \(complete.map(\.description).joined(separator: ", ")) of the index's platforms "
+                        + "(incomplete: \(incomplete.map(\.description).joined(separator: ", "))), as a one-platform export such as ctr images export --platform "
+                        + "writes; import with --platform \(complete[0])", underlying: error)
+            }
             try copy(walker.blobs, from: source, result: &result)
             result.absentForeignLayers += walker.absentForeignLayers
             target = try rootDescriptor(target)
-            result.images.append(ImportedImage(name: name, target: target))
+            var reason: String?
+            if case .unnamed(let why) = outcome { reason = why }
+            result.images.append(ImportedImage(name: name, target: target, unnamedReason: reason))
         }
         let bindings = result.images.compactMap { image in image.name.map { (name: $0, target: image.target) } }
         do {

@@ -83,8 +83,8 @@ public struct Materializer {
             try root.replaceFile(ImageLayout.layoutFileName, contents: ImageLayout.layoutFileContents)
         }
         let merged: ImageIndex
-        (summary.indexWritten, merged) = try mergeIndex(plan.entries, dockerManifest: plan.dockerManifestEntries, in: root)
-        summary.warnings = Self.sharedRefNames(in: merged)
+        (summary.indexWritten, merged, summary.warnings) = try mergeIndex(plan.entries, dockerManifest: plan.dockerManifestEntries, in: root)
+        summary.warnings += Self.sharedRefNames(in: merged)
         if plan.dockerManifestEntries == nil, (try? root.readFile(DockerLoadManifest.fileName, limit: ImageLayout.maximumManifestSize)) ?? nil != nil {
             summary.warnings.append("\(path)/\(DockerLoadManifest.fileName) (what docker load reads) was left as it was and does not list these images: add --format docker to update it")
         }
@@ -141,12 +141,13 @@ public struct Materializer {
         return bytes
     }
 
-    /// The destination's index.json, nil when absent.
+    /// The destination's index.json, nil when absent, and warnings about it (the empty forms,
+    /// a wrong `mediaType`: `IndexMerge.existingIndex`).
     /// - Throws: `.invalidLayout` when it is there but not a valid index (it is left as it is).
-    private func existingIndex(in root: DestinationDirectory) throws(ImagesError) -> ImageIndex? {
+    private func existingIndex(in root: DestinationDirectory) throws(ImagesError) -> (index: ImageIndex, warnings: [String])? {
         guard let bytes = try root.readFile(ImageLayout.indexFileName, limit: ImageLayout.maximumManifestSize) else { return nil }
         do {
-            return try ImageIndex(bytes: bytes)
+            return try IndexMerge.existingIndex(bytes, path: "\(root.path)/\(ImageLayout.indexFileName)")
         } catch {
             throw ImagesError(
                 .invalidLayout, "\(root.path)/index.json exists but is not a valid index (\(error.message)); it was left as it is: fix or remove it",
@@ -171,9 +172,12 @@ public struct Materializer {
         return warnings
     }
 
-    /// Merges under the index lock; returns whether index.json was written, and the result.
+    /// Merges under the index lock; returns whether index.json was written, the result, and
+    /// warnings about the index.json found there.
     /// `manifest.json` (`--format docker`) is merged under the same lock, before index.json.
-    private func mergeIndex(_ entries: [Descriptor], dockerManifest: [JSONValue]?, in root: DestinationDirectory) throws(ImagesError) -> (Bool, ImageIndex) {
+    private func mergeIndex(_ entries: [Descriptor], dockerManifest: [JSONValue]?, in root: DestinationDirectory) throws(ImagesError)
+        -> (Bool, ImageIndex, [String])
+    {
         let lock = try IndexLock(in: root)
         defer { lock.release() }
         if let dockerManifest {
@@ -182,9 +186,10 @@ public struct Materializer {
             if merged != existing { try root.replaceFile(DockerLoadManifest.fileName, contents: merged) }
         }
         let existing = try existingIndex(in: root)
-        let merged = IndexMerge.merge(entries, into: existing)
-        if let existing, existing.json == merged.json { return (false, merged) }
+        let merged = IndexMerge.merge(entries, into: existing?.index)
+        let warnings = existing?.warnings ?? []
+        if let existing, existing.index.json == merged.json { return (false, merged, warnings) }
         try root.replaceFile(ImageLayout.indexFileName, contents: merged.json.encoded)
-        return (true, merged)
+        return (true, merged, warnings)
     }
 }

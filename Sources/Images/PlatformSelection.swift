@@ -23,24 +23,40 @@ public enum PlatformSelection {
             }
             return root
         }
-        var offered: [String] = []
+        var offered: [Platform] = []
         if let found = try search(platform, root, readConfig: readConfig, read: read, offered: &offered, depth: 0) { return found }
-        throw ImagesError(
-            .noPlatform,
-            "image index \(root.digest) has no manifest for \(platform); it offers: \(offered.isEmpty ? "none" : offered.joined(separator: ", "))")
+        let listing = offered.map(\.description)
+        throw ImagesError(.noPlatform, "image index \(root.digest) has no manifest for \(platform); it offers: \(listing.isEmpty ? "none" : listing.joined(separator: ", "))")
     }
 
+    /// Every platform `root` offers, each once, in the order `select` tries them (nested
+    /// indexes depth-first, attestations left out, entries without a `platform` judged by their
+    /// config): what `select` can resolve is what is listed. A manifest root offers the platform
+    /// its descriptor declares. Unreadable blobs end the listing early; they never throw.
+    public static func offered(
+        by root: Descriptor, readConfig: (Descriptor) -> [UInt8]? = { _ in nil }, read: (Descriptor) throws(ImagesError) -> ManifestNode
+    ) -> [Platform] {
+        guard root.mediaType.isIndex else { return root.platform.map { [$0] } ?? [] }
+        var offered: [Platform] = []
+        _ = try? search(nil, root, readConfig: readConfig, read: read, offered: &offered, depth: 0)
+        var unique: [Platform] = []
+        for platform in offered where !unique.contains(platform) { unique.append(platform) }
+        return unique
+    }
+
+    /// Depth-first through nested indexes: the first entry matching `platform` (nil matches
+    /// none, so the whole tree is listed into `offered`).
     private static func search(
-        _ platform: Platform, _ descriptor: Descriptor, readConfig: (Descriptor) -> [UInt8]?,
-        read: (Descriptor) throws(ImagesError) -> ManifestNode, offered: inout [String], depth: Int
+        _ platform: Platform?, _ descriptor: Descriptor, readConfig: (Descriptor) -> [UInt8]?,
+        read: (Descriptor) throws(ImagesError) -> ManifestNode, offered: inout [Platform], depth: Int
     ) throws(ImagesError) -> Descriptor? {
         guard depth < 16, case .index(let index) = try read(descriptor) else { return nil }
         for entry in index.manifests where entry.annotations[AnnotationKey.dockerReferenceType] == nil {
             if entry.mediaType.isIndex {
                 if let found = try search(platform, entry, readConfig: readConfig, read: read, offered: &offered, depth: depth + 1) { return found }
             } else if let candidate = try declaredPlatform(of: entry, readConfig: readConfig, read: read) {
-                offered.append(candidate.description)
-                if platform.matches(candidate) { return entry }
+                offered.append(candidate)
+                if let platform, platform.matches(candidate) { return entry }
             }
         }
         return nil

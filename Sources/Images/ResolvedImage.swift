@@ -18,11 +18,14 @@ public struct ResolvedImage: Sendable, Equatable {
 
 extension Store {
     /// Resolves an IMAGE argument (DESIGN.md grammar).
-    /// - Throws: `.unknownImage` listing the available names (and suggesting `layoutfs images`),
-    ///   `.missingBlob` for a digest not in the store, `.invalidArgument` for `docker://` (needs
-    ///   registry support, not built yet).
+    /// - Throws: `.unknownImage` listing the available names (and suggesting `layoutfs images`;
+    ///   with `--content`, saying how images are given there), `.ambiguous` for a digest prefix
+    ///   that several roots start with (listing them), `.missingBlob` for a digest not in the
+    ///   store, `.invalidArgument` for `docker://` (needs registry support, not built yet).
     public func resolve(_ specifier: ImageSpecifier) throws(ImagesError) -> ResolvedImage {
         switch specifier {
+        case .digestPrefix(let prefix, let name):
+            return try resolve(prefix, orName: name)
         case .digest(let digest):
             guard let size = blobSize(digest) else {
                 throw ImagesError(.missingBlob, "blob \(digest) is not in the store \(location.root)")
@@ -68,12 +71,12 @@ extension Store {
                     return r.repository == reference.repository && (reference.tag == nil || r.tag == reference.tag) && $0.target.digest == digest
                 }
                 guard let match else {
-                    throw ImagesError(.unknownImage, "no image \(reference.repository)\(reference.tag.map { ":" + $0 } ?? "") is bound to \(digest)\(Self.available(all))")
+                    throw ImagesError(.unknownImage, "no image \(reference.repository)\(reference.tag.map { ":" + $0 } ?? "") is bound to \(digest)\(availableHere(all))")
                 }
                 return ResolvedImage(name: match.name, root: match.target, pinned: true)
             }
             guard let match = try lookUp(reference.description) else {
-                throw ImagesError(.unknownImage, "no image named \(reference)\(Self.available(try allImages()))")
+                throw ImagesError(.unknownImage, "no image named \(reference)\(availableHere(try allImages()))")
             }
             return ResolvedImage(name: match.name, root: match.target, pinned: false)
         }
@@ -103,6 +106,15 @@ extension Store {
         } catch {
             throw ImagesError(error, "cannot list images")
         }
+    }
+
+    /// `available(all)`, and with `--content` how the content directory's images are given.
+    func availableHere(_ all: [ImageRecord]) -> String {
+        guard let foreignContent else { return Self.available(all) }
+        let names = all.isEmpty ? "" : Self.available(all)
+        return "\(names); images in the content directory \(foreignContent.contentRoot) have no names there (containerd and BuildKit keep "
+            + "them in their own database): give one by digest or by its first 12 or more hex digits, as layoutfs images --content "
+            + "\(foreignContent.contentRoot) lists them, and name it in the layout with --name"
     }
 
     private static func available(_ all: [ImageRecord]) -> String {

@@ -46,7 +46,8 @@ struct Import: ParsableCommand {
             if let name = image.name {
                 print("imported \(name) \(image.target.digest)")
             } else {
-                print("imported \(image.target.digest) without a name (the source gives it none; name it with --name, or with --repo when its ref name is a bare tag)")
+                let why = image.unnamedReason ?? "the source gives it none"
+                print("imported \(image.target.digest) without a name: \(why); name it with --name (--ref selects the entry), or with --repo when its ref name is a bare tag")
             }
         }
         for layer in result.absentForeignLayers {

@@ -93,15 +93,10 @@ struct ListImages: ParsableCommand {
         return (bytes, lazy)
     }
 
-    /// The platforms an image offers (an index's manifests, attestations left out), each once.
+    /// The platforms an image offers, each once: those `--platform` can select
+    /// (`PlatformSelection.offered`: nested indexes too, attestations left out).
     static func platforms(of root: Descriptor, in store: Store) -> [String] {
-        var platforms: [String] = []
-        if let platform = root.platform { platforms.append(platform.description) }
-        if case .index(let index)? = try? store.readRoot(root) {
-            platforms = index.manifests.filter { $0.annotations[AnnotationKey.dockerReferenceType] == nil }.compactMap { $0.platform?.description }
-        }
-        var unique: [String] = []
-        for platform in platforms where !unique.contains(platform) { unique.append(platform) }
-        return unique
+        PlatformSelection.offered(by: root, readConfig: { try? store.readBlob($0.digest) }, read: { (d) throws(ImagesError) in try store.readRoot(d) })
+            .map(\.description)
     }
 }

@@ -34,7 +34,7 @@ struct Mount: AsyncParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: ArgumentHelp("Images (NAME[:TAG], NAME@sha256:..., sha256:...), then the mountpoint (an existing directory).", valueName: "image|mountpoint"))
+    @Argument(help: ArgumentHelp("Images (NAME[:TAG], NAME@sha256:..., sha256:... or its first 12+ hex digits), then the mountpoint (an existing directory).", valueName: "image|mountpoint"))
     var arguments: [String]
     @OptionGroup var platform: PlatformOptions
     @OptionGroup var format: FormatOptions
@@ -94,7 +94,14 @@ struct Mount: AsyncParsableCommand {
             specifiers[i] = .name(try ImageReference(parsing: result.name))
         }
         let changeCount = try? store.images.changeCount()
-        let images = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
+        let resolved = try specifiers.map { try store.resolve($0) }
+        // A digest prefix stands for what it resolved to: the digest it pins, or the name to
+        // follow (bare hex that no digest starts with).
+        for (i, specifier) in specifiers.enumerated() {
+            guard case .digestPrefix = specifier else { continue }
+            specifiers[i] = try resolved[i].name.map { ImageSpecifier.name(try ImageReference(parsing: $0)) } ?? .digest(resolved[i].root.digest)
+        }
+        let images = try contentDirectory.name(resolved)
         let shape = try format.shape(platform)
         // A quick answer before a daemon starts; the daemon checks again under the mount lock
         // (and removes a stale mount there).

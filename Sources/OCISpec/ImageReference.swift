@@ -11,14 +11,24 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     public static let defaultDomain = "docker.io"
     public static let defaultTag = "latest"
 
+    /// The limits of docker/distribution's reference grammar: a name (domain and path, as
+    /// normalized) has at most 255 characters, a tag at most 128.
+    public static let maximumNameLength = 255
+    public static let maximumTagLength = 128
+
     /// Parses and normalizes a reference. A reference with neither tag nor digest gets `latest`.
     /// - Throws: `OCISpecError.invalidReference` (uppercase repository, bad characters, empty
-    ///   components, a tag over 128 characters) or `.invalidDigest`.
+    ///   components, a normalized name over 255 characters or a tag over 128, each saying which)
+    ///   or `.invalidDigest`.
     public init(parsing text: String) throws(OCISpecError) {
         func fail(_ why: String) -> OCISpecError {
-            OCISpecError(.invalidReference, "invalid image reference \"\(text.prefix(200))\": \(why)")
+            OCISpecError(.invalidReference, "invalid image reference \"\(text.prefix(200))\(text.count > 200 ? "..." : "")\": \(why)")
         }
-        guard !text.isEmpty, text.count <= 512 else { throw fail("empty or too long") }
+        guard !text.isEmpty else { throw fail("empty") }
+        // Longer than any valid reference (name, tag and a sha512 digest): no need to look closer.
+        guard text.utf8.count <= 1024 else {
+            throw fail("\(text.utf8.count) characters; a name may have at most \(Self.maximumNameLength), a tag \(Self.maximumTagLength)")
+        }
         var rest = Substring(text)
         var digest: Digest?
         if let at = rest.firstIndex(of: "@") {
@@ -29,6 +39,9 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         if let colon = rest.lastIndex(of: ":"), !rest[colon...].contains("/") {
             tag = String(rest[rest.index(after: colon)...])
             rest = rest[..<colon]
+        }
+        if let tag, tag.utf8.count > Self.maximumTagLength {
+            throw fail("the tag has \(tag.utf8.count) characters, more than the \(Self.maximumTagLength) a tag may have")
         }
         if let tag, !Self.isValidTag(tag) { throw fail("invalid tag \"\(tag)\"") }
         var components = rest.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
@@ -46,6 +59,10 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         }
         if domain == Self.defaultDomain, components.count == 1 { components.insert("library", at: 0) }
         if tag == nil, digest == nil { tag = Self.defaultTag }
+        let nameLength = domain.utf8.count + 1 + components.reduce(components.count - 1) { $0 + $1.utf8.count }
+        guard nameLength <= Self.maximumNameLength else {
+            throw fail("the name (registry and repository, \(domain)/...) has \(nameLength) characters, more than the \(Self.maximumNameLength) a name may have")
+        }
         self.domain = domain
         self.path = components.joined(separator: "/")
         self.tag = tag
@@ -78,7 +95,7 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     /// True when `text` is a valid tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
     public static func isValidTag(_ text: String) -> Bool {
         let utf8 = Array(text.utf8)
-        guard (1...128).contains(utf8.count) else { return false }
+        guard (1...Self.maximumTagLength).contains(utf8.count) else { return false }
         func word(_ b: UInt8) -> Bool {
             (0x30...0x39).contains(b) || (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) || b == UInt8(ascii: "_")
         }

@@ -82,6 +82,30 @@ struct ImportNamingTests {
         }
     }
 
+    @Test(
+        "an entry left without a name says why: nothing given, or not a valid docker tag or name, and which",
+        arguments: [
+            // (imageName annotation, ref name annotation, --repo, expected parts of the reason)
+            (nil, nil, "demo/app", ["the source gives it none"]),
+            (nil, "v2.0+build.5", "demo/app", [#"its ref name "v2.0+build.5" is not a valid docker tag"#]),
+            (nil, "Foo:Latest", "demo/app", [#"its ref name "Foo:Latest" is not a valid docker name"#, "lowercase"]),
+            (nil, "x:" + String(repeating: "t", count: 129), nil, ["is not a valid docker name", "128 a tag may have"]),
+            ("Not A Reference", "-bad", "demo/app", [#"io.containerd.image.name "Not A Reference" is not a valid docker name"#, #"ref name "-bad" is not a valid docker tag"#]),
+            (nil, "1.0", nil, [#"its ref name "1.0" is a bare tag"#, "--repo"]),
+            (nil, "1.0", String(repeating: "r", count: 250), ["does not make a valid docker name with repository", "255 a name may have"]),
+        ] as [(String?, String?, String?, [String])])
+    func unnamedReasons(imageName: String?, refName: String?, repository: String?, parts: [String]) throws {
+        var entry = Descriptor(mediaType: .ociManifest, digest: ImageBuilder.digest(of: Array("x".utf8)), size: 1)
+        if let imageName { entry = entry.settingAnnotation(AnnotationKey.containerdImageName, to: imageName) }
+        if let refName { entry = entry.settingAnnotation(AnnotationKey.refName, to: refName) }
+        guard case .unnamed(let reason) = ImageNaming.outcome(for: entry, repository: repository) else {
+            Issue.record("named: \(ImageNaming.outcome(for: entry, repository: repository))")
+            return
+        }
+        for part in parts { #expect(reason.contains(part), "\(reason)") }
+        #expect(ImageNaming.name(for: entry, repository: repository) == nil)
+    }
+
     @Test("the directory's base name is made a valid repository")
     func repositoryFromDirectory() {
         #expect(ImageNaming.repository(fromDirectory: "/tmp/x/busybox-layout") == "busybox-layout")
@@ -98,6 +122,7 @@ struct ImportNamingTests {
             try layout.writeIndex([ImageBuilder.entry(named.manifest, refName: "1"), unnamed.manifest])
             let result = try importLayout(store, layout.path, .init(repository: "demo/app"))
             #expect(result.images.map(\.name) == ["docker.io/demo/app:1", nil])
+            #expect(result.images.map(\.unnamedReason) == [nil, "the source gives it none"])
             #expect(result.images[1].target.digest == unnamed.manifest.digest)
             #expect(try boundNames(store) == ["docker.io/demo/app:1"])
             // Its closure is in the store, so it can be used by digest.

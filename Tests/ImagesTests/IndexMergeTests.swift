@@ -40,6 +40,7 @@ struct IndexMergeTests {
         let text = String(decoding: merged.json.encoded, as: UTF8.self)
         let expectedText = String(decoding: existing.json.encoded, as: UTF8.self)
             .replacingOccurrences(of: String(decoding: old.encoded, as: UTF8.self), with: String(decoding: new.encoded, as: UTF8.self))
+            .replacingOccurrences(of: #"{"schemaVersion":2,"#, with: #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","#)
         #expect(text == expectedText)
         #expect(text.contains(#""x-first":18446744073709551615"#))
         #expect(text.contains(#""x-entry":{"n":[1,2]}"#))
@@ -79,5 +80,46 @@ struct IndexMergeTests {
         let once = IndexMerge.merge(entries, into: try index([]))
         let twice = IndexMerge.merge(entries, into: once)
         #expect(once.json == twice.json)
+    }
+
+    @Test("the merged index says it is an OCI image index: mediaType added after schemaVersion, or a wrong one replaced in place")
+    func mediaType() throws {
+        let entry = try descriptor("a", ref: "1", name: "docker.io/x/a:1")
+        let absent = try index([])
+        #expect(absent.mediaType == nil)
+        let added = IndexMerge.merge([entry], into: absent)
+        #expect(added.mediaType == .ociIndex)
+        #expect(added.json.objectMembers?.map(\.key) == ["schemaVersion", "mediaType", "x-first", "manifests", "annotations"])
+        let wrong = try index([], extra: #","mediaType":"application/vnd.docker.distribution.manifest.list.v2+json""#)
+        let replaced = IndexMerge.merge([entry], into: wrong)
+        #expect(replaced.mediaType == .ociIndex)
+        #expect(replaced.json.objectMembers?.map(\.key) == ["schemaVersion", "x-first", "manifests", "annotations", "mediaType"])
+        let (_, warnings) = try IndexMerge.existingIndex(wrong.json.encoded, path: "/d/index.json")
+        #expect(warnings.contains { $0.contains("/d/index.json has mediaType application/vnd.docker.distribution.manifest.list.v2+json") })
+        // A right one is left alone, and so is the index when nothing changes.
+        let right = IndexMerge.merge([entry], into: added)
+        #expect(right.json == added.json)
+        #expect(try IndexMerge.existingIndex(added.json.encoded, path: "/d/index.json").warnings.isEmpty)
+    }
+
+    @Test(
+        "0 bytes, white space, {} and an empty manifests list are an empty index, with a warning",
+        arguments: [("", "0 bytes"), (" \n", "only white space"), ("{}", "({})"), (#"{"schemaVersion":2,"manifests":[]}"#, "no manifests")])
+    func emptyForms(text: String, why: String) throws {
+        let (existing, warnings) = try IndexMerge.existingIndex(Array(text.utf8), path: "/d/index.json")
+        #expect(existing.manifests.isEmpty)
+        #expect(warnings.count == 1)
+        #expect(warnings.first?.contains("/d/index.json is an empty index") == true)
+        #expect(warnings.first?.contains(why) == true)
+        let entry = try descriptor("a", ref: "1", name: "docker.io/x/a:1")
+        let merged = IndexMerge.merge([entry], into: existing)
+        #expect(merged.manifests == [entry])
+        #expect(merged.schemaVersion == 2)
+        #expect(merged.mediaType == .ociIndex)
+    }
+
+    @Test("anything else that is not an index is refused", arguments: ["garbage", #"{"foo":1}"#, #"{"schemaVersion":2}"#, "[]", #"{"manifests":[]}"#])
+    func notAnIndex(text: String) {
+        #expect(throws: OCISpecError.self) { try IndexMerge.existingIndex(Array(text.utf8), path: "/d/index.json") }
     }
 }

@@ -214,9 +214,32 @@ struct MaterializerTests {
             let summary = try fixture.materialize(plan, out)
             #expect(summary.indexWritten)
             let text = String(decoding: try readFile(out + "/index.json"), as: UTF8.self)
-            #expect(text.hasPrefix(#"{"schemaVersion":2,"manifests":[\#(foreignEntry),"#))
+            #expect(text.hasPrefix(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[\#(foreignEntry),"#))
             #expect(text.hasSuffix(#"],"x-unknown":{"big":18446744073709551615,"url":"https://a/b"}}"#))
             #expect(try ImageIndex(bytes: Array(text.utf8)).manifests.count == 2)
+        }
+    }
+
+    @Test(
+        "an empty or media-type-less index.json is completed: the OCI index media type written, the empty forms warned about",
+        arguments: [
+            ("", "is an empty index (0 bytes)"), ("{}", "is an empty index ({})"),
+            (#"{"schemaVersion":2,"manifests":[]}"#, "is an empty index (no manifests)"),
+            (#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]}"#, "has mediaType application/vnd.oci.image.manifest.v1+json"),
+        ])
+    func emptyOrUntypedIndex(existing: String, warning: String) throws {
+        try withFixture { fixture in
+            let plan = try fixture.plan(["demo/a:1"])
+            let out = fixture.tmp + "/out"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try writeFile(out + "/index.json", Array(existing.utf8))
+            let summary = try fixture.materialize(plan, out)
+            #expect(summary.indexWritten)
+            #expect(summary.warnings.contains { $0.contains(out + "/index.json " + warning) }, "\(summary.warnings)")
+            let index = try ImageIndex(bytes: readFile(out + "/index.json"))
+            #expect(index.mediaType == .ociIndex)
+            #expect(index.manifests == plan.entries)
+            try fixture.check(out, plan)
         }
     }
 

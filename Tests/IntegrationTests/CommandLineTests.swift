@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The command line itself: help, and how errors read.
@@ -41,6 +42,57 @@ struct CommandLineTests {
             }
             #expect(image["size"] as? Int == total)
             #expect(image["lazyBytes"] as? Int == 0)
+        }
+    }
+
+    @Test("images lists the platforms of an index nested two levels deep, the ones --platform resolves")
+    func nestedIndexPlatforms() throws {
+        try Harness.withWorkDirectory { work in
+            let layout = try ImageBuilder(path: work + "/nested")
+            let built = try layout.addMultiPlatformImage()
+            let middle = try layout.addIndex([built.index])
+            let outer = try layout.addIndex([middle])
+            try layout.writeIndex([ImageBuilder.entry(outer, imageName: "demo/nested:1")])
+            try Harness.layoutfs(["import", layout.path], store: work + "/store")
+            let table = try Harness.layoutfs(["images"], store: work + "/store").stdout
+            let row = try #require(table.split(separator: "\n").first { $0.hasPrefix("docker.io/demo/nested:1") })
+            #expect(row.hasSuffix("linux/amd64,linux/arm64/v8"), "\(table)")
+            let output = try Harness.layoutfs(["images", "--json"], store: work + "/store").stdout
+            let images = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
+            #expect(images.first?["platforms"] as? [String] == ["linux/amd64", "linux/arm64/v8"], "\(output)")
+            // What is listed is what --platform resolves.
+            let out = work + "/out"
+            try Harness.layoutfs(["export", "demo/nested:1", "--platform", "linux/arm64/v8", "--materialize", out], store: work + "/store")
+            let index = try String(contentsOfFile: out + "/index.json", encoding: .utf8)
+            #expect(index.contains(built.images[1].manifest.digest.description), "\(index)")
+        }
+    }
+
+    @Test("IMAGE by the digest prefix images prints, with or without sha256:, wherever an IMAGE is taken; an unknown one says so")
+    func digestPrefix() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.importDemo(work: work, store: store)
+            let table = try Harness.layoutfs(["images"], store: store).stdout
+            let row = try #require(table.split(separator: "\n").first { $0.hasPrefix("docker.io/demo/busybox:1.35") })
+            let short = try #require(row.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.map(String.init), "\(table)")
+            #expect(short.hasPrefix("sha256:") && short.count == "sha256:".count + 12, "\(table)")
+            let full = try #require(
+                (try JSONSerialization.jsonObject(with: Data(Harness.layoutfs(["images", "--json"], store: store).stdout.utf8)) as? [[String: Any]])?
+                    .first?["digest"] as? String)
+            #expect(full.hasPrefix(short))
+            for (i, image) in [short, String(short.dropFirst("sha256:".count))].enumerated() {
+                try Harness.layoutfs(["export", image, "--materialize", work + "/out\(i)"], store: store)
+                let index = try String(contentsOfFile: work + "/out\(i)/index.json", encoding: .utf8)
+                #expect(index.contains(full), "\(index)")
+            }
+            let tagged = try Harness.layoutfs(["tag", short, "demo/busybox:short"], store: store)
+            #expect(tagged.stdout.contains("tagged docker.io/demo/busybox:short \(full)"), "\(tagged.stdout)")
+            let unknown = try Harness.layoutfs(["export", "000000000000", "--materialize", work + "/none"], store: store, expectSuccess: false)
+            #expect(unknown.status != 0)
+            #expect(unknown.stderr.contains("no image digest starts with 000000000000, and no image named docker.io/library/000000000000:latest"), "\(unknown.stderr)")
+            let tooShort = try Harness.layoutfs(["export", "sha256:0000", "--materialize", work + "/none"], store: store, expectSuccess: false)
+            #expect(tooShort.stderr.contains("at least its first 12 lowercase hex digits"), "\(tooShort.stderr)")
         }
     }
 }

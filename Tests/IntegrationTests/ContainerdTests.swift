@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -115,12 +116,69 @@ struct ContainerdTests {
         }
     }
 
+    @Test("a one-platform ctr images export of a multi-platform image: import says which platforms are there and suggests --platform")
+    func onePlatformExport() throws {
+        try Harness.withWorkDirectory { work in
+            let containerd = try ContainerdServer(directory: work + "/containerd")
+            let layout = try ImageBuilder(path: work + "/multi")
+            let built = try layout.addMultiPlatformImage(attestations: false)
+            try layout.writeIndex([ImageBuilder.entry(built.index, refName: "1")])
+            try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/multi.tar", "oci-layout", "index.json", "blobs"])
+            try Harness.runOK([
+                "ctr", "-a", containerd.socket, "images", "import", "--all-platforms", "--no-unpack", "--index-name", "docker.io/demo/multi:1", work + "/multi.tar",
+            ])
+            try Harness.runOK([
+                "ctr", "-a", containerd.socket, "images", "export", "--skip-manifest-json", "--platform", "linux/arm64/v8", work + "/arm64.tar", "docker.io/demo/multi:1",
+            ])
+            // ctr 1.6 (here) still writes every platform's blobs; later ctr versions write the
+            // whole index but only the selected platform's blobs: take the amd64 blobs out as they do.
+            let amd64 = built.images[0]
+            let exported = work + "/exported"
+            try FileManager.default.createDirectory(atPath: exported, withIntermediateDirectories: true)
+            try Harness.runOK(["tar", "-xf", work + "/arm64.tar", "-C", exported])
+            for blob in amd64.blobs { try FileManager.default.removeItem(atPath: "\(exported)/blobs/sha256/\(blob.digest.encoded)") }
+            try Harness.runOK(["tar", "-C", exported, "-cf", work + "/arm64.tar", "oci-layout", "index.json", "blobs"])
+            let store = work + "/store"
+            let refused = try Harness.layoutfs(["import", work + "/arm64.tar"], store: store, expectSuccess: false)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("is missing"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("holds only linux/arm64/v8 of the index's platforms (incomplete: linux/amd64)"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("import with --platform linux/arm64/v8"), "\(refused.stderr)")
+            // As suggested: the platform that is there imports.
+            let imported = try Harness.layoutfs(["import", work + "/arm64.tar", "--platform", "linux/arm64/v8", "--name", "demo/multi:arm64"], store: store)
+            #expect(imported.stdout.contains("imported docker.io/demo/multi:arm64 \(built.images[1].manifest.digest)"), "\(imported.stdout)")
+        }
+    }
+
     @Test("--content that is not a content directory, and --name without one digest image, are clear errors")
     func contentErrors() throws {
         try Harness.withWorkDirectory { work in
             try FileManager.default.createDirectory(atPath: work + "/empty", withIntermediateDirectories: true)
             let wrong = try Harness.layoutfs(["images", "--content", work + "/empty"], store: work + "/store", expectSuccess: false)
             #expect(wrong.status != 0 && wrong.stderr.contains("is not a content directory"), "\(wrong.stderr)")
+        }
+    }
+
+    @Test("under --content an image is given by its digest prefix, as images --content lists it; a name is answered with how images are given there")
+    func contentDigestPrefix() throws {
+        try Harness.withWorkDirectory { work in
+            try Harness.makeDemoImage(at: work + "/src")
+            let content = work + "/buildkit/runc-overlayfs/content"
+            try FileManager.default.createDirectory(atPath: content + "/ingest", withIntermediateDirectories: true)
+            try Harness.runOK(["cp", "-r", work + "/src/blobs", content + "/blobs"])
+            let store = work + "/store"
+            let listing = try Harness.layoutfs(["images", "--content", content], store: store).stdout
+            let digest = try #require(listing.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init), "\(listing)")
+            let short = String(digest.prefix("sha256:".count + 12))
+            try Harness.layoutfs(["export", "--content", content, short, "--name", "demo/built:1", "--materialize", work + "/out"], store: store)
+            #expect(try String(contentsOfFile: work + "/out/index.json", encoding: .utf8).contains(digest))
+            try Harness.layoutfs(["export", "--content", content, String(short.dropFirst("sha256:".count)), "--name", "demo/built:1", "--tar", work + "/built.tar"], store: store)
+            #expect(FileManager.default.fileExists(atPath: work + "/built.tar"))
+            let byName = try Harness.layoutfs(["export", "--content", content, "demo/busybox:1.35", "--materialize", work + "/none"], store: store, expectSuccess: false)
+            #expect(byName.status != 0)
+            #expect(!byName.stderr.contains("the store has no images yet"), "\(byName.stderr)")
+            #expect(byName.stderr.contains("images in the content directory \(content) have no names there"), "\(byName.stderr)")
+            #expect(byName.stderr.contains("first 12 or more hex digits") && byName.stderr.contains("--name"), "\(byName.stderr)")
         }
     }
 }

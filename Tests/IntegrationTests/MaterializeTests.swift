@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -185,6 +186,60 @@ struct MaterializeTests {
             try Harness.layoutfs(["export", "demo/busybox:1.35@\(digest)", "--materialize", work + "/out"], store: store)
             let stale = try Harness.layoutfs(["export", "demo/busybox:1.35@\(wrong)", "--materialize", work + "/out"], store: store, expectSuccess: false)
             #expect(stale.stderr.contains("is bound to"), "\(stale.stderr)")
+        }
+    }
+
+    @Test("a name over 255 characters or a tag over 128 is refused, saying which limit, and nothing is named")
+    func referenceLimits() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.makeDemoImage(at: work + "/src")
+            let longName = "demo/" + String(repeating: "a", count: 313)  // 318 characters, as in issue 12
+            let name = try Harness.layoutfs(["import", work + "/src", "--name", longName], store: store, expectSuccess: false)
+            #expect(name.status != 0 && name.stderr.contains("more than the 255 a name may have"), "\(name.stderr)")
+            let tag = try Harness.layoutfs(["import", work + "/src", "--name", "demo/x:" + String(repeating: "t", count: 129)], store: store, expectSuccess: false)
+            #expect(tag.status != 0 && tag.stderr.contains("more than the 128 a tag may have"), "\(tag.stderr)")
+            #expect(try Harness.layoutfs(["images", "--json"], store: store).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
+        }
+    }
+
+    @Test("an entry whose ref name is not a valid docker tag or name is reported with that reason")
+    func unusableRefNames() throws {
+        try Harness.withWorkDirectory { work in
+            let layout = try ImageBuilder(path: work + "/refs")
+            let a = try layout.addImage()
+            let b = try layout.addImage()
+            try layout.writeIndex([ImageBuilder.entry(a.manifest, refName: "v2.0+build.5"), ImageBuilder.entry(b.manifest, refName: "Foo:Latest")])
+            let result = try Harness.layoutfs(["import", layout.path], store: work + "/store")
+            #expect(result.stdout.contains(#"imported \#(a.manifest.digest) without a name: its ref name "v2.0+build.5" is not a valid docker tag"#), "\(result.stdout)")
+            #expect(result.stdout.contains(#"imported \#(b.manifest.digest) without a name: its ref name "Foo:Latest" is not a valid docker name"#), "\(result.stdout)")
+            #expect(!result.stdout.contains("the source gives it none"), "\(result.stdout)")
+        }
+    }
+
+    @Test("materializing into an index.json without mediaType, or an empty one, writes the OCI index media type; the empty forms are warned about")
+    func indexMediaType() throws {
+        try Harness.require("oci-image-tool")
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.importDemo(work: work, store: store)
+            for (i, existing) in ["", "{}", #"{"schemaVersion":2,"manifests":[]}"#].enumerated() {
+                let out = work + "/out\(i)"
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                try existing.write(toFile: out + "/index.json", atomically: false, encoding: .utf8)
+                let result = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", out], store: store)
+                #expect(result.stderr.contains("layoutfs: warning: \(out)/index.json is an empty index"), "\(existing): \(result.stderr)")
+                let mediaType = try Harness.runOK(["jq", "-r", ".mediaType", out + "/index.json"]).stdout
+                #expect(mediaType == "application/vnd.oci.image.index.v1+json\n", "\(existing): \(mediaType)")
+                try Harness.runOK(["oci-image-tool", "validate", "--type", "image", out])
+            }
+            // Not an index at all: refused and left as it is.
+            let out = work + "/garbage"
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try "[1]".write(toFile: out + "/index.json", atomically: false, encoding: .utf8)
+            let refused = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", out], store: store, expectSuccess: false)
+            #expect(refused.status != 0 && refused.stderr.contains("left as it is"), "\(refused.stderr)")
+            #expect(try String(contentsOfFile: out + "/index.json", encoding: .utf8) == "[1]")
         }
     }
 

@@ -63,6 +63,27 @@ struct ReferenceTests {
         #expect((#expect(throws: OCISpecError.self) { try ImageReference(parsing: "alpine@sha256:1") })?.code == .invalidDigest)
     }
 
+    @Test("a name has at most 255 characters (registry and repository, as normalized), a tag 128, and the error says which")
+    func lengthLimits() throws {
+        // 255 exactly: accepted.
+        let longest = "example.com/" + String(repeating: "a", count: 243)
+        #expect(try ImageReference(parsing: longest).repository.count == 255)
+        #expect(try ImageReference(parsing: "x:" + String(repeating: "t", count: 128)).tag?.count == 128)
+        // The issue's 318-character repository, and names that are too long only once normalized.
+        for text in ["example.com/" + String(repeating: "a", count: 244), "demo/" + String(repeating: "b", count: 313),
+            String(repeating: "c", count: 238) + ":1"]
+        {
+            let error = #expect(throws: OCISpecError.self) { try ImageReference(parsing: text) }
+            #expect(error?.code == .invalidReference)
+            #expect(error?.message.contains("more than the 255 a name may have") == true, "\(error?.message ?? "")")
+        }
+        #expect(try ImageReference(parsing: String(repeating: "c", count: 237)).repository.count == 255)
+        let tagError = #expect(throws: OCISpecError.self) { try ImageReference(parsing: "x:" + String(repeating: "t", count: 129)) }
+        #expect(tagError?.message.contains("the tag has 129 characters, more than the 128 a tag may have") == true, "\(tagError?.message ?? "")")
+        let hugeError = #expect(throws: OCISpecError.self) { try ImageReference(parsing: String(repeating: "d", count: 2000)) }
+        #expect(hugeError?.message.contains("a name may have at most 255") == true)
+    }
+
     @Test("tags: word characters, dots and dashes, 1 to 128, not starting with . or -")
     func tags() {
         #expect(ImageReference.isValidTag("latest"))
@@ -101,15 +122,42 @@ struct ImageSpecifierTests {
             ("demo/busybox:1.35", "docker.io/demo/busybox:1.35", "name"),
             ("demo/busybox@sha256:\(hex64)", "docker.io/demo/busybox@sha256:\(hex64)", "name"),
             ("sha256:\(hex64)", "sha256:\(hex64)", "digest"),
+            (hex64, "sha256:\(hex64)", "digest"),
+            ("sha256:\(hex64.prefix(12))", "sha256:\(hex64.prefix(12))", "prefix"),
+            (String(hex64.prefix(12)), String(hex64.prefix(12)), "prefix"),
         ])
     func grammar(text: String, description: String, kind: String) throws {
         let specifier = try ImageSpecifier(parsing: text)
         #expect(specifier.description == description)
         switch specifier {
         case .digest: #expect(kind == "digest")
+        case .digestPrefix: #expect(kind == "prefix")
         case .registry: #expect(kind == "registry")
         case .name: #expect(kind == "name")
         }
+    }
+
+    @Test("a digest prefix of 12 to 63 hex digits, with or without sha256:; 64 bare hex digits are a digest (docker's rule for IDs)")
+    func digestPrefixes() throws {
+        let short = String(hex64.prefix(12))
+        let prefix = try #require(DigestPrefix(hex: short))
+        #expect(try ImageSpecifier(parsing: "sha256:" + short) == .digestPrefix(prefix, orName: nil))
+        // Bare hex is also a valid repository name: kept as the fallback, tried second.
+        let asName = try ImageReference(parsing: "docker.io/library/\(short):latest")
+        #expect(try ImageSpecifier(parsing: short) == .digestPrefix(prefix, orName: asName))
+        let long = String(hex64.prefix(63))
+        let longPrefix = try #require(DigestPrefix(hex: long))
+        #expect(try ImageSpecifier(parsing: long) == .digestPrefix(longPrefix, orName: try ImageReference(parsing: long)))
+        #expect(try ImageSpecifier(parsing: hex64) == .digest(Digest(parsing: "sha256:\(hex64)")))
+        // Fewer than 12 bare digits, or uppercase hex, is a name as before.
+        #expect(try ImageSpecifier(parsing: String(hex64.prefix(11))) == .name(ImageReference(parsing: String(hex64.prefix(11)))))
+        #expect(throws: OCISpecError.self) { try ImageSpecifier(parsing: short.uppercased()) }
+        let tooShort = #expect(throws: OCISpecError.self) { try ImageSpecifier(parsing: "sha256:" + hex64.prefix(11)) }
+        #expect(tooShort?.code == .invalidDigest)
+        #expect(tooShort?.message.contains("at least its first 12 lowercase hex digits") == true)
+        #expect(prefix.matches(try Digest(parsing: "sha256:\(hex64)")))
+        #expect(!prefix.matches(try Digest(parsing: "sha512:\(hex128)")))
+        #expect(DigestPrefix(hex: hex64) == nil)
     }
 
     @Test("NAME@digest keeps the digest to pin the view")
