@@ -192,7 +192,8 @@ struct CheckTests {
             var bytes = [UInt8](repeating: 0, count: size)
             #expect(pread(reader, &bytes, size, 0) == size)
             let original = try #require(FileManager.default.contents(atPath: work + "/src/blobs/sha256/" + victim))
-            #expect(bytes == Array(original))
+            let same = bytes == Array(original)
+            #expect(same, "the file opened before the repair reads other bytes than the original blob")
             #expect(try Self.json(try Harness.layoutfs(["check", "--json"], store: store).stdout)["remaining"] as? Int == 0)
         }
     }
