@@ -9,11 +9,30 @@ public final class BlobFile: Sendable {
     public let fileDescriptor: Int32
     /// Size of the file in bytes, from `fstat` at open.
     public let size: Int64
+    /// The path the file was opened at (a committed blob's), or nil when it has none to check.
+    public let path: String?
 
-    /// Takes ownership of `fileDescriptor`.
-    public init(fileDescriptor: Int32, size: Int64) {
+    /// Takes ownership of `fileDescriptor`; `path` is where it was opened (for ``isReplaced()``).
+    public init(fileDescriptor: Int32, size: Int64, path: String? = nil) {
         self.fileDescriptor = fileDescriptor
         self.size = size
+        self.path = path
+    }
+
+    /// The open file's identity (`st_dev`, `st_ino` from `fstat`); nil when `fstat` fails.
+    public var identity: FileIdentity? {
+        var st = stat()
+        guard fstat(fileDescriptor, &st) == 0 else { return nil }
+        return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+    }
+
+    /// True when ``path`` no longer names this open file: the blob was removed, or replaced by
+    /// a new commit (`layoutfs check --repair`). One `stat` and one `fstat`; false without a path.
+    public func isReplaced() -> Bool {
+        guard let path else { return false }
+        var st = stat()
+        guard stat(path, &st) == 0 else { return true }
+        return identity != FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
     }
 
     deinit { close(fileDescriptor) }
@@ -48,4 +67,15 @@ public final class BlobFile: Sendable {
 
     /// The whole file.
     public func readAll() throws(ContentStoreError) -> [UInt8] { try read(offset: 0, byteCount: Int(size)) }
+}
+
+/// Which file an open descriptor is: device and inode numbers (`stat(2)`'s `st_dev`, `st_ino`).
+public struct FileIdentity: Hashable, Sendable {
+    public var device: UInt64
+    public var inode: UInt64
+
+    public init(device: UInt64, inode: UInt64) {
+        self.device = device
+        self.inode = inode
+    }
 }

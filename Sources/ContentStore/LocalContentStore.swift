@@ -58,7 +58,7 @@ public final class LocalContentStore: Sendable {
         }
         var st = stat()
         fstat(fd, &st)
-        return BlobFile(fileDescriptor: fd, size: Int64(st.st_size))
+        return BlobFile(fileDescriptor: fd, size: Int64(st.st_size), path: path(of: digest))
     }
 
     /// Reads a small blob whole (manifests, indexes, configs), refusing one larger than

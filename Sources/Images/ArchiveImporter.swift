@@ -29,7 +29,7 @@ public struct ArchiveImporter {
     public func importArchive(at path: String, options: LayoutImporter.Options) throws(ImagesError) -> LayoutImporter.Result {
         store.content.removeStaleIngests()
         var result = LayoutImporter.Result()
-        let members = try ArchiveMembers.read(path, into: store.content, result: &result)
+        let members = try ArchiveMembers.read(path, into: store.content, verifyExisting: options.verifyExisting, result: &result)
         let index: ImageIndex
         let indexLabel: String
         if let indexBytes = members.metadata["index.json"] {
@@ -43,6 +43,9 @@ public struct ArchiveImporter {
         }
         let source = StoredArchive(label: members.source, indexLabel: indexLabel, index: index, content: store.content)
         let copied = (result.copiedBlobs, result.copiedBytes, result.skippedBlobs)
+        // Stored blobs were verified as the archive streamed past (they cannot be copied again now).
+        var options = options
+        options.verifyExisting = false
         try LayoutImporter(store: store, logger: logger).importImages(
             from: source, defaultRepository: path == "-" ? nil : ImageNaming.repository(fromDirectory: Self.stem(path)), options: options, result: &result)
         // Every blob was counted while streaming; the closure pass found them all stored.

@@ -29,13 +29,18 @@ struct ArchiveMembers {
     private(set) var files: [String: StoredFile] = [:]
     private(set) var links: [String: String] = [:]
     private var seen: Set<String> = []
+    /// `--verify-existing`: a member whose blob is already stored is compared, not skipped.
+    private var verifyExisting = false
 
     private init(source: String) { self.source = source }
 
     /// Streams the archive at `path` ("-": standard input) into `content`, counting copied and
-    /// skipped blobs in `result`.
+    /// skipped blobs in `result`; with `verifyExisting`, a stored blob that does not hash to its
+    /// digest is replaced by the member's bytes.
     /// - Throws: `.invalidLayout` (not a tar, a refused member), `.corruptBlob`, `.noSpace`, `.io`.
-    static func read(_ path: String, into content: LocalContentStore, result: inout LayoutImporter.Result) throws(ImagesError) -> ArchiveMembers {
+    static func read(_ path: String, into content: LocalContentStore, verifyExisting: Bool = false, result: inout LayoutImporter.Result) throws(ImagesError)
+        -> ArchiveMembers
+    {
         let reader: TarReader
         do {
             reader = try TarReader(path: path)
@@ -43,6 +48,7 @@ struct ArchiveMembers {
             throw ImagesError(.invalidLayout, error.message)
         }
         var members = ArchiveMembers(source: reader.source)
+        members.verifyExisting = verifyExisting
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
         defer { buffer.deallocate() }
         do {
@@ -141,8 +147,12 @@ struct ArchiveMembers {
         result: inout LayoutImporter.Result
     ) throws -> StoredFile {
         if let expected, content.contains(expected) {
-            result.skippedBlobs += 1
-            return StoredFile(digest: expected, size: entry.size)
+            if try replaceIfCorrupt(expected, content: content, result: &result) {
+                // Streamed in below, over the removed copy.
+            } else {
+                result.skippedBlobs += 1
+                return StoredFile(digest: expected, size: entry.size)
+            }
         }
         let ingest: Ingest
         do {
@@ -157,7 +167,7 @@ struct ArchiveMembers {
             throw ImagesError(error, "cannot store \(entry.path) of \(source)")
         }
         let digest = expected ?? ingest.currentDigest()!
-        if expected == nil, content.contains(digest) {
+        if expected == nil, content.contains(digest), try !replaceIfCorrupt(digest, content: content, result: &result) {
             ingest.abort()
             result.skippedBlobs += 1
             return StoredFile(digest: digest, size: ingest.byteCount)
@@ -172,6 +182,19 @@ struct ArchiveMembers {
         result.copiedBlobs += 1
         result.copiedBytes += entry.size
         return StoredFile(digest: digest, size: entry.size)
+    }
+
+    /// With `verifyExisting`: removes a stored blob that does not hash to `digest` (counted in
+    /// `result`), so the member's bytes are committed in its place; true when it did.
+    private func replaceIfCorrupt(_ digest: Digest, content: LocalContentStore, result: inout LayoutImporter.Result) throws(ImagesError) -> Bool {
+        guard verifyExisting else { return false }
+        do {
+            guard try content.removeIfCorrupt(digest) else { return false }
+        } catch {
+            throw ImagesError(error, "cannot verify blob \(digest) in the store")
+        }
+        result.replacedBlobs += 1
+        return true
     }
 
     private static func readAll(_ reader: TarReader, size: Int64, buffer: UnsafeMutableRawBufferPointer) throws(TarArchiveError) -> [UInt8] {

@@ -21,12 +21,16 @@ public struct LayoutImporter {
         public var refName: String?
         /// `--platform`: import only this platform of an index (re-rooted at its manifest).
         public var platform: Platform?
+        /// `--verify-existing`: re-hash the blobs already in the store and copy again those that
+        /// do not match (instead of skipping them).
+        public var verifyExisting: Bool
 
-        public init(name: String? = nil, repository: String? = nil, refName: String? = nil, platform: Platform? = nil) {
+        public init(name: String? = nil, repository: String? = nil, refName: String? = nil, platform: Platform? = nil, verifyExisting: Bool = false) {
             self.name = name
             self.repository = repository
             self.refName = refName
             self.platform = platform
+            self.verifyExisting = verifyExisting
         }
     }
 
@@ -45,6 +49,8 @@ public struct LayoutImporter {
         public var copiedBlobs = 0
         public var copiedBytes: Int64 = 0
         public var skippedBlobs = 0
+        /// Blobs in the store that did not match their digest (`verifyExisting`), copied again.
+        public var replacedBlobs = 0
         public var absentForeignLayers: [Descriptor] = []
     }
 
@@ -145,7 +151,7 @@ public struct LayoutImporter {
                         + "(incomplete: \(incomplete.map(\.description).joined(separator: ", "))), as a one-platform export such as ctr images export --platform "
                         + "writes; import with --platform \(complete[0])", underlying: error)
             }
-            try copy(walker.blobs, from: source, result: &result)
+            try copy(walker.blobs, from: source, verifyExisting: options.verifyExisting, result: &result)
             result.absentForeignLayers += walker.absentForeignLayers
             target = try rootDescriptor(target)
             var reason: String?
@@ -172,8 +178,15 @@ public struct LayoutImporter {
         return target
     }
 
-    private func copy(_ blobs: [Descriptor], from source: some ImportSource, result: inout Result) throws(ImagesError) {
+    private func copy(_ blobs: [Descriptor], from source: some ImportSource, verifyExisting: Bool, result: inout Result) throws(ImagesError) {
         for descriptor in blobs {
+            if verifyExisting {
+                do {
+                    if try store.content.removeIfCorrupt(descriptor.digest) { result.replacedBlobs += 1 }
+                } catch {
+                    throw ImagesError(error, "cannot verify blob \(descriptor.digest) in the store")
+                }
+            }
             if let size = store.content.size(of: descriptor.digest) {
                 // Committed blobs match their digest; the descriptor must still say their size.
                 guard size == descriptor.size else {

@@ -19,12 +19,16 @@ public struct Puller: Sendable {
         /// `--lazy`: fetch manifests, indexes and configs only; record layers as lazy blobs
         /// with this registry repository as their source.
         public var lazy: Bool
+        /// `--verify-existing`: re-hash the blobs already in the store and fetch again those
+        /// that do not match (instead of skipping them).
+        public var verifyExisting: Bool
 
-        public init(platform: Platform? = nil, concurrency: Int = 4, blobAttempts: Int = 3, lazy: Bool = false) {
+        public init(platform: Platform? = nil, concurrency: Int = 4, blobAttempts: Int = 3, lazy: Bool = false, verifyExisting: Bool = false) {
             self.platform = platform
             self.concurrency = max(1, concurrency)
             self.blobAttempts = max(1, blobAttempts)
             self.lazy = lazy
+            self.verifyExisting = verifyExisting
         }
     }
 
@@ -42,6 +46,8 @@ public struct Puller: Sendable {
         public var fetchedBlobs = 0
         public var fetchedBytes: Int64 = 0
         public var skippedBlobs = 0
+        /// Blobs in the store that did not match their digest (`verifyExisting`), fetched again.
+        public var replacedBlobs = 0
         public var absentForeignLayers: [Descriptor] = []
         /// Layers recorded as lazy (`--lazy`), and their bytes.
         public var lazyBlobs = 0
@@ -68,18 +74,23 @@ public struct Puller: Sendable {
         store.content.removeStaleIngests()
         var root = try await client.resolve(reference)
         var manifests: [Digest: [UInt8]] = [:]
+        var result = Result(name: reference.description, target: root)
+        let verify = options.verifyExisting
         if let platform = options.platform, root.mediaType.isIndex {
-            root = try await select(platform, in: root, repository: repository, manifests: &manifests, depth: 0)
+            root = try await select(platform, in: root, repository: repository, manifests: &manifests, verify: verify, result: &result, depth: 0)
         }
         var leaves: [Descriptor] = []
         var configs: [Digest: Descriptor] = [:]
         var order: [Descriptor] = []
         var seen: Set<Digest> = []
-        var result = Result(name: reference.description, target: root)
+        result.target = root
         try await walk(
-            root, repository: repository, manifests: &manifests, leaves: &leaves, configs: &configs, order: &order, seen: &seen, result: &result,
-            depth: 0)
+            root, repository: repository, manifests: &manifests, leaves: &leaves, configs: &configs, order: &order, seen: &seen, verify: verify,
+            result: &result, depth: 0)
 
+        if verify {
+            for leaf in leaves where try removeIfCorrupt(leaf.digest) { result.replacedBlobs += 1 }
+        }
         var missing = leaves.filter { !store.content.contains($0.digest) }
         if options.lazy {
             let layers = missing.filter { configs[$0.digest] == nil }
@@ -129,9 +140,22 @@ public struct Puller: Sendable {
         return result
     }
 
-    /// Fetches (or reads from the store) and verifies a manifest or index.
-    private func node(_ descriptor: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]]) async throws -> ManifestNode {
+    /// Removes a store blob that does not hash to its digest; true when it did so.
+    private func removeIfCorrupt(_ digest: Digest) throws(ImagesError) -> Bool {
+        do {
+            return try store.content.removeIfCorrupt(digest)
+        } catch {
+            throw ImagesError(error, "cannot verify blob \(digest) in the store")
+        }
+    }
+
+    /// Fetches (or reads from the store) and verifies a manifest or index; with `verify`, a
+    /// stored copy that does not match is removed and fetched again.
+    private func node(_ descriptor: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], verify: Bool, result: inout Result)
+        async throws -> ManifestNode
+    {
         if let bytes = manifests[descriptor.digest] { return try ManifestNode(descriptor: descriptor, bytes: bytes) }
+        if verify, try removeIfCorrupt(descriptor.digest) { result.replacedBlobs += 1 }
         let bytes: [UInt8]
         if let local = try? store.content.readBlob(descriptor.digest) {
             bytes = local
@@ -146,7 +170,7 @@ public struct Puller: Sendable {
 
     private func walk(
         _ descriptor: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], leaves: inout [Descriptor],
-        configs: inout [Digest: Descriptor], order: inout [Descriptor], seen: inout Set<Digest>, result: inout Result, depth: Int
+        configs: inout [Digest: Descriptor], order: inout [Descriptor], seen: inout Set<Digest>, verify: Bool, result: inout Result, depth: Int
     ) async throws {
         guard seen.insert(descriptor.digest).inserted else { return }
         guard depth < 16 else { throw ImagesError(.invalidLayout, "\(repository) nests indexes more than 16 deep") }
@@ -159,25 +183,27 @@ public struct Puller: Sendable {
             return
         }
         order.append(descriptor)
-        let node = try await node(descriptor, repository: repository, manifests: &manifests)
+        let node = try await node(descriptor, repository: repository, manifests: &manifests, verify: verify, result: &result)
         if case .manifest(let manifest) = node { configs[manifest.config.digest] = manifest.config }
         for child in node.children {
             try await walk(
-                child, repository: repository, manifests: &manifests, leaves: &leaves, configs: &configs, order: &order, seen: &seen, result: &result,
-                depth: depth + 1)
+                child, repository: repository, manifests: &manifests, leaves: &leaves, configs: &configs, order: &order, seen: &seen, verify: verify,
+                result: &result, depth: depth + 1)
         }
     }
 
-    private func select(_ platform: Platform, in index: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], depth: Int)
-        async throws -> Descriptor
-    {
-        guard depth < 16, case .index(let parsed) = try await node(index, repository: repository, manifests: &manifests) else {
+    private func select(
+        _ platform: Platform, in index: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], verify: Bool, result: inout Result, depth: Int
+    ) async throws -> Descriptor {
+        guard depth < 16, case .index(let parsed) = try await node(index, repository: repository, manifests: &manifests, verify: verify, result: &result) else {
             throw ImagesError(.noPlatform, "\(repository) has no manifest for \(platform)")
         }
         var offered: [String] = []
         for entry in parsed.manifests where entry.annotations[AnnotationKey.dockerReferenceType] == nil {
             if entry.mediaType.isIndex {
-                if let found = try? await select(platform, in: entry, repository: repository, manifests: &manifests, depth: depth + 1) { return found }
+                if let found = try? await select(platform, in: entry, repository: repository, manifests: &manifests, verify: verify, result: &result, depth: depth + 1) {
+                    return found
+                }
             } else if let candidate = entry.platform {
                 offered.append(candidate.description)
                 if platform.matches(candidate) { return entry }

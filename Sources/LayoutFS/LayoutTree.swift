@@ -22,6 +22,9 @@ public final class LayoutTree: Sendable {
     private let modificationTime: Int64
     private let files: BlobFileCache
     private let handles = OpenHandles()
+    /// Handles whose open found their blob committed anew: the kernel must drop the pages it
+    /// cached from the old file (their open is answered without `keep_cache`).
+    private let stalePages = Mutex<Set<UInt64>>([])
 
     /// - Parameters:
     ///   - index: the exact bytes of `index.json`.
@@ -164,6 +167,7 @@ public final class LayoutTree: Sendable {
     ///   lost it, or the process is out of file descriptors).
     public func open(_ inode: UInt64) throws(LayoutFSError) -> UInt64 {
         let content: OpenContent
+        var replaced = false
         switch inode {
         case Self.layoutFileInode: content = .bytes(ImageLayout.layoutFileContents)
         default:
@@ -177,9 +181,12 @@ public final class LayoutTree: Sendable {
                 _ = try attributes(of: inode)
                 throw LayoutFSError(.isDirectory, "inode \(inode) is a directory")
             }
-            if let file = files.cached(descriptor.digest) {
+            // A cached file whose path now names another file (or none) was replaced by a
+            // repair (`layoutfs check --repair`): its bytes are bad, open the new one.
+            if let file = files.cached(descriptor.digest), !file.isReplaced() {
                 content = .blob(try checked(file, descriptor), descriptor.digest)
             } else {
+                files.evict(descriptor.digest)
                 let opened: OpenedBlob
                 do {
                     opened = try provider.openBlob(descriptor)
@@ -188,14 +195,17 @@ public final class LayoutTree: Sendable {
                 }
                 switch opened {
                 case .local(let file):
-                    files.insert(file, for: descriptor.digest)
+                    replaced = files.insert(file, for: descriptor.digest)
                     content = .blob(try checked(file, descriptor), descriptor.digest)
+                    if replaced { handles.replaceFile(of: descriptor.digest, with: file) }
                 case .lazy(let blob):
                     content = .lazy(blob, generation: blob.generation)
                 }
             }
         }
-        return handles.insert(content)
+        let handle = handles.insert(content)
+        if replaced { stalePages.withLock { _ = $0.insert(handle) } }
+        return handle
     }
 
     /// The store's file must still be the blob: one that changed size under us (truncated,
@@ -239,6 +249,7 @@ public final class LayoutTree: Sendable {
     /// Closes a handle returned by `open` (once).
     public func release(handle: UInt64) {
         handles.remove(handle)
+        stalePages.withLock { _ = $0.remove(handle) }
     }
 
     /// The value of extended attribute `name`; `user.layoutfs.*` names are answered, never listed.
@@ -260,8 +271,11 @@ public final class LayoutTree: Sendable {
     }
 
     /// False for an open lazy blob not verified yet: the kernel must drop pages from an earlier
-    /// open, which may hold bytes of a generation that turned out corrupt.
+    /// open, which may hold bytes of a generation that turned out corrupt. False too (once) for
+    /// the open that found its blob committed anew (repaired): the cached pages are the old
+    /// file's.
     public func keepsPages(handle: UInt64) -> Bool {
+        if stalePages.withLock({ $0.remove(handle) }) != nil { return false }
         switch handles.content(of: handle) {
         case .lazy(let blob, _): return blob.isVerified
         case .blob(let file, let digest): return file.size == 0 || !provider.mayHoldUnverifiedPages(digest)

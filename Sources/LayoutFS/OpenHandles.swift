@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import CLinuxShims
+import ContentStore
+import OCISpec
 
 /// Open files by handle. Reads (the hot path, on many threads at once) only look up, under
 /// the shared side of a reader-writer lock: with `Mutex`, 16 readers of 4 KiB spent half their
@@ -33,6 +35,16 @@ final class OpenHandles: @unchecked Sendable {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return open[handle]
+    }
+
+    /// Points every handle open on blob `digest`'s file at `file` instead (the blob was
+    /// committed anew: its old file holds bad bytes).
+    func replaceFile(of digest: Digest, with file: BlobFile) {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        for (handle, content) in open {
+            if case .blob(_, let blob) = content, blob == digest { open[handle] = .blob(file, digest) }
+        }
     }
 
     func remove(_ handle: UInt64) {

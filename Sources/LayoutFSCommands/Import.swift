@@ -31,12 +31,13 @@ struct Import: ParsableCommand {
     @Option(help: "Repository for tag-only ref names (default: the directory's or archive's base name, without .tar).") var repo: String?
     @Option(help: "Select the entries with this ref name or full image name (for a legacy docker-archive: a RepoTag or its tag).") var ref: String?
     @OptionGroup var platform: PlatformOptions
+    @Flag(help: "Re-hash the images' blobs already in the store and copy again those that do not match (instead of skipping them).") var verifyExisting = false
 
     func run() throws {
         let store = try store.openStore()
         let gcLock = try self.store.holdAgainstPrune(store)
         defer { withExtendedLifetime(gcLock) {} }
-        let options = LayoutImporter.Options(name: name, repository: repo, refName: ref, platform: try platform.parsed())
+        let options = LayoutImporter.Options(name: name, repository: repo, refName: ref, platform: try platform.parsed(), verifyExisting: verifyExisting)
         var st = stat()
         let isDirectory = path != "-" && stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
         let result = isDirectory
@@ -53,6 +54,6 @@ struct Import: ParsableCommand {
         for layer in result.absentForeignLayers {
             print("note: non-distributable layer \(layer.digest) is not in the layout and was not imported")
         }
-        print("copied \(ByteFormat.count(result.copiedBlobs, "blob")) (\(ByteFormat.string(result.copiedBytes))), skipped \(result.skippedBlobs)")
+        print("copied \(ByteFormat.count(result.copiedBlobs, "blob")) (\(ByteFormat.string(result.copiedBytes))), skipped \(result.skippedBlobs)\(result.replacedBlobs > 0 ? ", replaced \(result.replacedBlobs) wrong" : "")")
     }
 }

@@ -21,7 +21,7 @@ public struct LayoutFSCommand: AsyncParsableCommand {
             directory, copying only the blobs it lacks.
             """,
         version: "0.1.0",
-        subcommands: [Import.self, Pull.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self, Prune.self, Status.self]
+        subcommands: [Import.self, Pull.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self, Prune.self, Check.self, Status.self]
     )
 
     public init() {}

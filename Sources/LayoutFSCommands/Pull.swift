@@ -29,6 +29,7 @@ struct Pull: AsyncParsableCommand {
     @Option(help: "Blobs downloaded at once.") var concurrency = 4
     @Option(help: "Seconds of silence after which a registry read is abandoned and retried.") var timeout = 30
     @Flag(help: "Fetch manifests, indexes and configs only; record the layers as lazy blobs (fetched when read).") var lazy = false
+    @Flag(help: "Re-hash the image's blobs already in the store and fetch again those that do not match (instead of skipping them).") var verifyExisting = false
 
     func validate() throws {
         guard (1...86_400).contains(timeout) else { throw ValidationError("--timeout must be between 1 and 86400 seconds") }
@@ -48,14 +49,15 @@ struct Pull: AsyncParsableCommand {
         let started = ContinuousClock.now
         let reporter = ProgressLine(enabled: showProgress)
         let result = try await RegistryClient.with(configuration: configuration, logger: log.logger("layoutfs.pull")) { client in
-            try await Puller(store: store, client: client).pull(reference, options: .init(platform: platform, concurrency: concurrency, lazy: lazy)) { progress in
+            try await Puller(store: store, client: client).pull(
+                reference, options: .init(platform: platform, concurrency: concurrency, lazy: lazy, verifyExisting: verifyExisting)) { progress in
                 reporter.update(progress)
             }
         }
         reporter.finish()
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
         print("pulled \(result.name) \(result.target.digest)")
-        print("fetched \(ByteFormat.count(result.fetchedBlobs, "blob")) (\(ByteFormat.string(result.fetchedBytes))), skipped \(result.skippedBlobs), in \(String(format: "%.2f", seconds)) s")
+        print("fetched \(ByteFormat.count(result.fetchedBlobs, "blob")) (\(ByteFormat.string(result.fetchedBytes))), skipped \(result.skippedBlobs)\(result.replacedBlobs > 0 ? ", replaced \(result.replacedBlobs) wrong" : ""), in \(String(format: "%.2f", seconds)) s")
         if result.lazyBlobs > 0 {
             print("recorded \(ByteFormat.count(result.lazyBlobs, "layer")) (\(ByteFormat.string(result.lazyBytes))) as lazy: not fetched")
         }
@@ -68,11 +70,16 @@ struct Pull: AsyncParsableCommand {
 /// A progress line on a terminal's stderr (bytes, rate, blobs), redrawn at most 5 times a second.
 final class ProgressLine: @unchecked Sendable {
     private let enabled: Bool
+    private let verb: String
     private let lock = NSLock()
     private var lastDraw = ContinuousClock.now - .seconds(1)
     private let started = ContinuousClock.now
 
-    init(enabled: Bool) { self.enabled = enabled }
+    /// - Parameter verb: what the blob count means ("blobs 2/5" for pull, "checked 2/5").
+    init(enabled: Bool, verb: String = "blobs") {
+        self.enabled = enabled
+        self.verb = verb
+    }
 
     func update(_ progress: Puller.Progress) {
         guard enabled else { return }
@@ -85,7 +92,7 @@ final class ProgressLine: @unchecked Sendable {
         let rate = Double(progress.bytesDone) / elapsed
         var stderr = StandardError()
         print(
-            "\r\(ByteFormat.string(progress.bytesDone)) / \(ByteFormat.string(progress.bytesTotal))  \(ByteFormat.string(Int64(rate)))/s  blobs \(progress.blobsDone)/\(progress.blobsTotal)\u{1B}[K",
+            "\r\(ByteFormat.string(progress.bytesDone)) / \(ByteFormat.string(progress.bytesTotal))  \(ByteFormat.string(Int64(rate)))/s  \(verb) \(progress.blobsDone)/\(progress.blobsTotal)\u{1B}[K",
             terminator: "", to: &stderr)
     }
 
