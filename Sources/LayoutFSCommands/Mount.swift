@@ -157,7 +157,8 @@ struct Mount: AsyncParsableCommand {
         let logger = mountLogger
         let options = LazyReadOptions(prefetch: prefetch, verification: verify, stallTimeout: .seconds(readTimeout))
         // A registry silent for as long as a reader may wait is abandoned (and retried) then.
-        try await RegistryClient.with(configuration: registry.configuration(readTimeout: readTimeout), logger: logger) { client in
+        let configuration = registry.configuration(readTimeout: readTimeout) { logger.warning("\($0)") }
+        try await RegistryClient.with(configuration: configuration, logger: logger) { client in
             let provider = LazyBlobProvider(store: store, client: client, options: options, logger: logger)
             try await Self.onOwnThread { try self.serve(plan: plan, provider: provider, mountpoint: mountpoint, logger: logger, follower: follower) }
             if provider.bytesFetched > 0 { logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs") }

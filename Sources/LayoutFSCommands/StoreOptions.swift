@@ -48,13 +48,32 @@ struct FormatOptions: ParsableArguments {
     }
 }
 
-/// `--insecure-registry`, shared by the commands that reach registries.
+/// `--insecure-registry` and `--retries`, shared by the commands that reach registries (pull,
+/// export, mount and its daemon).
 struct RegistryOptions: ParsableArguments {
     @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP (repeatable; loopback hosts always may be).")
     var insecureRegistries: [String] = []
+    @Option(help: """
+        Retries of a registry request after a refused connection (waiting 0.5, 1, 2, 4 s...), a timeout, 5xx or 429:         0 to 10, 0 for a single attempt. Each is announced. An unknown host fails at once.
+        """)
+    var retries = 4
 
-    func configuration(readTimeout seconds: Int = 30) -> RegistryConfiguration {
-        RegistryConfiguration(insecureHosts: Set(insecureRegistries), readTimeout: .seconds(max(1, seconds)))
+    func validate() throws {
+        let allowed = RegistryConfiguration.allowedRetries
+        guard allowed.contains(retries) else {
+            throw ValidationError("--retries must be between \(allowed.lowerBound) and \(allowed.upperBound) (0: a single attempt), not \(retries)")
+        }
+    }
+
+    /// The client's configuration; `onRetry` announces each retry (by default on stderr as
+    /// `layoutfs: retrying in 1 s (attempt 3 of 5): connection refused (HOST:PORT)`).
+    func configuration(readTimeout seconds: Int = 30, onRetry: @escaping @Sendable (RegistryRetry) -> Void = Self.printRetry) -> RegistryConfiguration {
+        RegistryConfiguration(insecureHosts: Set(insecureRegistries), readTimeout: .seconds(max(1, seconds)), retries: retries, onRetry: onRetry)
+    }
+
+    @Sendable static func printRetry(_ retry: RegistryRetry) {
+        var stderr = StandardError()
+        print("layoutfs: \(retry)", to: &stderr)
     }
 }
 

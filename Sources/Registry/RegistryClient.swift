@@ -8,9 +8,10 @@ import Synchronization
 
 /// An OCI distribution client (distribution spec v1.1 §pull): resolve tags, fetch manifests
 /// and blobs (whole or single ranges), verified. Authenticates as registries ask (bearer token
-/// flow or basic), retries transport failures, timeouts, 5xx and 429 with backoff and jitter
-/// (honouring `Retry-After`), and follows redirects itself so credentials never go to another
-/// host. No transport type appears in its public API.
+/// flow or basic), retries refused connections (a short, fixed backoff), timeouts, 5xx and 429
+/// (backoff with jitter, honouring `Retry-After`) up to `RegistryConfiguration.retries` times,
+/// announcing each retry (`onRetry`); an unknown host fails at once. Follows redirects itself so
+/// credentials never go to another host. No transport type appears in its public API.
 ///
 /// Use it in a scope: `try await RegistryClient.with(...) { client in ... }`.
 public final class RegistryClient: Sendable {
@@ -35,6 +36,10 @@ public final class RegistryClient: Sendable {
         // A mount fetches many ranges at once (reads of several blobs plus background fetches):
         // 8 connections per host (the default) let a few slow transfers starve every reader.
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+        // The pool would otherwise retry a failed connect, silently, until the connect timeout
+        // (an unknown host or a refused port cost 10 s per attempt): `send` classifies the
+        // failure and retries itself, announcing each retry.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfiguration)
         self.configuration = configuration
         self.credentials = credentials
@@ -83,6 +88,7 @@ public final class RegistryClient: Sendable {
     ) async throws(RegistryError) -> Response {
         let startURL = configuration.baseURL(for: domain) + "/v2/" + path
         let host = domain == "docker.io" ? "registry-1.docker.io" : domain
+        let started = ContinuousClock.now
         var attempt = 0
         var authRetried = false
         var forbiddenRetried = false
@@ -104,11 +110,11 @@ public final class RegistryClient: Sendable {
                 response = try await http.execute(request, timeout: .hours(24))
             } catch {
                 let failure = Self.transportFailure(error, url: url)
-                guard failure.isRetryable, attempt < configuration.maximumAttempts else {
-                    throw attempt > 1 ? RegistryError(failure.code, failure.message + " (tried \(attempt) times)", underlying: failure.underlying) : failure
+                guard let delay = retryDelay(after: failure, attempt: attempt) else {
+                    throw Self.finalFailure(failure, url: url, attempts: attempt, since: started)
                 }
-                logger.debug("retrying after transport failure", metadata: ["url": "\(url)", "error": "\(failure)"])
-                await backoff(attempt: attempt, retryAfter: nil)
+                announce(RegistryRetry(attempt: attempt + 1, maximumAttempts: configuration.maximumAttempts, delay: delay, reason: failure.message))
+                try? await Task.sleep(for: delay)
                 continue
             }
             let status = response.status.code
@@ -153,10 +159,12 @@ public final class RegistryClient: Sendable {
             case 429, 500..<600:
                 let body = try await errorBody(result)
                 guard attempt < configuration.maximumAttempts else {
-                    throw RegistryError(.server, "\(url) answered \(status) \(configuration.maximumAttempts) times\(body)")
+                    let times = configuration.maximumAttempts > 1 ? " \(configuration.maximumAttempts) times" : ""
+                    throw RegistryError(.server, "\(url) answered \(status)\(times)\(body)")
                 }
-                logger.debug("retrying after \(status)", metadata: ["url": "\(url)"])
-                await backoff(attempt: attempt, retryAfter: result.header("Retry-After").flatMap { Int($0) })
+                let delay = backoff(attempt: attempt, retryAfter: result.header("Retry-After").flatMap { Int($0) })
+                announce(RegistryRetry(attempt: attempt + 1, maximumAttempts: configuration.maximumAttempts, delay: delay, reason: "\(status) from \(url)"))
+                try? await Task.sleep(for: delay)
                 continue
             default:
                 let body = try await errorBody(result)
@@ -165,9 +173,9 @@ public final class RegistryClient: Sendable {
         }
     }
 
-    /// Waits before attempt `attempt + 1`: `Retry-After` seconds when given (capped), else
-    /// exponential backoff with jitter.
-    func backoff(attempt: Int, retryAfter: Int?) async {
+    /// The wait before attempt `attempt + 1` after a 5xx, 429 or timeout: `Retry-After` seconds
+    /// when given (capped), else exponential backoff with jitter.
+    func backoff(attempt: Int, retryAfter: Int?) -> Duration {
         let maximum = configuration.maximumBackoff
         var delay: Duration
         if let retryAfter, retryAfter >= 0 {
@@ -177,7 +185,7 @@ public final class RegistryClient: Sendable {
             delay = delay + delay * Double.random(in: 0...0.5)
         }
         if delay > maximum { delay = maximum }
-        try? await Task.sleep(for: delay)
+        return delay
     }
 
     func drain(_ response: Response) async throws(RegistryError) {
@@ -204,23 +212,6 @@ public final class RegistryClient: Sendable {
             return ": \(code) \(message)".trimmingCharacters(in: .whitespaces)
         }
         return ""
-    }
-
-    static func transportFailure(_ error: any Error, url: String) -> RegistryError {
-        if let error = error as? RegistryError { return error }
-        if error is CancellationError || Task.isCancelled { return RegistryError(.cancelled, "\(url): cancelled") }
-        let text = "\(error)"
-        if let httpError = error as? HTTPClientError, httpError == .readTimeout || httpError == .connectTimeout || httpError == .deadlineExceeded {
-            return RegistryError(.timeout, "\(url) timed out", underlying: error)
-        }
-        if text.localizedCaseInsensitiveContains("timeout") || text.localizedCaseInsensitiveContains("timed out") {
-            return RegistryError(.timeout, "\(url) timed out", underlying: error)
-        }
-        // NIO's socket errors read poorly ("connection reset (error set): ..."): say the errno.
-        if let io = error as? IOError {
-            return RegistryError(.transport, "cannot reach \(url): \(String(cString: strerror(io.errnoCode)))")
-        }
-        return RegistryError(.transport, "cannot reach \(url)", underlying: error)
     }
 }
 

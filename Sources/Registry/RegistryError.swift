@@ -4,7 +4,7 @@ public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable
     /// Extensible set of failure kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case unauthorized, denied, notFound, server, transport, timeout, protocolViolation, digestMismatch, tooLarge, insecure, invalidArgument, cancelled
+            case unauthorized, denied, notFound, server, transport, unreachable, unknownHost, timeout, protocolViolation, digestMismatch, tooLarge, insecure, invalidArgument, cancelled
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -18,6 +18,11 @@ public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable
         public static let server = Code(.server)
         /// Connection refused/reset, TLS failure, after every retry.
         public static let transport = Code(.transport)
+        /// Every address of the registry refused the connection (`ECONNREFUSED`: nothing
+        /// listens), after every retry within the configuration's connection backoff.
+        public static let unreachable = Code(.unreachable)
+        /// The registry's host name does not resolve (`getaddrinfo` failed). Never retried.
+        public static let unknownHost = Code(.unknownHost)
         /// Connect or read timeout after every retry.
         public static let timeout = Code(.timeout)
         /// The registry broke the protocol (bad Content-Range, missing headers, wrong sizes).
@@ -49,6 +54,8 @@ public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable
         return "\(message): \(underlying)"
     }
 
-    /// True for failures worth another attempt (transport, timeout, 5xx, 429).
+    /// True for failures worth another attempt by a caller (transport, timeout, 5xx, 429).
+    /// `.unreachable` and `.unknownHost` are not: the client has spent its retries on a refused
+    /// connection already, and a name that does not resolve will not on the next try.
     public var isRetryable: Bool { code == .transport || code == .timeout || code == .server }
 }

@@ -12,13 +12,15 @@ final class RegistryServer {
     let port: Int
     let directory: String
     private let child: Harness.Child
+    private var stopped = false
 
     /// `host:port`.
     var address: String { "127.0.0.1:\(port)" }
 
     /// Starts a registry; `htpasswd` (a bcrypt htpasswd file) turns on basic auth, `token`
-    /// the bearer token flow with that token server.
-    init(directory: String, htpasswd: String? = nil, token: TokenServer? = nil) throws {
+    /// the bearer token flow with that token server. `port` asks for that port (a registry
+    /// that comes back where it was); else a free one is taken.
+    init(directory: String, htpasswd: String? = nil, token: TokenServer? = nil, port fixedPort: Int? = nil) throws {
         try Harness.require("docker-registry")
         self.directory = directory
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
@@ -26,7 +28,7 @@ final class RegistryServer {
         // running in parallel can take it first: then the registry starts again on another.
         var attempt = 0
         while true {
-            let port = try Self.freePort()
+            let port = try fixedPort ?? Self.freePort()
             try Self.configuration(directory: directory, port: port, htpasswd: htpasswd, token: token)
                 .write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
             let child = try Harness.spawn(["docker-registry", "serve", directory + "/config.yml"])
@@ -37,7 +39,7 @@ final class RegistryServer {
                 return
             }
             attempt += 1
-            if error.contains("address already in use"), attempt < 5 { continue }
+            if error.contains("address already in use"), attempt < 5, fixedPort == nil { continue }
             Issue.record("docker-registry did not start on port \(port): \(error)")
             throw HarnessError("registry did not start")
         }
@@ -79,7 +81,12 @@ final class RegistryServer {
         return config
     }
 
-    deinit {
+    deinit { stop() }
+
+    /// Stops the registry (its data stays in `directory`); nothing listens on `port` then.
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
         kill(child.pid, SIGTERM)
         _ = Harness.wait(child.pid)
     }
