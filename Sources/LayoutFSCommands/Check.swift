@@ -44,7 +44,7 @@ struct Check: AsyncParsableCommand {
                 // Sources are tried in turn: a dead one costs seconds, not the minute of pull's budget.
                 var configuration = registry.configuration()
                 configuration.connectTimeout = .seconds(5)
-                configuration.maximumAttempts = 2
+                configuration.retries = min(configuration.retries, 1)
                 report = try await RegistryClient.with(configuration: configuration, logger: log.logger("layoutfs.check")) { client in
                     var repaired = report
                     await checker.repair(&repaired, client: client)
