@@ -131,12 +131,12 @@ public struct Materializer {
         guard let bytes = try root.readFile(name, limit: ImageLayout.maximumManifestSize) else { return nil }
         let problem: String?
         do throws(OCISpecError) {
-            problem = try JSONParser.parse(bytes).arrayValue == nil ? "not a JSON array of images" : nil
+            problem = try JSONParser.parse(bytes).arrayValue == nil ? "" : nil
         } catch {
-            problem = error.message
+            problem = " (\(error.message))"
         }
         if let problem {
-            throw ImagesError(.invalidLayout, "\(root.path)/\(name) exists but is invalid (\(problem)); it was left as it is: fix or remove it")
+            throw ImagesError(.invalidLayout, "\(root.path)/\(name) exists but is not a JSON array of images\(problem); it was left as it is: fix or remove it")
         }
         return bytes
     }

@@ -36,7 +36,13 @@ extension Store {
             } catch {
                 throw ImagesError(error, "\(digest) is not a manifest or index")
             }
-            guard let json = try? JSONParser.parse(bytes) else { throw ImagesError(.invalidArgument, "\(digest) is not a manifest or index (not JSON)") }
+            let json: JSONValue
+            do throws(OCISpecError) {
+                json = try JSONParser.parse(bytes)
+            } catch {
+                // Duplicate members included: the parser's message names the member.
+                throw ImagesError(.invalidArgument, "\(digest) is not a manifest or index: \(error.message)", underlying: error)
+            }
             let mediaType: MediaType
             if let declared = json["mediaType"]?.stringValue {
                 mediaType = MediaType(declared)

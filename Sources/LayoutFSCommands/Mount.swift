@@ -105,15 +105,16 @@ struct Mount: AsyncParsableCommand {
         let shape = try format.shape(platform)
         // A quick answer before a daemon starts; the daemon checks again under the mount lock
         // (and removes a stale mount there).
-        if case .mounted(let type) = try Unmounter.state(of: mountpoint) {
-            throw Unmounter.alreadyMounted(mountpoint, type: type)
-        }
+        let state = try Unmounter.state(of: mountpoint)
+        if case .mounted(let type) = state { throw Unmounter.alreadyMounted(mountpoint, type: type) }
         try PathChecks.refuseInsideStore(mountpoint, store: store, what: "mountpoint")
         if let outer = PathChecks.enclosingLayoutFSMount(of: mountpoint) {
             throw CommandFailure("\(mountpoint) is inside the layoutfs mount \(outer): choose a directory outside it")
         }
+        // A stale mount answers nothing (ENOTCONN): the daemon detaches it and the kernel checks
+        // the directory beneath.
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: mountpoint, isDirectory: &isDirectory), isDirectory.boolValue else {
+        if state == .notMounted, !FileManager.default.fileExists(atPath: mountpoint, isDirectory: &isDirectory) || !isDirectory.boolValue {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")
         }
         if foreground {

@@ -61,7 +61,7 @@ public enum MountDaemon {
         }
         try MountLock.withLock { () throws(MountError) in
             if try Unmounter.removeStaleMount(at: mountpoint) {
-                announce("removed a stale layoutfs mount at \(mountpoint) (its daemon was gone)")
+                announce("removed the stale mount at \(mountpoint) (its daemon was gone)")
             }
             if let entry = try MountTable.entry(at: mountpoint) {
                 throw Unmounter.alreadyMounted(mountpoint, type: entry.fileSystemType)

@@ -30,11 +30,10 @@ struct DuplicateMemberTests {
 
     @Test("pull refuses a manifest the registry serves with two \"layers\" members")
     func pull() throws {
-        try Harness.require("skopeo")
         try Harness.withWorkDirectory { work in
             let registry = try RegistryServer(directory: work + "/registry")
             let (layout, manifest) = try ambiguousLayout(at: work + "/src")
-            try registry.push(layout: layout.path, tag: "1", to: "team/dup:1")
+            try registry.pushRaw(layout: layout.path, manifest: manifest, tag: "1", to: "team/dup")
             let store = work + "/store"
             let pulled = try Harness.layoutfs(["pull", "\(registry.address)/team/dup:1"], store: store, expectSuccess: false)
             expectRefused(pulled, naming: manifest.digest)

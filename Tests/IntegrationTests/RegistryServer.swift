@@ -1,5 +1,6 @@
 import CLinuxShims
 import Foundation
+import OCISpec
 import Testing
 
 #if canImport(Glibc)
@@ -143,6 +144,16 @@ final class RegistryServer {
         if let credentials { arguments += ["--dest-creds", credentials] }
         if let format { arguments += ["--format", format] }
         try Harness.runOK(arguments + ["oci:\(layout):\(tag)", "docker://\(address)/\(repository)"])
+    }
+
+    /// Pushes every blob of `layout` and `manifest`'s bytes unchanged as `repository:tag`
+    /// (skopeo would re-encode the manifest): Tests/Fixtures/push-raw.py.
+    func pushRaw(layout: String, manifest: Descriptor, tag: String, to repository: String) throws {
+        try Harness.require("python3")
+        try Harness.runOK([
+            "/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/push-raw.py", address, repository, tag, layout, manifest.digest.description,
+            manifest.mediaType.rawValue,
+        ])
     }
 }
 
