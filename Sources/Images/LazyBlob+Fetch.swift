@@ -72,6 +72,7 @@ extension LazyBlob {
                 break
             } catch let error as RegistryError {
                 failure = ImagesError(.io, "fetching \(descriptor.digest) from \(source) failed: \(error)", underlying: error)
+                noteFetchError(failure!)
                 if [.notFound, .denied, .unauthorized].contains(error.code), sourceOffset + 1 < sources.count {
                     sourceOffset += 1
                     continue

@@ -92,6 +92,7 @@ public final class LazyBlob: Sendable {
         var generation: UInt64 = 0
         let immediate = state.withLock { state -> Result<ReadResult, ImagesError>? in
             if let result = state.serve(range, needsVerification: needsVerification, cache: cache) { return result }
+            if let refusal = state.refuse(range) { return .failure(refusal) }
             state.waiters.append(LazyReadWaiter(range: range, needsVerification: needsVerification, completion: completion))
             plans = state.planner.plan(read: range)
             state.activeFetches += plans.count
@@ -179,6 +180,7 @@ public final class LazyBlob: Sendable {
             guard state.generation == generation else { return [] }
             if !cached { state.memoryOnly = true }
             state.bytesFetched += Int64(bytes.count)
+            state.clearFailure()
             if cached {
                 state.unsynced.append(chunk)
                 if state.unsyncedSince == nil { state.unsyncedSince = .now }
@@ -193,15 +195,24 @@ public final class LazyBlob: Sendable {
     }
 
     /// A fetch of `generation` ended; `unfinished` are the claimed chunks it did not store.
+    /// A fetch that failed puts the blob in the failing state: every waiting read fails now.
     func fetchEnded(unfinished: Set<Int64>, generation: UInt64, failure: ImagesError?) {
+        var probe: (epoch: UInt64, delay: Duration)?
         let stranded = state.withLock { state -> [LazyReadWaiter] in
             guard state.generation == generation else { return [] }
             state.activeFetches -= 1
             for chunk in unfinished { state.planner.failed(chunk..<chunk + 1) }
             guard !unfinished.isEmpty else { return [] }
             state.prefetchBlocked = true
+            if let failure {
+                state.lastFetchError = failure.message
+                let failing = state.enterFailing(failure)
+                probe = failing.probe
+                return failing.waiters
+            }
             return state.takeStrandedWaiters()
         }
+        if let probe { scheduleProbe(probe) }
         guard !stranded.isEmpty else { return }
         let error = failure ?? ImagesError(.io, "fetching \(descriptor.digest) ended early")
         for waiter in stranded { waiter.completion(.failure(error)) }

@@ -89,6 +89,14 @@ public final class LazyBlobProvider: Sendable {
         return !blob.isVerified && blob.bytesFetched > 0
     }
 
+    /// A read of `digest` waited `deadline` and is answered `EIO`: its lazy blob fails its other
+    /// waiting reads now and refuses new ones at once while it retries in the background
+    /// (``LazyBlob/readTimedOut(after:)``).
+    /// - Returns: why the bytes did not come; nil for a blob not opened lazily here.
+    public func readTimedOut(_ digest: Digest, after deadline: Duration) -> String? {
+        blobs.withLock { $0[digest] }?.readTimedOut(after: deadline)
+    }
+
     /// Bytes received from registries for every lazy blob opened so far.
     public var bytesFetched: Int64 { blobs.withLock { Array($0.values) }.reduce(0) { $0 + $1.bytesFetched } }
 

@@ -10,6 +10,24 @@ struct LazyReadWaiter: Sendable {
     var completion: @Sendable (Result<ReadResult, ImagesError>) -> Void
 }
 
+/// A lazy blob whose fetches fail (a dead, stopped or refusing registry): reads of its missing
+/// bytes are refused at once instead of each waiting a deadline, while a probe retries in the
+/// background after `backoff` (1, 2, 4, 8 s) if a read was refused meanwhile.
+struct FetchFailure {
+    /// What the last fetch, or the read that timed out, said.
+    var error: ImagesError
+    var backoff: Duration
+    /// Tells this episode's probes from a later one's.
+    var epoch: UInt64
+    /// The last read refused: the next probe fetches its chunks. Nil: nobody asked since the
+    /// last probe, and the episode ends at the next one.
+    var refusedRange: Range<Int64>?
+    var probeScheduled = true
+
+    static let firstBackoff = Duration.seconds(1)
+    static let maximumBackoff = Duration.seconds(8)
+}
+
 /// Everything a ``LazyBlob`` knows, behind its lock. A value with no I/O except reading back
 /// present bytes for a reply.
 struct LazyBlobState {
@@ -49,6 +67,11 @@ struct LazyBlobState {
     var memoryOnly: Bool
     /// Bytes received from registries for this blob.
     var bytesFetched: Int64 = 0
+    /// Set while fetches fail; cleared by any chunk that arrives.
+    var failing: FetchFailure?
+    var failureEpochs: UInt64 = 0
+    /// The last fetch attempt's error, for the read that times out (nil once a chunk arrives).
+    var lastFetchError: String?
 
     init(size: Int64, algorithm: Digest.Algorithm, chunks: ChunkBitmap, maximumRangeSize: Int64, memoryOnly: Bool) {
         self.size = size
@@ -107,6 +130,42 @@ struct LazyBlobState {
             }
         }
         return .success(.bytes(bytes))
+    }
+
+    /// Enters (or stays in) the failing state with `error`: returns every waiter, to be failed
+    /// now, and the probe to schedule (epoch, delay) unless one is scheduled already.
+    mutating func enterFailing(_ error: ImagesError) -> (waiters: [LazyReadWaiter], probe: (epoch: UInt64, delay: Duration)?) {
+        var probe: (UInt64, Duration)?
+        if var failure = failing {
+            failure.error = error
+            if !failure.probeScheduled {
+                failure.backoff = min(failure.backoff * 2, FetchFailure.maximumBackoff)
+                failure.probeScheduled = true
+                probe = (failure.epoch, failure.backoff)
+            }
+            failing = failure
+        } else {
+            failureEpochs += 1
+            failing = FetchFailure(error: error, backoff: FetchFailure.firstBackoff, epoch: failureEpochs)
+            probe = (failureEpochs, FetchFailure.firstBackoff)
+        }
+        defer { waiters = [] }
+        return (waiters, probe)
+    }
+
+    /// The refusal of a read of missing bytes while failing (remembered for the next probe);
+    /// nil when not failing.
+    mutating func refuse(_ range: Range<Int64>) -> ImagesError? {
+        guard var failure = failing else { return nil }
+        failure.refusedRange = range
+        failing = failure
+        return ImagesError(.io, "\(failure.error.message) (reads of the bytes not fetched yet fail at once; retrying in the background)", underlying: failure.error)
+    }
+
+    /// A chunk arrived: fetching works again.
+    mutating func clearFailure() {
+        failing = nil
+        lastFetchError = nil
     }
 
     /// Removes and returns the waiters that can be answered now, with their answers.

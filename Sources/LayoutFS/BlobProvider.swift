@@ -15,6 +15,10 @@ public protocol BlobProvider: Sendable {
     func mayHoldUnverifiedPages(_ digest: Digest) -> Bool
     /// Bytes received from registries so far.
     var bytesFetched: Int64 { get }
+    /// A read of the blob waited `deadline` for its bytes and gets `EIO`: the provider fails
+    /// the blob's other waiting reads now and answers its re-sends at once for a while.
+    /// - Returns: why the bytes did not come (the last fetch error), when known.
+    func readTimedOut(_ digest: Digest, after deadline: Duration) -> String?
 }
 
 extension LocalContentStore: BlobProvider {
@@ -23,6 +27,7 @@ extension LocalContentStore: BlobProvider {
     public func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void) {}
     public func mayHoldUnverifiedPages(_ digest: Digest) -> Bool { false }
     public var bytesFetched: Int64 { 0 }
+    public func readTimedOut(_ digest: Digest, after deadline: Duration) -> String? { nil }
 }
 
 extension LazyBlobProvider: BlobProvider {

@@ -246,6 +246,15 @@ public final class LayoutTree: Sendable {
         }
     }
 
+    /// A read of `inode` waited `deadline` for its bytes and is being answered `EIO` (the
+    /// mount's deadline): tells the provider (``BlobProvider/readTimedOut(_:after:)``).
+    /// - Returns: what to log: the blob and why its bytes did not come.
+    public func readTimedOut(inode: UInt64, after deadline: Duration) -> String {
+        guard let digest = digest(ofInode: inode) else { return "inode \(inode)" }
+        guard let reason = provider.readTimedOut(digest, after: deadline) else { return "blob \(digest)" }
+        return "blob \(digest): \(reason)"
+    }
+
     /// Closes a handle returned by `open` (once).
     public func release(handle: UInt64) {
         handles.remove(handle)

@@ -18,6 +18,7 @@ extension MountAdapter {
     public func sessionWillEnd() {
         let answered = parkedReads.answerAll(with: .ioError)
         if answered > 0 {
+            MountCounters.add(counters.errors, Int64(answered))
             logger.warning("answered \(answered) waiting reads with EIO at shutdown")
         }
     }

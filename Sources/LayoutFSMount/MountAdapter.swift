@@ -24,7 +24,7 @@ public final class MountAdapter: FileSystem {
     let directories = DirectoryHandles()
     let parents = DirectoryParents()
     let parkedReads: ParkedReads
-    let counters = MountCounters()
+    let counters: MountCounters
 
     /// - Parameters:
     ///   - tree: the file system model.
@@ -33,9 +33,12 @@ public final class MountAdapter: FileSystem {
     ///   - logger: receives I/O errors and the negotiated connection.
     public init(tree: LayoutTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger) {
         self.tree = tree
+        let counters = MountCounters()
+        self.counters = counters
         self.parkedReads = ParkedReads(deadline: readDeadline) { [tree] inode in
-            let blob = tree.digest(ofInode: inode).map { "blob \($0)" } ?? "inode \(inode)"
-            logger.warning("a read of \(blob) waited \(readDeadline) for its bytes (its fetch is stuck or failing) and got EIO")
+            MountCounters.add(counters.errors)
+            let why = tree.readTimedOut(inode: inode, after: readDeadline)
+            logger.warning("a read waited \(readDeadline.components.seconds) s for its bytes and got EIO: \(why)")
         }
         self.timeouts = timeouts
         self.logger = logger

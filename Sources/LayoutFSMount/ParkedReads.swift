@@ -17,7 +17,8 @@ final class ParkedReads: Sendable {
 
     /// - Parameters:
     ///   - deadline: longest wait of a parked read.
-    ///   - expired: called with the read's inode after it was answered `EIO` at its deadline.
+    ///   - expired: called with the read's inode at its deadline, just before it is answered
+    ///     `EIO` (so that whatever it changes holds when the kernel re-sends the read).
     init(deadline: Duration = .seconds(30), expired: @escaping @Sendable (UInt64) -> Void = { _ in }) {
         self.deadline = deadline
         self.expired = expired
@@ -34,8 +35,8 @@ final class ParkedReads: Sendable {
         let nanoseconds = deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000
         DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
             guard let box = table.withLock({ $0.boxes.removeValue(forKey: key) }), let request = box.take() else { return }
-            request.reply(error: .ioError)
             expired(inode)
+            request.reply(error: .ioError)
         }
         return key
     }

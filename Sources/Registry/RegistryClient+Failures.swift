@@ -87,10 +87,20 @@ extension RegistryClient {
 
     /// Announces a retry (the configuration's `onRetry`, else the logger at notice level).
     func announce(_ retry: RegistryRetry) {
+        lastRetry.withLock { $0 = (retry, .now) }
         if let onRetry = configuration.onRetry {
             onRetry(retry)
         } else {
             logger.notice("\(retry)")
+        }
+    }
+
+    /// The last retry announced, if it was announced within `interval` (a mount's log line for
+    /// a read that timed out while the client was still retrying says why).
+    public func latestRetry(within interval: Duration) -> RegistryRetry? {
+        lastRetry.withLock { last in
+            guard let last, last.at.duration(to: .now) <= interval else { return nil }
+            return last.retry
         }
     }
 }

@@ -22,6 +22,8 @@ public final class RegistryClient: Sendable {
     let tokens = Mutex<[TokenKey: CachedToken]>([:])
     /// Where a registry redirected a blob (a storage URL), reused until it answers 4xx.
     let blobLocations = Mutex<[Digest: String]>([:])
+    /// The last retry announced, and when.
+    let lastRetry = Mutex<(retry: RegistryRetry, at: ContinuousClock.Instant)?>(nil)
 
     init(configuration: RegistryConfiguration, credentials: any CredentialProvider, logger: Logger) {
         var httpConfiguration = HTTPClient.Configuration(
