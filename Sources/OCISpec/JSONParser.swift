@@ -78,7 +78,9 @@ public struct JSONParser {
     private mutating func parseObject(depth: Int) throws(OCISpecError) -> JSONValue {
         position += 1
         var members: [(key: String, value: JSONValue)] = []
-        var names: Set<String> = []
+        // Compared as bytes, as Go does: Swift's String equality would also equate canonically
+        // equivalent spellings ("é" and "e\u{301}"), which Go readers keep apart.
+        var names: Set<[UInt8]> = []
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -88,7 +90,7 @@ public struct JSONParser {
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw failure("expected a member name") }
             let key = try parseString()
-            guard names.insert(key).inserted else {
+            guard names.insert(Array(key.utf8)).inserted else {
                 path.append(.member(key))
                 let member = pathText
                 throw OCISpecError(

@@ -41,6 +41,16 @@ struct JSONTests {
         #expect(error?.message.contains("\"\(path)\"") == true, "\(error?.message ?? "")")
     }
 
+    @Test("names that differ only in Unicode normalization are two members, as in Go (compared as bytes)")
+    func canonicallyEquivalentNames() throws {
+        let value = try parse(#"{"annotations":{"caf\u00e9":"1","cafe\u0301":"2"}}"#)
+        guard case .object(let members)? = value["annotations"] else {
+            Issue.record("no annotations object")
+            return
+        }
+        #expect(members.count == 2)
+    }
+
     @Test(
         "a known field spelled with other case (as Go readers fold it) is refused; other members are kept",
         arguments: [
