@@ -85,13 +85,16 @@ public final class Session: @unchecked Sendable {
             guard !state.mounted, state.mountpoint == nil, !state.exitRequested else {
                 throw FUSEError(code: .invalidState, message: "session for \(mountpoint) was already mounted or exited")
             }
+            // Resolved before mounting: once mounted, any look at the path (realpath checks a
+            // trailing "/" with faccessat) waits for the session loop, which has not started.
+            let absolute = Self.absolutePath(mountpoint)
             guard fuse_session_mount(handle, mountpoint) == 0 else {
                 throw FUSEError(
                     code: .mountFailed, message: "could not mount a FUSE file system at \(mountpoint)",
                     errno: Errno(rawValue: Glibc.errno))
             }
             state.mounted = true
-            state.mountpoint = Self.absolutePath(mountpoint)
+            state.mountpoint = absolute
         }
     }
 

@@ -79,7 +79,9 @@ struct Mount: AsyncParsableCommand {
     }
 
     private func mount() async throws {
-        let mountpoint = arguments.last!
+        // As the kernel will name it (symlinks followed, no trailing "/"): every check, the lock's
+        // included, and the mount record see the one path.
+        let mountpoint = try MountTable.canonicalMountpoint(arguments.last!)
         let store = try contentDirectory.apply(to: try self.store.openStore())
         // Until the daemon's lease exists (or, in the parent, until docker://REF is named).
         let gcLock = try self.store.holdAgainstPrune(store)

@@ -110,11 +110,14 @@ public enum MountTable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// `path` as the kernel writes mount points: absolute, symlinks in its parent resolved
-    /// (`realpath`), no trailing `/`. The last component is not resolved: `stat` of a stale FUSE
-    /// mount fails with `ENOTCONN`.
+    /// `path` as the kernel writes mount points: absolute, every symlink resolved (the kernel
+    /// mounts on a symlink's target, so `mnt-link` and `mnt` name one mount point), no trailing
+    /// `/`. The parent is resolved with `realpath`; the last component only with `readlink`,
+    /// never `stat`: a stat of a mount point reaches its file system, which blocks on a FUSE
+    /// daemon that is stopped or not yet started and fails with `ENOTCONN` on a stale one.
     ///
-    /// - Throws: ``MountError/Code/invalidPath`` when the parent directory does not resolve.
+    /// - Throws: ``MountError/Code/invalidPath`` when the parent directory does not resolve, or
+    ///   symlinks loop (more than 40).
     public static func canonicalMountpoint(_ path: String) throws(MountError) -> String {
         var absolute = path
         if !absolute.hasPrefix("/") {
@@ -126,13 +129,28 @@ public enum MountTable {
             absolute = String(cString: cwd) + "/" + path
             free(cwd)
         }
-        var components = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        guard let last = components.popLast() else { return "/" }
-        if last == "." || last == ".." {
-            return try resolve(absolute, original: path)
+        for _ in 0..<40 {
+            var components = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+            guard let last = components.popLast() else { return "/" }
+            if last == "." || last == ".." {
+                return try resolve(absolute, original: path)
+            }
+            let parent = try resolve("/" + components.joined(separator: "/"), original: path)
+            let candidate = parent == "/" ? "/" + last : parent + "/" + last
+            // readlink answers EINVAL for anything but a symlink without asking a mounted file
+            // system (a mount point is never a symlink).
+            guard let target = symlinkTarget(candidate) else { return candidate }
+            absolute = target.hasPrefix("/") ? target : parent + "/" + target
         }
-        let parent = try resolve("/" + components.joined(separator: "/"), original: path)
-        return parent == "/" ? "/" + last : parent + "/" + last
+        throw MountError(code: .invalidPath, message: "cannot resolve \(path): too many levels of symbolic links", errno: .tooManySymbolicLinkLevels)
+    }
+
+    /// The target of the symlink at `path`, nil when it is not one.
+    private static func symlinkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, Int(PATH_MAX))
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func resolve(_ path: String, original: String) throws(MountError) -> String {

@@ -17,7 +17,7 @@ struct MountRaceTests {
         }.count
     }
 
-    @Test("10 mounts started at once on one directory, from two stores: exactly one wins, 20 rounds")
+    @Test("10 mounts started at once on one directory, from two stores, through a symlink too: exactly one wins, 20 rounds")
     func concurrentMounts() throws {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
@@ -26,9 +26,12 @@ struct MountRaceTests {
             for store in stores { try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store) }
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            // One mountpoint, four spellings: the kernel mounts on a symlink's target.
+            try FileManager.default.createSymbolicLink(atPath: work + "/link", withDestinationPath: mnt)
+            let spellings = [mnt, mnt + "/", work + "/link", work + "/link/"]
             for round in 1...20 {
                 let children = try (0..<10).map { i in
-                    try Harness.spawn([Harness.binary, "mount", "demo/busybox:1.35", mnt, "--root", stores[i % 2]])
+                    try Harness.spawn([Harness.binary, "mount", "demo/busybox:1.35", spellings[(i + round) % 4], "--root", stores[i % 2]])
                 }
                 let results = children.map { child in
                     let status = Harness.wait(child.pid)
@@ -38,7 +41,7 @@ struct MountRaceTests {
                 let winners = results.filter(\.succeeded)
                 #expect(winners.count == 1, "round \(round): \(winners.count) mounts succeeded: \(winners.map(\.stdout))")
                 for loser in results where !loser.succeeded {
-                    #expect(loser.stderr.contains("is already a mountpoint"), "round \(round): \(loser.stderr)")
+                    #expect(loser.stderr.contains("already a mountpoint"), "round \(round): \(loser.stderr)")
                 }
                 #expect(Self.stacked(mnt) == 1, "round \(round): the kernel has \(Self.stacked(mnt)) mounts at \(mnt)")
                 #expect(FileManager.default.fileExists(atPath: mnt + "/index.json"))
@@ -96,8 +99,10 @@ struct MountRaceTests {
                     #expect(FileManager.default.fileExists(atPath: mnt + "/index.json"))
                     try Harness.runOK([Harness.binary, "unmount", mnt])
                 } else {
-                    let unmounted = try Harness.runOK([Harness.binary, "unmount", mnt])
-                    #expect(unmounted.stdout.contains("removed the stale mount at \(mnt)"), "\(unmounted.stdout)")
+                    // Through a symlink, with a trailing slash: the same mount point.
+                    try? FileManager.default.createSymbolicLink(atPath: work + "/link", withDestinationPath: mnt)
+                    let unmounted = try Harness.runOK([Harness.binary, "unmount", work + "/link/"])
+                    #expect(unmounted.stdout.contains("removed the stale mount at"), "\(unmounted.stdout)")
                 }
                 #expect(Self.stacked(mnt) == 0)
             }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import LayoutFSMount
@@ -42,9 +43,19 @@ struct MountTableTests {
         #expect(shared.contains("allow_other") && shared.contains("default_permissions"))
     }
 
-    @Test("canonicalMountpoint makes a path absolute without touching its last component")
+    @Test("canonicalMountpoint makes a path absolute and follows symlinks, the last one included, as mount(2) does")
     func canonical() throws {
         #expect(try MountTable.canonicalMountpoint("/tmp/") == "/tmp")
         #expect(try MountTable.canonicalMountpoint("/tmp/does-not-exist-layoutfs") == "/tmp/does-not-exist-layoutfs")
+        let directory = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true).path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let real = (directory as NSString).resolvingSymlinksInPath + "/mnt"
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/absolute", withDestinationPath: real)
+        try FileManager.default.createSymbolicLink(atPath: directory + "/relative", withDestinationPath: "absolute")
+        try FileManager.default.createSymbolicLink(atPath: directory + "/loop", withDestinationPath: "loop")
+        #expect(try MountTable.canonicalMountpoint(directory + "/absolute") == real)
+        #expect(try MountTable.canonicalMountpoint(directory + "/relative/") == real)
+        #expect(throws: MountError.self) { try MountTable.canonicalMountpoint(directory + "/loop") }
     }
 }
