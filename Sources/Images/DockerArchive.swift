@@ -27,6 +27,7 @@ struct DockerArchive {
         guard let items = parsed.arrayValue, !items.isEmpty else {
             throw ImagesError(.invalidLayout, "manifest.json in \(source) is not a non-empty JSON array of images")
         }
+        try DockerLoadManifest.checkFieldNames(items, in: "manifest.json in \(source)")
         var entries: [Descriptor] = []
         for (i, item) in items.enumerated() {
             let what = "manifest.json entry \(i) in \(source)"

@@ -13,6 +13,22 @@ public enum DockerLoadManifest {
     /// Its name at the top of the layout.
     public static let fileName = "manifest.json"
 
+    /// The members of an entry, as docker and containers/image spell them.
+    static let fields = ["Config", "RepoTags", "Layers", "Parent", "LayerSources"]
+
+    /// Refuses an entry of a parsed manifest.json (`items`) with a member that spells a field in
+    /// another case (`"repotags"`): docker and skopeo (Go) read it as that field.
+    /// - Throws: `.invalidLayout`, the message naming `file` and the entry.
+    static func checkFieldNames(_ items: [JSONValue], in file: String) throws(ImagesError) {
+        for (i, item) in items.enumerated() {
+            do throws(OCISpecError) {
+                try item.checkFieldNames(fields, in: "entry \(i) of \(file)")
+            } catch {
+                throw ImagesError(.invalidLayout, error.message, underlying: error)
+            }
+        }
+    }
+
     /// The entries for `roots` (index.json entries, possibly indexes).
     /// - Returns: the entries, and warnings for indexes without a manifest for the platform.
     /// - Throws: `.missingBlob`, `.corruptBlob`.

@@ -129,14 +129,22 @@ public struct Materializer {
     private func existingDockerManifest(in root: DestinationDirectory) throws(ImagesError) -> [UInt8]? {
         let name = DockerLoadManifest.fileName
         guard let bytes = try root.readFile(name, limit: ImageLayout.maximumManifestSize) else { return nil }
-        let problem: String?
+        let items: [JSONValue]?
+        let problem: String
         do throws(OCISpecError) {
-            problem = try JSONParser.parse(bytes).arrayValue == nil ? "" : nil
+            items = try JSONParser.parse(bytes).arrayValue
+            problem = ""
         } catch {
+            items = nil
             problem = " (\(error.message))"
         }
-        if let problem {
+        guard let items else {
             throw ImagesError(.invalidLayout, "\(root.path)/\(name) exists but is not a JSON array of images\(problem); it was left as it is: fix or remove it")
+        }
+        do {
+            try DockerLoadManifest.checkFieldNames(items, in: "\(root.path)/\(name)")
+        } catch {
+            throw ImagesError(.invalidLayout, "\(error.message); it was left as it is: fix or remove it", underlying: error)
         }
         return bytes
     }

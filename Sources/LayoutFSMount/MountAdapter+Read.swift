@@ -10,8 +10,13 @@ extension MountAdapter {
         tree.read(handle: fileHandle, offset: offset, byteCount: byteCount) { [self] result in
             pending.complete(result) { request, result in answer(request, with: result, inode: inode) }
         }
-        let parked = pending.finishCall(request) { request, result in answer(request, with: result, inode: inode) }
-        if !parked { MountCounters.add(counters.cacheHits) }
+        // A hit is a read answered with bytes without waiting (not one refused at once).
+        var served = false
+        let parked = pending.finishCall(request) { request, result in
+            if case .success = result { served = true }
+            answer(request, with: result, inode: inode)
+        }
+        if !parked && served { MountCounters.add(counters.cacheHits) }
     }
 
     /// Answers every read still waiting for the tree with `EIO`: the session is about to unmount.

@@ -178,6 +178,8 @@ struct ArchiveTests {
             files[entry["Config"]] = b"[]"
         if kind == "digesttag":
             entry["RepoTags"] = ["foo/bar@sha256:" + "a" * 64]
+        if kind == "repotagscase":
+            entry["repotags"] = ["docker.io/demo/evil:1"]
         if kind in ("gzip", "gzipdiff"):
             layers = []
             for layer in entry["Layers"]:
@@ -202,6 +204,7 @@ struct ArchiveTests {
         arguments: [("diffid", "rootfs.diff_ids\\[0\\]"), ("missing", "names layer absent.tar, which is not in the archive"), ("escape", "leaves the archive"), ("gzip", ""),
             ("configarray", "is not an image config whose rootfs.diff_ids"), ("digesttag", "not a name with a tag"),
             ("gzipdiff", "has uncompressed digest .* but the config's rootfs.diff_ids\\[0\\]"),
+            ("repotagscase", "member \"repotags\" that Go readers .* take as \"RepoTags\""),
         ])
     func dockerArchiveVariants(kind: String, message: String) throws {
         try Harness.require("skopeo", "python3")

@@ -92,6 +92,13 @@ struct DockerFormatTests {
             #expect(!refused.succeeded && refused.stderr.contains("is not a JSON array of images"), "\(refused.stderr)")
             #expect(try String(contentsOfFile: work + "/bad/manifest.json", encoding: .utf8) == "{not json")
             #expect(!FileManager.default.fileExists(atPath: work + "/bad/index.json"))
+            // So is one with a member docker would read as a field of another case.
+            let folded = #"[{"Config":"blobs/sha256/x","repotags":["docker.io/demo/evil:1"],"Layers":[]}]"#
+            try folded.write(toFile: work + "/bad/manifest.json", atomically: false, encoding: .utf8)
+            let foldedRefused = try Harness.layoutfs(
+                ["export", "demo/busybox:1.35", "--materialize", work + "/bad", "--format", "docker"], store: store, expectSuccess: false)
+            #expect(!foldedRefused.succeeded && foldedRefused.stderr.contains(#"take as "RepoTags""#), "\(foldedRefused.stderr)")
+            #expect(try String(contentsOfFile: work + "/bad/manifest.json", encoding: .utf8) == folded)
 
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)

@@ -44,6 +44,8 @@ struct LazyDeadlineTests {
             let status = try Harness.layoutfs(["status", "--json"], store: lazy.store).stdout
             let mounts = try #require(try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]])
             #expect((mounts.first?["errors"] as? Int ?? 0) >= readers.count, "\(status)")
+            // Nothing was served: a read refused at once is no cache hit.
+            #expect(mounts.first?["cache_hits"] as? Int == 0, "\(status)")
         }
     }
 
