@@ -208,6 +208,24 @@ public final class LayoutTree: Sendable {
         return handle
     }
 
+    /// Points the open handles of every blob whose store file was replaced since it was opened
+    /// (`layoutfs check --repair` committed it anew: the old file's bytes are bad) at the new
+    /// file. One `stat` per blob with open handles; the mount calls it about once a second.
+    /// - Returns: the inodes of those blobs: the kernel must drop their cached pages.
+    public func repointReplacedBlobs() -> [UInt64] {
+        var inodes: [UInt64] = []
+        for (digest, file) in handles.openBlobFiles() where file.isReplaced() {
+            guard let descriptor = contents.withLock({ state in state.blobInodes[digest].flatMap { state.blobs[$0] } }),
+                case .local(let fresh)? = try? provider.openBlob(descriptor), fresh.currentSize() == descriptor.size
+            else { continue }
+            files.evict(digest)
+            files.insert(fresh, for: digest)
+            handles.replaceFile(of: digest, with: fresh)
+            if let inode = inode(of: digest) { inodes.append(inode) }
+        }
+        return inodes
+    }
+
     /// The store's file must still be the blob: one that changed size under us (truncated,
     /// replaced) would be served short, so it is an I/O error instead.
     private func checked(_ file: BlobFile, _ descriptor: Descriptor) throws(LayoutFSError) -> BlobFile {

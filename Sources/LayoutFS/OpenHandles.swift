@@ -47,6 +47,18 @@ final class OpenHandles: @unchecked Sendable {
         }
     }
 
+    /// The blob files open handles read, one per digest.
+    func openBlobFiles() -> [(digest: Digest, file: BlobFile)] {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        var seen: Set<Digest> = []
+        var files: [(digest: Digest, file: BlobFile)] = []
+        for content in open.values {
+            if case .blob(let file, let digest) = content, seen.insert(digest).inserted { files.append((digest, file)) }
+        }
+        return files
+    }
+
     func remove(_ handle: UInt64) {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
