@@ -91,6 +91,10 @@ public struct StoreChecker {
         /// running mount owns (it verifies them itself).
         public var uncheckedCacheEntries = 0
         public var findings: [Finding] = []
+        /// Blobs the checked images need that are neither in the store nor recorded as lazy
+        /// (nor foreign layers): removed by a repair no source could restore, or by hand. Each
+        /// with the images it leaves incomplete.
+        public var missing: [(digest: Digest, images: [String])] = []
 
         /// Findings whose bad bytes remain or whose images stay damaged.
         public var remaining: Int { findings.filter(\.remains).count }
@@ -99,12 +103,16 @@ public struct StoreChecker {
         public var line: String {
             var text = "checked \(ByteFormat.count(checkedBlobs, "blob")) (\(ByteFormat.string(checkedBytes))) and \(checkedCacheEntries) cache \(checkedCacheEntries == 1 ? "entry" : "entries")"
             if uncheckedCacheEntries > 0 { text += " (\(uncheckedCacheEntries) partial or in use, not checked)" }
-            guard !findings.isEmpty else { return text + ": all sound" }
-            text += ": \(findings.count) corrupt"
-            let fixed = findings.count - remaining
-            if fixed > 0 { text += ", \(fixed) repaired" }
-            if remaining > 0 { text += ", \(remaining) \(remaining == 1 ? "remains" : "remain")" }
-            return text
+            guard !findings.isEmpty || !missing.isEmpty else { return text + ": all sound" }
+            var parts: [String] = []
+            if !findings.isEmpty {
+                parts.append("\(findings.count) corrupt")
+                let fixed = findings.count - remaining
+                if fixed > 0 { parts.append("\(fixed) repaired") }
+                if remaining > 0 { parts.append("\(remaining) \(remaining == 1 ? "remains" : "remain")") }
+            }
+            if !missing.isEmpty { parts.append("\(ByteFormat.count(missing.count, "blob")) missing") }
+            return text + ": " + parts.joined(separator: ", ")
         }
     }
 
@@ -167,6 +175,7 @@ public struct StoreChecker {
             report.checkedBytes += file.size
             if actual != digest { report.findings.append(finding(digest, .store, size: file.size, actual: actual, reach: reach)) }
         }
+        report.missing = missingBlobs(of: images, reach: reach)
         for (digest, _, data) in cacheFiles {
             let actual: Digest
             do {
@@ -179,6 +188,21 @@ public struct StoreChecker {
             if actual != digest { report.findings.append(finding(digest, .cache, size: data.size, actual: actual, reach: reach)) }
         }
         return report
+    }
+
+    /// The blobs of `images`' closures (every named image's when nil) that are absent: not in
+    /// the store, not lazy, not a foreign layer (which may be absent).
+    private func missingBlobs(of images: [ResolvedImage]?, reach: Reachability) -> [(digest: Digest, images: [String])] {
+        let labels = images.map { $0.map(Reachability.label) } ?? Array(reach.closures.keys)
+        let lazy = Set((try? store.lazyBlobs.lazyDigests()) ?? [])
+        var missing: [Digest: [String]] = [:]
+        for label in labels.sorted() {
+            for digest in reach.closures[label] ?? [] where !store.content.contains(digest) && !lazy.contains(digest) {
+                if let urls = reach.descriptors[digest]?.urls, !urls.isEmpty { continue }
+                missing[digest, default: []].append(label)
+            }
+        }
+        return missing.keys.sorted { $0.description < $1.description }.map { ($0, missing[$0]!) }
     }
 
     private func finding(_ digest: Digest, _ location: Finding.Location, size: Int64, actual: Digest, reach: Reachability) -> Finding {

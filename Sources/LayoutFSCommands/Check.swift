@@ -62,7 +62,13 @@ struct Check: AsyncParsableCommand {
                 let location = finding.location == .store ? "store blob" : "cache entry"
                 print("corrupt \(location) \(finding.digest) (\(ByteFormat.string(finding.size)), hashes to \(finding.actualDigest.short)): \(breaks); \(finding.advice)")
             }
+            for missing in report.missing {
+                print("missing blob \(missing.digest): \(missing.images.joined(separator: ", ")) \(missing.images.count == 1 ? "is" : "are") incomplete; restore with layoutfs pull NAME or a re-import")
+            }
             print(report.line)
+        }
+        if !report.missing.isEmpty {
+            throw CommandFailure("\(ByteFormat.count(report.missing.count, "blob")) of the checked images \(report.missing.count == 1 ? "is" : "are") missing from the store")
         }
         if report.remaining > 0 {
             throw CommandFailure("\(ByteFormat.count(report.remaining, "corrupt blob")) \(report.remaining == 1 ? "remains" : "remain")\(repair ? "" : ": run layoutfs check --repair")")
@@ -93,6 +99,7 @@ struct Check: AsyncParsableCommand {
         let object: [String: Any] = [
             "checkedBlobs": report.checkedBlobs, "checkedBytes": report.checkedBytes, "checkedCacheEntries": report.checkedCacheEntries,
             "uncheckedCacheEntries": report.uncheckedCacheEntries, "corrupt": corrupt, "remaining": report.remaining,
+            "missing": report.missing.map { ["digest": $0.digest.description, "images": $0.images] as [String: Any] },
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         print(String(decoding: data, as: UTF8.self))

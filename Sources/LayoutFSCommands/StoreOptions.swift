@@ -49,12 +49,12 @@ struct FormatOptions: ParsableArguments {
 }
 
 /// `--insecure-registry` and `--retries`, shared by the commands that reach registries (pull,
-/// export, mount and its daemon).
+/// export, mount and its daemon, check --repair).
 struct RegistryOptions: ParsableArguments {
     @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP (repeatable; loopback hosts always may be).")
     var insecureRegistries: [String] = []
     @Option(help: """
-        Retries of a registry request after a refused connection (waiting 0.5, 1, 2, 4 s...), a timeout, 5xx or 429:         0 to 10, 0 for a single attempt. Each is announced. An unknown host fails at once.
+        Retries of a registry request after a refused connection (waiting 0.5, 1, 2, 4 s...), a timeout, 5xx or 429: 0 to 10, 0 for a single attempt. Each is announced. An unknown host fails at once.
         """)
     var retries = 4
 

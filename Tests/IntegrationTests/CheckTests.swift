@@ -86,6 +86,15 @@ struct CheckTests {
             #expect(repair.stdout.contains("sha256:\(victim)") && repair.stdout.contains("stay damaged"), "\(repair.stdout)")
             #expect(repair.stdout.contains("layoutfs pull docker.io/demo/busybox:1.35") && repair.stdout.contains("layoutfs import"), "\(repair.stdout)")
             #expect(!FileManager.default.fileExists(atPath: path))
+            // A later check does not call the store sound: the removed blob is missing.
+            for arguments in [["check"], ["check", "demo/busybox:stable"]] {
+                let after = try Harness.layoutfs(arguments, store: store, expectSuccess: false)
+                #expect(!after.succeeded, "\(arguments): \(after.stdout)")
+                #expect(after.stdout.contains("missing blob sha256:\(victim)") && after.stdout.contains("1 blob missing"), "\(after.stdout)")
+                #expect(after.stderr.contains("missing from the store"), "\(after.stderr)")
+            }
+            let missing = try Self.json(try Harness.layoutfs(["check", "--json"], store: store, expectSuccess: false).stdout)["missing"] as? [[String: Any]]
+            #expect(missing?.first?["images"] as? [String] == ["docker.io/demo/busybox:1.35", "docker.io/demo/busybox:stable"])
 
             let reimport = try Harness.layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store)
             #expect(reimport.stdout.contains("copied 1 blob"), "\(reimport.stdout)")
