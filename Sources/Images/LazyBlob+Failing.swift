@@ -27,8 +27,7 @@ extension LazyBlob {
 
     /// Runs ``probe(epoch:)`` after `delay`, off the FUSE threads.
     func scheduleProbe(_ probe: (epoch: UInt64, delay: Duration)) {
-        let nanoseconds = probe.delay.components.seconds * 1_000_000_000 + probe.delay.components.attoseconds / 1_000_000_000
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
+        DispatchQueue.global().asyncAfter(deadline: .now() + probe.delay.dispatchInterval) { [self] in
             self.probe(epoch: probe.epoch)
         }
     }

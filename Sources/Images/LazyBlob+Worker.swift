@@ -43,8 +43,7 @@ extension LazyBlob {
             return (state.unsynced, state.generation)
         }
         if let wait {
-            let nanoseconds = wait.components.seconds * 1_000_000_000 + wait.components.attoseconds / 1_000_000_000
-            worker.asyncAfter(deadline: .now() + .nanoseconds(Int(max(1_000_000, nanoseconds)))) {
+            worker.asyncAfter(deadline: .now() + max(.milliseconds(1), wait).dispatchInterval) {
                 self.state.withLock { $0.syncTimerArmed = false }
                 self.kickWorker()
             }

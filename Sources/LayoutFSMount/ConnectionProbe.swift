@@ -37,8 +37,7 @@ enum ConnectionProbe {
             outcome.value.withLock { $0 = error }
             outcome.done.signal()
         }
-        let milliseconds = Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        guard outcome.done.wait(timeout: .now() + .milliseconds(milliseconds)) == .success else { return .silent }
+        guard outcome.done.wait(timeout: .now() + timeout.dispatchInterval) == .success else { return .silent }
         switch outcome.value.withLock({ $0 }) ?? 0 {
         case 0: return .answers
         case ENOTCONN: return .gone

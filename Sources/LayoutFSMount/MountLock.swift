@@ -70,7 +70,7 @@ package enum MountLock {
     /// The pid holding the flock on `fd`'s file, from /proc/locks (nil when unknown).
     private static func holder(of fd: Int32) -> pid_t? {
         var info = stat()
-        guard fstat(fd, &info) == 0, let text = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return nil }
+        guard fstat(fd, &info) == 0, let text = try? ProcFile.text("/proc/locks") else { return nil }
         let suffix = ":\(info.st_ino)"
         for line in text.split(separator: "\n") where !line.contains("->") {
             let fields = line.split(separator: " ")

@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -33,27 +35,11 @@ public enum MountTable {
     ///
     /// - Throws: ``MountError/Code/mountTableUnreadable``.
     public static func entries() throws(MountError) -> [MountTableEntry] {
-        let fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw MountError(
-                code: .mountTableUnreadable, message: "cannot read /proc/self/mountinfo (is /proc mounted?)",
-                errno: .init(rawValue: errno))
+        do throws(Errno) {
+            return parse(try ProcFile.text("/proc/self/mountinfo"))
+        } catch {
+            throw MountError(code: .mountTableUnreadable, message: "cannot read /proc/self/mountinfo (is /proc mounted?)", errno: error)
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw MountError(
-                    code: .mountTableUnreadable, message: "cannot read /proc/self/mountinfo",
-                    errno: .init(rawValue: errno))
-            }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        return parse(String(decoding: bytes, as: UTF8.self))
     }
 
     /// The topmost mount whose mount point is `path` (made absolute and canonical first, without

@@ -32,8 +32,7 @@ final class ParkedReads: Sendable {
             table.boxes[table.next] = box
             return table.next
         }
-        let nanoseconds = deadline.components.seconds * 1_000_000_000 + deadline.components.attoseconds / 1_000_000_000
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
+        DispatchQueue.global().asyncAfter(deadline: .now() + deadline.dispatchInterval) { [self] in
             guard let box = table.withLock({ $0.boxes.removeValue(forKey: key) }), let request = box.take() else { return }
             expired(inode)
             request.reply(error: .ioError)

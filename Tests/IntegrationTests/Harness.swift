@@ -185,6 +185,12 @@ enum Harness {
         return result
     }
 
+    /// The log file a background `layoutfs mount` names at the end of its line
+    /// ("mounted ... (pid N, log PATH)").
+    static func mountLog(_ mounted: RunResult, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        try #require(mounted.stdout.split(separator: " ").last.map { String($0.dropLast(2)) }, sourceLocation: sourceLocation)
+    }
+
     static func sha256(ofFile path: String) throws -> String {
         let result = try runOK(["sha256sum", path])
         return String(result.stdout.prefix(64))

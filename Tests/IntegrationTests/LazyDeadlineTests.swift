@@ -69,7 +69,7 @@ struct LazyDeadlineTests {
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
             let mounted = try Harness.layoutfs(["mount", reference, mnt, "--prefetch", "none", "--read-timeout", "30", "--retries", "1"], store: store)
             defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
-            let log = try #require(mounted.stdout.split(separator: " ").last.map { String($0.dropLast(2)) })
+            let log = try Harness.mountLog(mounted)
             let blob = mnt + "/blobs/sha256/" + layer
 
             registry.stop()

@@ -55,7 +55,7 @@ struct LazyMountTests {
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
             let mounted = try Harness.layoutfs(["mount", reference, mnt] + mountOptions, store: store)
             defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
-            let log = try #require(mounted.stdout.split(separator: " ").last.map { String($0.dropLast(2)) })
+            let log = try Harness.mountLog(mounted)
             let lazy = Lazy(
                 work: work, store: store, mnt: mnt, proxy: proxy, reference: reference, layer: try Harness.sha256(ofFile: layerFile),
                 layerFile: layerFile, layerSize: layerSize, mountLog: log,
@@ -320,7 +320,7 @@ struct LazyMountTests {
             try Harness.runOK(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", lazy.store + "/cache"])
             defer { _ = try? Harness.run(["umount", "-l", lazy.store + "/cache"]) }
             let mounted = try Harness.layoutfs(["mount", lazy.reference, lazy.mnt, "--prefetch", "none"], store: lazy.store)
-            let log = try #require(mounted.stdout.split(separator: " ").last.map { String($0.dropLast(2)) })
+            let log = try Harness.mountLog(mounted)
             #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
             let text = try String(contentsOfFile: log, encoding: .utf8)
             #expect(text.contains("serving from memory"), "\(text)")

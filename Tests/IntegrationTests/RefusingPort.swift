@@ -12,6 +12,11 @@ final class RefusingPort {
     private var fd: Int32
 
     init() throws {
+        (fd, port) = try Self.bindLoopback()
+    }
+
+    /// A TCP socket bound to a port the kernel picks on 127.0.0.1 (not listening), and the port.
+    static func bindLoopback() throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("cannot create a socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_in()
@@ -28,8 +33,7 @@ final class RefusingPort {
             Glibc.close(fd)
             throw HarnessError("cannot bind a port on 127.0.0.1")
         }
-        self.fd = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     /// Gives the port up (for a server to take it).

@@ -154,7 +154,7 @@ struct UnreachableRegistryTests {
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
             let mounted = try Harness.layoutfs(["mount", reference, mnt, "--retries", "1", "--prefetch", "none", "--read-timeout", "10"], store: store)
             defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
-            let log = try #require(mounted.stdout.split(separator: " ").last.map { String($0.dropLast(2)) })
+            let log = try Harness.mountLog(mounted)
             registry.stop()
             // The layers are lazy: reading them fails once the fetch gives up.
             var failed = 0
