@@ -51,10 +51,13 @@ let package = Package(
             name: "Images",
             dependencies: ["ContentStore", "Registry", "OCISpec", "CLinuxShims", "TarArchive", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
-        .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
+        .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
         .target(
             name: "LayoutFSMount",
-            dependencies: ["LayoutFS", "Images", "FUSE", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LayoutFS", "Images", "ContentStore", "OCISpec", "FUSE", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
         .target(
             name: "LayoutFSCommands",
@@ -73,7 +76,8 @@ let package = Package(
         .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
-        .testTarget(name: "LayoutFSMountTests", dependencies: ["LayoutFSMount"]),
+        .testTarget(
+            name: "LayoutFSMountTests", dependencies: ["LayoutFSMount", "LayoutFS", "Images", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims", "Registry"]),
     ]

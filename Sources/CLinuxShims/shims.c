@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <sys/syscall.h>
@@ -124,3 +125,5 @@ int lfs_spawn(const char *file, char *const argv[], char *const envp[], int in_f
 ssize_t lfs_getxattr(const char *path, const char *name, void *value, size_t size) {
     return getxattr(path, name, value, size);
 }
+
+int lfs_memfd(const char *name) { return memfd_create(name, 0); }

@@ -11,7 +11,7 @@ import OCISpec
 /// by-digest names are not tags and are left out.
 public enum DockerLoadManifest {
     /// Its name at the top of the layout.
-    public static let fileName = "manifest.json"
+    public static let fileName = ImageLayout.dockerManifestFileName
 
     /// The members of an entry, as docker and containers/image spell them.
     static let fields = ["Config", "RepoTags", "Layers", "Parent", "LayerSources"]

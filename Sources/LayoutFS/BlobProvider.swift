@@ -1,35 +1,48 @@
 import ContentStore
-import Images
 import OCISpec
 
-/// Where the tree gets blob content from.
+/// Where a ``LayoutTree`` gets the content of its blobs: the seam between the filesystem model
+/// and the places bytes come from (the store, a content directory, a registry fetched on
+/// demand). The tree knows nothing of those; the mount wires an implementation in.
+///
+/// Every call answers at once (no network, no waiting on another blob's lock): they run on
+/// FUSE request threads.
 public protocol BlobProvider: Sendable {
-    /// Opens a blob for reading: a local file, or a lazy blob fetched on demand.
-    /// - Throws: when the blob is neither (the tree answers `EIO`).
-    func openBlob(_ descriptor: Descriptor) throws -> OpenedBlob
-    /// `local`, `lazy P/N` or `fetching P/N` (DESIGN.md: the `user.layoutfs.state` xattr).
+    /// Opens the blob `descriptor` names, for reading by one file handle.
+    /// - Throws: `LayoutFSError` `.io` (or `.notFound`) when it cannot be read: gone from the
+    ///   store, changed size, no source to fetch it from, out of file descriptors.
+    func open(_ descriptor: Descriptor) throws(LayoutFSError) -> any FileContent
+    /// What the `user.layoutfs.state` attribute of the blob says: `local`, `lazy P/N` or
+    /// `fetching P/N` (bytes present of N) (DESIGN.md "The mount").
     func state(of descriptor: Descriptor) -> String
-    /// Sets what runs when a blob's fetched bytes turned out corrupt (its pages must go).
-    func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void)
-    /// True when the kernel may cache pages of the blob that were served unverified.
-    func mayHoldUnverifiedPages(_ digest: Digest) -> Bool
-    /// Bytes received from registries so far.
+    /// Sets what runs (on a worker thread, never a FUSE request thread) when the kernel must
+    /// forget its pages of a blob: its fetched bytes turned out corrupt.
+    func onInvalidate(_ handler: @escaping @Sendable (Digest) -> Void)
+    /// Bytes received from elsewhere (registries) so far; 0 for content that is all local.
     var bytesFetched: Int64 { get }
-    /// A read of the blob waited `deadline` for its bytes and gets `EIO`: the provider fails
-    /// the blob's other waiting reads now and answers its re-sends at once for a while.
+    /// A read of the blob waited `deadline` for its bytes and gets `EIO`: the provider may
+    /// fail the blob's other waiting reads now and answer its re-sends at once for a while.
     /// - Returns: why the bytes did not come (the last fetch error), when known.
     func readTimedOut(_ digest: Digest, after deadline: Duration) -> String?
 }
 
-extension LocalContentStore: BlobProvider {
-    public func openBlob(_ descriptor: Descriptor) throws -> OpenedBlob { .local(try openBlob(descriptor.digest)) }
-    public func state(of descriptor: Descriptor) -> String { contains(descriptor.digest) ? "local" : "missing" }
-    public func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void) {}
-    public func mayHoldUnverifiedPages(_ digest: Digest) -> Bool { false }
-    public var bytesFetched: Int64 { 0 }
-    public func readTimedOut(_ digest: Digest, after deadline: Duration) -> String? { nil }
+/// The content of one open file: what the tree reads for a file handle, whatever the bytes
+/// come from (a local blob file, a blob fetched on demand, a file inside a layer).
+public protocol FileContent: Sendable {
+    /// Whether the kernel may keep the pages it cached from earlier opens of this file
+    /// (`FOPEN_KEEP_CACHE`): false when those pages may hold bytes that turned out bad (served
+    /// before verification, or from a file since replaced). Asked once, right after the open.
+    var keepsPages: Bool { get }
+    /// Reads up to `byteCount` bytes at `offset` (bytes, both ≥ 0); fewer only at the end of
+    /// the file. `completion` is called exactly once: before `read` returns when the bytes are
+    /// at hand, else from another thread when they arrive (or fail: `.io`).
+    func read(offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void)
+    /// The content that stands for this one now that its backing file was replaced (a blob
+    /// committed anew by `layoutfs check --repair`: the old file's bytes are bad); nil while
+    /// this one is current. The tree asks about once a second for each open blob.
+    func replacement() -> (any FileContent)?
 }
 
-extension LazyBlobProvider: BlobProvider {
-    public func openBlob(_ descriptor: Descriptor) throws -> OpenedBlob { try open(descriptor) }
+extension FileContent {
+    public func replacement() -> (any FileContent)? { nil }
 }

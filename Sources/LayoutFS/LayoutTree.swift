@@ -1,5 +1,4 @@
 import ContentStore
-import Images
 import OCISpec
 import Synchronization
 
@@ -20,11 +19,7 @@ public final class LayoutTree: Sendable {
     private let contents: Mutex<TreeContents>
     private let provider: any BlobProvider
     private let modificationTime: Int64
-    private let files: BlobFileCache
     private let handles = OpenHandles()
-    /// Handles whose open found their blob committed anew: the kernel must drop the pages it
-    /// cached from the old file (their open is answered without `keep_cache`).
-    private let stalePages = Mutex<Set<UInt64>>([])
 
     /// - Parameters:
     ///   - index: the exact bytes of `index.json`.
@@ -32,16 +27,12 @@ public final class LayoutTree: Sendable {
     ///   - blobs: every blob the layout shows (the closure); duplicates are ignored.
     ///   - provider: where blob bytes come from.
     ///   - modificationTime: seconds since the epoch shown as every node's mtime.
-    ///   - openFileLimit: how many blob files stay open in the LRU cache.
-    public init(
-        index: [UInt8], dockerManifest: [UInt8]? = nil, blobs: [Descriptor], provider: any BlobProvider, modificationTime: Int64, openFileLimit: Int = 1024
-    ) {
+    public init(index: [UInt8], dockerManifest: [UInt8]? = nil, blobs: [Descriptor], provider: any BlobProvider, modificationTime: Int64) {
         var contents = TreeContents(indexBytes: index, dockerManifest: dockerManifest)
         contents.show(blobs)
         self.contents = Mutex(contents)
         self.provider = provider
         self.modificationTime = modificationTime
-        self.files = BlobFileCache(capacity: openFileLimit)
     }
 
     /// The current generation of `index.json` (0 at mount, +1 per ``replace(index:blobs:)``).
@@ -143,7 +134,7 @@ public final class LayoutTree: Sendable {
                 DirectoryEntry(name: ImageLayout.indexFileName, inode: indexInode, kind: .regularFile),
                 DirectoryEntry(name: "ingest", inode: Self.ingestInode, kind: .directory),
             ]
-            if let dockerManifestInode { entries.append(DirectoryEntry(name: DockerLoadManifest.fileName, inode: dockerManifestInode, kind: .regularFile)) }
+            if let dockerManifestInode { entries.append(DirectoryEntry(name: ImageLayout.dockerManifestFileName, inode: dockerManifestInode, kind: .regularFile)) }
             entries.append(DirectoryEntry(name: ImageLayout.layoutFileName, inode: Self.layoutFileInode, kind: .regularFile))
             return entries
         case Self.blobsInode:
@@ -163,11 +154,10 @@ public final class LayoutTree: Sendable {
     }
 
     /// Opens a file for reading and returns a handle for `read` and `release`.
-    /// - Throws: `.isDirectory`, `.notFound`, `.io` when the blob cannot be opened (the store
-    ///   lost it, or the process is out of file descriptors).
+    /// - Throws: `.isDirectory`, `.notFound`, `.io` when the blob cannot be opened (the
+    ///   provider's error: the store lost it, the process is out of file descriptors).
     public func open(_ inode: UInt64) throws(LayoutFSError) -> UInt64 {
         let content: OpenContent
-        var replaced = false
         switch inode {
         case Self.layoutFileInode: content = .bytes(ImageLayout.layoutFileContents)
         default:
@@ -181,60 +171,24 @@ public final class LayoutTree: Sendable {
                 _ = try attributes(of: inode)
                 throw LayoutFSError(.isDirectory, "inode \(inode) is a directory")
             }
-            // A cached file whose path now names another file (or none) was replaced by a
-            // repair (`layoutfs check --repair`): its bytes are bad, open the new one.
-            if let file = files.cached(descriptor.digest), !file.isReplaced() {
-                content = .blob(try checked(file, descriptor), descriptor.digest)
-            } else {
-                files.evict(descriptor.digest)
-                let opened: OpenedBlob
-                do {
-                    opened = try provider.openBlob(descriptor)
-                } catch {
-                    throw LayoutFSError(.io, "cannot open blob \(descriptor.digest): \(error)")
-                }
-                switch opened {
-                case .local(let file):
-                    replaced = files.insert(file, for: descriptor.digest)
-                    content = .blob(try checked(file, descriptor), descriptor.digest)
-                    if replaced { handles.replaceFile(of: descriptor.digest, with: file) }
-                case .lazy(let blob):
-                    content = .lazy(blob, generation: blob.generation)
-                }
-            }
+            content = .blob(try provider.open(descriptor), descriptor.digest)
         }
-        let handle = handles.insert(content)
-        if replaced { stalePages.withLock { _ = $0.insert(handle) } }
-        return handle
+        return handles.insert(content)
     }
 
-    /// Points the open handles of every blob whose store file was replaced since it was opened
-    /// (`layoutfs check --repair` committed it anew: the old file's bytes are bad) at the new
-    /// file. One `stat` per blob with open handles; the mount calls it about once a second.
+    /// Points the open handles of every blob whose content was replaced since it was opened
+    /// (``FileContent/replacement()``: `layoutfs check --repair` committed it anew, the old
+    /// file's bytes are bad) at the replacement. One question per blob with open handles; the
+    /// mount calls it about once a second, never on a request thread.
     /// - Returns: the inodes of those blobs: the kernel must drop their cached pages.
     public func repointReplacedBlobs() -> [UInt64] {
         var inodes: [UInt64] = []
-        for (digest, file) in handles.openBlobFiles() where file.isReplaced() {
-            guard let descriptor = contents.withLock({ state in state.blobInodes[digest].flatMap { state.blobs[$0] } }),
-                case .local(let fresh)? = try? provider.openBlob(descriptor), fresh.currentSize() == descriptor.size
-            else { continue }
-            files.evict(digest)
-            files.insert(fresh, for: digest)
-            handles.replaceFile(of: digest, with: fresh)
+        for (digest, file) in handles.openBlobs() {
+            guard let fresh = file.replacement() else { continue }
+            handles.replaceContent(of: digest, with: fresh)
             if let inode = inode(of: digest) { inodes.append(inode) }
         }
         return inodes
-    }
-
-    /// The store's file must still be the blob: one that changed size under us (truncated,
-    /// replaced) would be served short, so it is an I/O error instead.
-    private func checked(_ file: BlobFile, _ descriptor: Descriptor) throws(LayoutFSError) -> BlobFile {
-        let size = file.currentSize()
-        guard size == descriptor.size else {
-            files.evict(descriptor.digest)
-            throw LayoutFSError(.io, "blob \(descriptor.digest) in the store has \(size.map(String.init) ?? "no") bytes, expected \(descriptor.size): the store was modified")
-        }
-        return file
     }
 
     /// Reads up to `byteCount` bytes at `offset` (bytes) of an open handle. Completes at once for local content and present
@@ -255,12 +209,7 @@ public final class LayoutTree: Sendable {
             let end = start + min(byteCount, bytes.count - start)
             completion(.success(.bytes(Array(bytes[start..<end]))))
         case .blob(let file, _):
-            let available = max(0, file.size - offset)
-            completion(.success(.file(file, offset: offset, byteCount: Int(min(Int64(byteCount), available)))))
-        case .lazy(let blob, let generation):
-            blob.read(offset: offset, byteCount: byteCount, openedAt: generation) { result in
-                completion(result.mapError { LayoutFSError(.io, $0.message) })
-            }
+            file.read(offset: offset, byteCount: byteCount, completion: completion)
         }
     }
 
@@ -276,7 +225,6 @@ public final class LayoutTree: Sendable {
     /// Closes a handle returned by `open` (once).
     public func release(handle: UInt64) {
         handles.remove(handle)
-        stalePages.withLock { _ = $0.remove(handle) }
     }
 
     /// The value of extended attribute `name`; `user.layoutfs.*` names are answered, never listed.
@@ -292,22 +240,16 @@ public final class LayoutTree: Sendable {
     /// Calls `handler` with a blob's inode when its fetched bytes turned out corrupt and its
     /// cache was dropped (on a worker thread): the mount has the kernel forget its pages.
     public func onInvalidate(_ handler: @escaping @Sendable (UInt64) -> Void) {
-        provider.onCorruption { [weak self] digest in
+        provider.onInvalidate { [weak self] digest in
             if let inode = self?.inode(of: digest) { handler(inode) }
         }
     }
 
-    /// False for an open lazy blob not verified yet: the kernel must drop pages from an earlier
-    /// open, which may hold bytes of a generation that turned out corrupt. False too (once) for
-    /// the open that found its blob committed anew (repaired): the cached pages are the old
-    /// file's.
+    /// Whether the kernel may keep pages cached from earlier opens of the file `handle` reads
+    /// (``FileContent/keepsPages``; always for the layout's own small files).
     public func keepsPages(handle: UInt64) -> Bool {
-        if stalePages.withLock({ $0.remove(handle) }) != nil { return false }
-        switch handles.content(of: handle) {
-        case .lazy(let blob, _): return blob.isVerified
-        case .blob(let file, let digest): return file.size == 0 || !provider.mayHoldUnverifiedPages(digest)
-        default: return true
-        }
+        guard case .blob(let file, _)? = handles.content(of: handle) else { return true }
+        return file.keepsPages
     }
 
     /// True for blobs (immutable: the kernel may keep their pages), false for index.json and manifest.json.
@@ -331,11 +273,12 @@ public final class LayoutTree: Sendable {
     }
 }
 
+/// What an open file handle reads.
 enum OpenContent: Sendable {
+    /// The layout's own small files (`oci-layout`, a generation of `index.json`).
     case bytes([UInt8])
-    case blob(BlobFile, Digest)
-    /// A lazy blob and the generation it was opened at.
-    case lazy(LazyBlob, generation: UInt64)
+    /// A blob's content, from the provider.
+    case blob(any FileContent, Digest)
 }
 
 /// What the tree shows now, and what it still answers for open handles and earlier generations.

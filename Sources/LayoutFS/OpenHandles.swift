@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CLinuxShims
-import ContentStore
 import OCISpec
 
 /// Open files by handle. Reads (the hot path, on many threads at once) only look up, under
@@ -37,26 +36,26 @@ final class OpenHandles: @unchecked Sendable {
         return open[handle]
     }
 
-    /// Points every handle open on blob `digest`'s file at `file` instead (the blob was
-    /// committed anew: its old file holds bad bytes).
-    func replaceFile(of digest: Digest, with file: BlobFile) {
+    /// Points every handle open on blob `digest` at `content` instead (its backing file was
+    /// replaced: the old one holds bad bytes).
+    func replaceContent(of digest: Digest, with content: any FileContent) {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
-        for (handle, content) in open {
-            if case .blob(_, let blob) = content, blob == digest { open[handle] = .blob(file, digest) }
+        for (handle, opened) in open {
+            if case .blob(_, let blob) = opened, blob == digest { open[handle] = .blob(content, digest) }
         }
     }
 
-    /// The blob files open handles read, one per digest.
-    func openBlobFiles() -> [(digest: Digest, file: BlobFile)] {
+    /// The content open handles read, one per blob digest.
+    func openBlobs() -> [(digest: Digest, content: any FileContent)] {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         var seen: Set<Digest> = []
-        var files: [(digest: Digest, file: BlobFile)] = []
-        for content in open.values {
-            if case .blob(let file, let digest) = content, seen.insert(digest).inserted { files.append((digest, file)) }
+        var blobs: [(digest: Digest, content: any FileContent)] = []
+        for opened in open.values {
+            if case .blob(let content, let digest) = opened, seen.insert(digest).inserted { blobs.append((digest, content)) }
         }
-        return files
+        return blobs
     }
 
     func remove(_ handle: UInt64) {

@@ -3,7 +3,6 @@ import CLinuxShims
 import ContentStore
 import Foundation
 import Images
-import LayoutFS
 import LayoutFSMount
 import Logging
 import OCISpec
@@ -41,6 +40,8 @@ struct Mount: AsyncParsableCommand {
     @Flag(help: "Stay in the foreground (logs to stderr) instead of returning once mounted.") var foreground = false
     @Flag(help: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root users).") var allowOther = false
     @Option(help: .hidden) var readyFd: Int32?
+    /// The daemon's request (a ``MountRequest``, JSON), in an inherited memfd.
+    @Option(help: .hidden) var requestFd: Int32?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
     @Option(help: "After the first read of a lazy blob: on-touch (fetch the rest in the background) or none.")
     var prefetch: LazyReadOptions.Prefetch = .onTouch
@@ -62,7 +63,7 @@ struct Mount: AsyncParsableCommand {
         // main.swift already blocked the termination signals before any thread existed
         // (LayoutFSCommand.prepareProcess); this is for callers that run the command directly.
         if foreground { MountDaemon.blockTerminationSignals() }
-        if let readyFd { _ = fcntl(readyFd, F_SETFD, FD_CLOEXEC) }
+        for fd in [readyFd, requestFd].compactMap({ $0 }) { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         do {
             try await mount()
         } catch where readyFd != nil && LayoutFSCommand.isOurs(error) {
@@ -79,11 +80,30 @@ struct Mount: AsyncParsableCommand {
     }
 
     private func mount() async throws {
+        let store = try contentDirectory.apply(to: try self.store.openStore())
+        if let requestFd {
+            // The daemon: the parent resolved, checked and planned, and holds prune off until
+            // the lease exists.
+            let request = try MountRequest(bytes: try Self.readRequest(requestFd))
+            try await serve(request, store: store, leased: {})
+            return
+        }
+        let request = try await decide(store: store)
+        if foreground {
+            try await serve(request.request, store: store, leased: { request.gcLock.release() })
+        } else {
+            try startInBackground(request.request, store: store)
+            request.gcLock.release()
+        }
+    }
+
+    /// Resolves the images once (pulling `docker://REF` lazily first), checks the mountpoint and
+    /// plans the first generation, with prune held off until the daemon's lease exists.
+    /// Warnings go to stderr here.
+    private func decide(store: Store) async throws -> (request: MountRequest, gcLock: GCLock) {
         // As the kernel will name it (symlinks followed, no trailing "/"): every check, the lock's
         // included, and the mount record see the one path.
         let mountpoint = try MountTable.canonicalMountpoint(arguments.last!)
-        let store = try contentDirectory.apply(to: try self.store.openStore())
-        // Until the daemon's lease exists (or, in the parent, until docker://REF is named).
         let gcLock = try self.store.holdAgainstPrune(store)
         var specifiers = try arguments.dropLast().map { try ImageSpecifier(parsing: $0) }
         // docker://REF: pull --lazy first (manifests and configs only), then REF.
@@ -119,93 +139,57 @@ struct Mount: AsyncParsableCommand {
         if state == .notMounted, !FileManager.default.fileExists(atPath: mountpoint, isDirectory: &isDirectory) || !isDirectory.boolValue {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")
         }
-        if foreground {
-            // Planned here only (not also in the parent): the daemon's start is what a user waits
-            // for. Warnings go to stderr, and to the parent through the ready pipe.
-            let plan = try LayoutPlan(store: store, images: images, shape: shape)
-            var stderr = StandardError()
-            for warning in plan.warnings {
-                print("layoutfs: warning: \(warning)", to: &stderr)
-                report("warning: \(warning)")
-            }
-            // The lease holds the images' closures against prune for the daemon's life.
-            let lease = try store.lease(images.map(\.root) + plan.convertedRoots)
-            gcLock.release()
-            let record = try MountRecord.create(
-                in: store, mountpoint: mountpoint, images: images.map { $0.name ?? $0.root.digest.description })
-            let specifiers = specifiers
-            try await serve(plan: plan, store: store, mountpoint: mountpoint) { tree, logger in
-                IndexFollower(
-                    store: store, specifiers: specifiers, images: images, changeCount: changeCount, shape: shape, convertedRoots: plan.convertedRoots,
-                    tree: tree,
-                    lease: lease,
-                    grace: .seconds(grace), logger: logger)
-            }
-            withExtendedLifetime((lease, record)) {}
-        } else {
-            gcLock.release()
-            try startInBackground(store: store, mountpoint: mountpoint, images: images, specifiers: specifiers)
-        }
+        let plan = try LayoutPlan(store: store, images: images, shape: shape)
+        var stderr = StandardError()
+        for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
+        let request = MountRequest(
+            mountpoint: mountpoint, images: zip(specifiers, images).map { MountRequest.Image(specifier: $0, resolved: $1) }, changeCount: changeCount,
+            shape: shape, layout: ShownLayout(plan))
+        return (request, gcLock)
     }
 
-    /// Serves until unmounted, local blobs from the store and lazy ones through a
-    /// ``LazyBlobProvider`` and a registry client that live as long as the mount (a followed name
-    /// may move to a lazily pulled image at any time); `follower` makes the follower of names.
-    private func serve(
-        plan: LayoutPlan, store: Store, mountpoint: String, follower: @escaping @Sendable (LayoutTree, Logger) -> IndexFollower
-    ) async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
+    /// Serves `request` until unmounted (``MountService``); `leased` lets prune run again.
+    private func serve(_ request: MountRequest, store: Store, leased: () -> Void) async throws {
         var mountLogger = Logger(label: "layoutfs.mount") { StreamLogHandler.standardError(label: $0) }
-        mountLogger.logLevel = level
+        mountLogger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let logger = mountLogger
-        let options = LazyReadOptions(prefetch: prefetch, verification: verify, stallTimeout: .seconds(readTimeout))
-        // A registry silent for as long as a reader may wait is abandoned (and retried) then.
-        let configuration = registry.configuration(readTimeout: readTimeout) { logger.warning("\($0)") }
-        try await RegistryClient.with(configuration: configuration, logger: logger) { client in
-            let provider = LazyBlobProvider(store: store, client: client, options: options, logger: logger)
-            try await Self.onOwnThread { try self.serve(plan: plan, provider: provider, mountpoint: mountpoint, logger: logger, follower: follower) }
-            if provider.bytesFetched > 0 { logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs") }
+        let settings = MountService.Settings(
+            mount: MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout))),
+            lazy: LazyReadOptions(prefetch: prefetch, verification: verify, stallTimeout: .seconds(readTimeout)),
+            // A registry silent for as long as a reader may wait is abandoned (and retried) then.
+            registry: registry.configuration(readTimeout: readTimeout) { logger.warning("\($0)") },
+            grace: .seconds(grace))
+        let readyFd = readyFd
+        let report = { @Sendable (line: String) in
+            guard let readyFd else { return }
+            _ = "\(line)\n".withCString { write(readyFd, $0, strlen($0)) }
+        }
+        // The pipe stays open (close-on-exec) until the daemon exits: once the parent has
+        // returned, later lines meet EPIPE (SIGPIPE is ignored) and nothing else.
+        try await MountService(store: store, request: request, settings: settings, logger: logger).run(
+            announce: report, leased: leased, ready: { report("ready") })
+    }
+
+    /// The request the parent wrote into the memfd `fd` (at most 64 MiB).
+    private static func readRequest(_ fd: Int32) throws -> [UInt8] {
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = pread(fd, &buffer, buffer.count, off_t(bytes.count))
+            if n < 0, errno == EINTR { continue }
+            guard n >= 0 else { throw CommandFailure("cannot read the mount request: \(String(cString: strerror(errno)))") }
+            if n == 0 { return bytes }
+            bytes += buffer[0..<n]
+            guard bytes.count <= 64 << 20 else { throw CommandFailure("the mount request is larger than 64 MiB") }
         }
     }
 
-    private func serve(
-        plan: LayoutPlan, provider: any BlobProvider, mountpoint: String, logger: Logger, follower makeFollower: (LayoutTree, Logger) -> IndexFollower
-    ) throws {
-        let tree = LayoutTree(
-            index: plan.indexBytes, dockerManifest: plan.dockerManifestBytes, blobs: plan.blobs, provider: provider, modificationTime: Int64(Date().timeIntervalSince1970))
-        let options = MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout)))
-        let follower = makeFollower(tree, logger)
-        defer { follower.stop() }
-        let announce = { (notice: String) in
-            logger.notice("\(notice)")
-            report(notice)
-        }
-        try MountDaemon.run(tree: tree, mountpoint: mountpoint, options: options, logger: logger, announce: announce) { control in
-            if follower.followsAnything { follower.start(control: control) }
-            // The pipe stays open (close-on-exec) until the daemon exits: once the parent has
-            // returned, later lines meet EPIPE (SIGPIPE is ignored) and nothing else.
-            report("ready")
-        }
-        logger.info("unmounted", metadata: ["mountpoint": "\(mountpoint)"])
-    }
-
-    /// Runs blocking `work` (the FUSE daemon) on a thread of its own, off the concurrency pool.
-    static func onOwnThread(_ work: @escaping @Sendable () throws -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let thread = Thread {
-                do {
-                    try work()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
-    }
-
-    private func startInBackground(store: Store, mountpoint: String, images: [ResolvedImage], specifiers: [ImageSpecifier]) throws {
+    /// Starts the daemon: `posix_spawn` of /proc/self/exe in a new session with the same
+    /// arguments plus `--foreground --ready-fd N --request-fd M` (the request in a memfd),
+    /// stdio to a log file; returns once it writes `ready`, or fails with its error.
+    private func startInBackground(_ request: MountRequest, store: Store) throws {
+        let mountpoint = request.mountpoint
         let logDirectory = store.location.root + "/logs"
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         let logPath = "\(logDirectory)/mount-\(getpid())-\(Int(Date().timeIntervalSince1970)).log"
@@ -214,12 +198,14 @@ struct Mount: AsyncParsableCommand {
         defer { close(logFd) }
         var pipe: [Int32] = [-1, -1]
         guard lfs_ready_pipe(&pipe) == 0 else { throw CommandFailure("cannot create a pipe: \(String(cString: strerror(errno)))") }
-        // docker://REF was pulled here: the daemon names REF.
-        let rewritten = CommandLine.arguments.dropFirst().map { argument in
-            guard argument.hasPrefix("docker://"), let i = arguments.firstIndex(of: argument), i < specifiers.count else { return argument }
-            return specifiers[i].description
+        let requestFd = lfs_memfd("layoutfs-mount-request")
+        guard requestFd >= 0 else { throw CommandFailure("cannot create the mount request: \(String(cString: strerror(errno)))") }
+        defer { close(requestFd) }
+        let bytes = request.json.encoded
+        guard bytes.withUnsafeBytes({ write(requestFd, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw CommandFailure("cannot write the mount request: \(String(cString: strerror(errno)))")
         }
-        let argv = ["layoutfs"] + rewritten + ["--foreground", "--ready-fd", String(pipe[1])]
+        let argv = ["layoutfs"] + CommandLine.arguments.dropFirst() + ["--foreground", "--ready-fd", String(pipe[1]), "--request-fd", String(requestFd)]
         var pid: pid_t = 0
         let rc = withCStrings(argv) { argvPointers in
             withCStrings(ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }) { envPointers in
@@ -254,7 +240,7 @@ struct Mount: AsyncParsableCommand {
             }
         }
         if ready {
-            let names = images.map { $0.name ?? $0.root.digest.description }.joined(separator: ", ")
+            let names = request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description }.joined(separator: ", ")
             print("mounted \(names) at \(mountpoint) (pid \(pid), log \(logPath))")
             return
         }

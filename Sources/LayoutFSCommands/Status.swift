@@ -2,6 +2,7 @@ import ArgumentParser
 import CLinuxShims
 import Foundation
 import Images
+import LayoutFSMount
 
 #if canImport(Glibc)
 import Glibc

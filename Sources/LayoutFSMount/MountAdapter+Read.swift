@@ -1,4 +1,4 @@
-import Images
+import ContentStore
 import FUSE
 import LayoutFS
 

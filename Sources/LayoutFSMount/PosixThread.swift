@@ -25,8 +25,21 @@ final class PosixThread: @unchecked Sendable {
     /// The thread's id, for `pthread_kill`.
     var id: pthread_t { thread }
 
-    /// Waits for the thread to end (`pthread_join`). Call once.
+    /// Waits for the thread to end (`pthread_join`). Call once, and not after ``detach()``.
     func join() {
         pthread_join(thread, nil)
+    }
+
+    /// Lets the thread's resources go when it ends, with nobody joining it (`pthread_detach`).
+    func detach() {
+        pthread_detach(thread)
+    }
+
+    /// Runs blocking `work` on a thread of its own, off the Swift concurrency pool, and
+    /// returns (or throws) what it did.
+    static func run<R: Sendable>(_ work: @escaping @Sendable () throws -> R) async throws -> R {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<R, any Error>) in
+            PosixThread { continuation.resume(with: Result { try work() }) }.detach()
+        }
     }
 }

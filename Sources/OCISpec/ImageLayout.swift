@@ -5,6 +5,9 @@ public enum ImageLayout {
     public static let layoutFileName = "oci-layout"
     /// `index.json` file name.
     public static let indexFileName = "index.json"
+    /// The top-level `manifest.json` that `docker load` reads, which Docker 25's `docker save`
+    /// writes beside an OCI layout (`--format docker`).
+    public static let dockerManifestFileName = "manifest.json"
     /// Exact bytes of the `oci-layout` file we write.
     public static let layoutFileContents = Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)
     public static let layoutVersion = "1.0.0"

@@ -168,8 +168,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             record(self.command, self.path, fault, half)
             self.abort()
             return
-        self.wfile.write(body)
+        # Recorded before the body goes out: a client that has every byte may ask for the stats
+        # at once, before this thread would get to write them.
         record(self.command, self.path, fault, len(body), self.headers.get("Range"))
+        self.wfile.write(body)
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -1,5 +1,4 @@
 #if canImport(Glibc)
-import Images
 import Glibc
 #endif
 import ContentStore
@@ -24,7 +23,7 @@ private struct Fixture {
         store = try LocalContentStore(contentRoot: layout.path)
         indexBytes = ImageIndex(manifests: [ImageBuilder.entry(built.index, refName: "1.0", imageName: "docker.io/demo/x:1.0")]).json.encoded
         blobs = built.blobs + extra
-        tree = LayoutTree(index: indexBytes, blobs: blobs + blobs.prefix(2), provider: store, modificationTime: 1_700_000_000)
+        tree = LayoutTree(index: indexBytes, blobs: blobs + blobs.prefix(2), provider: StoreFiles(store: store), modificationTime: 1_700_000_000)
     }
 
     /// Reads through a handle, resolving a file range into bytes.
@@ -112,7 +111,7 @@ struct LayoutTreeTests {
     @Test("blob inodes are stable: another tree over the same blobs, in another order, gives the same numbers")
     func stableInodes() throws {
         try withFixture { f in
-            let other = LayoutTree(index: [], blobs: f.blobs.reversed(), provider: f.store, modificationTime: 0)
+            let other = LayoutTree(index: [], blobs: f.blobs.reversed(), provider: StoreFiles(store: f.store), modificationTime: 0)
             for blob in f.blobs { #expect(other.inode(of: blob.digest) == f.tree.inode(of: blob.digest)) }
         }
     }

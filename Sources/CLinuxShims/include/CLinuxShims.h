@@ -33,6 +33,9 @@ long lfs_filesystem_type(const char *path);
 int lfs_spawn_daemon(const char *path, char *const argv[], char *const envp[], int log_fd, pid_t *pid);
 /// pipe2 with O_CLOEXEC on the read end only (the write end is inherited by a spawned child).
 int lfs_ready_pipe(int fds[2]);
+/// memfd_create(name, 0): an anonymous file a spawned child inherits (no close-on-exec);
+/// -1 with errno.
+int lfs_memfd(const char *name);
 /// pidfd_open(2): a descriptor that becomes readable when process `pid` exits; -1 with errno.
 int lfs_pidfd_open(pid_t pid);
 /// posix_spawnp(file, argv, envp) with stdin, stdout and stderr from the given descriptors, an

@@ -1,0 +1,75 @@
+import ContentStore
+import Images
+import OCISpec
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A running mount's entry in `<root>/mounts/` (DESIGN.md "On disk"): mountpoint, images, pid,
+/// log, start time, as a JSON object; a ``LockedRecord`` the daemon holds, so it disappears
+/// with the daemon however it ends.
+package struct MountRecord: Sendable, Equatable {
+    /// The mountpoint as the kernel names it.
+    package var mountpoint: String
+    /// The images shown, by name (or digest when unnamed).
+    package var images: [String]
+    package var pid: Int32
+    /// The daemon's log file, when its stderr is one.
+    package var log: String?
+    /// Seconds since the epoch.
+    package var started: Int64
+
+    package init(mountpoint: String, images: [String], pid: Int32, log: String?, started: Int64) {
+        self.mountpoint = mountpoint
+        self.images = images
+        self.pid = pid
+        self.log = log
+        self.started = started
+    }
+
+    /// `{"mountpoint": ..., "images": [...], "pid": N, "log": ..., "started": N}`.
+    package var json: JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
+            ("mountpoint", .string(mountpoint)), ("images", .array(images.map { .string($0) })), ("pid", .number(String(pid))),
+        ]
+        if let log { members.append(("log", .string(log))) }
+        members.append(("started", .number(String(started))))
+        return .object(members)
+    }
+
+    /// Reads a record written by ``json``; nil for anything else.
+    package init?(json: JSONValue) {
+        guard let mountpoint = json["mountpoint"]?.stringValue, let images = json["images"]?.arrayValue?.compactMap(\.stringValue),
+            let pid = json["pid"]?.int64Value.flatMap(Int32.init(exactly:)), let started = json["started"]?.int64Value
+        else { return nil }
+        self.init(mountpoint: mountpoint, images: images, pid: pid, log: json["log"]?.stringValue, started: started)
+    }
+
+    /// Writes and holds the calling daemon's record.
+    /// - Throws: `ContentStoreError` `.io`, `.noSpace`.
+    package static func create(in store: Store, mountpoint: String, images: [String]) throws -> LockedRecord {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let record = MountRecord(mountpoint: mountpoint, images: images, pid: getpid(), log: logPath(), started: Int64(now.tv_sec))
+        return try LockedRecord(in: store.location.mountsDirectory, contents: record.json.encoded)
+    }
+
+    /// The records of running mounts, by mountpoint (stale ones are removed on the way).
+    package static func running(in store: Store) -> [MountRecord] {
+        LockedRecord.live(in: store.location.mountsDirectory).compactMap { record in
+            record.contents.flatMap { try? JSONParser.parse($0) }.flatMap(MountRecord.init(json:))
+        }
+        .sorted { $0.mountpoint < $1.mountpoint }
+    }
+
+    /// The daemon's stderr when it is a file named by an absolute path (the parent opened the
+    /// log there).
+    private static func logPath() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/fd/2", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        let path = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return path.hasPrefix("/") ? path : nil
+    }
+}

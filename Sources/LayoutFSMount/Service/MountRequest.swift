@@ -1,0 +1,94 @@
+import Images
+import OCISpec
+
+/// What the command decided for a mount, handed to the daemon whole (a JSON object through a
+/// pipe) so the daemon resolves and plans nothing again: the mountpoint as the kernel names
+/// it, each IMAGE argument with the image it resolved to, meta.db's change counter at that
+/// moment, the layout's shape and the first generation's ``ShownLayout``.
+package struct MountRequest: Sendable, Equatable {
+    /// One IMAGE argument: how it names the image (followed or pinned) and what it resolved to.
+    package struct Image: Sendable, Equatable {
+        package var specifier: ImageSpecifier
+        package var resolved: ResolvedImage
+
+        package init(specifier: ImageSpecifier, resolved: ResolvedImage) {
+            self.specifier = specifier
+            self.resolved = resolved
+        }
+    }
+
+    package var mountpoint: String
+    package var images: [Image]
+    /// meta.db's change counter read before the images were resolved.
+    package var changeCount: Int64?
+    package var shape: LayoutPlan.Shape
+    package var layout: ShownLayout
+
+    package init(mountpoint: String, images: [Image], changeCount: Int64?, shape: LayoutPlan.Shape, layout: ShownLayout) {
+        self.mountpoint = mountpoint
+        self.images = images
+        self.changeCount = changeCount
+        self.shape = shape
+        self.layout = layout
+    }
+
+    /// The request as one JSON object.
+    package var json: JSONValue {
+        func descriptors(_ list: [Descriptor]) -> JSONValue { .array(list.map(\.json)) }
+        var shapeMembers: [(key: String, value: JSONValue)] = [("oci", .bool(shape.oci)), ("dockerManifest", .bool(shape.dockerManifest))]
+        if let platform = shape.platform { shapeMembers.append(("platform", platform.json)) }
+        var layoutMembers: [(key: String, value: JSONValue)] = [
+            ("entries", descriptors(layout.entries)), ("blobs", descriptors(layout.blobs)), ("convertedRoots", descriptors(layout.convertedRoots)),
+        ]
+        if let entries = layout.dockerManifestEntries { layoutMembers.append(("dockerManifest", .array(entries))) }
+        var members: [(key: String, value: JSONValue)] = [
+            ("mountpoint", .string(mountpoint)),
+            (
+                "images",
+                .array(
+                    images.map { image in
+                        var members: [(key: String, value: JSONValue)] = [
+                            ("specifier", .string(image.specifier.description)), ("root", image.resolved.root.json), ("pinned", .bool(image.resolved.pinned)),
+                        ]
+                        if let name = image.resolved.name { members.append(("name", .string(name))) }
+                        return .object(members)
+                    })
+            ),
+            ("shape", .object(shapeMembers)), ("layout", .object(layoutMembers)),
+        ]
+        if let changeCount { members.append(("changeCount", .number(String(changeCount)))) }
+        return .object(members)
+    }
+
+    /// Reads a request written by ``json``.
+    /// - Throws: `OCISpecError` when the bytes are not such a request.
+    package init(bytes: [UInt8]) throws(OCISpecError) {
+        let json = try JSONParser.parse(bytes)
+        func fail(_ what: String) -> OCISpecError { OCISpecError(.invalidJSON, "the mount request's \(what) is missing or malformed") }
+        func descriptors(_ value: JSONValue?, _ what: String) throws(OCISpecError) -> [Descriptor] {
+            guard let list = value?.arrayValue else { throw fail(what) }
+            var result: [Descriptor] = []
+            for item in list { result.append(try Descriptor(json: item)) }
+            return result
+        }
+        guard let mountpoint = json["mountpoint"]?.stringValue else { throw fail("mountpoint") }
+        guard let imageList = json["images"]?.arrayValue else { throw fail("images") }
+        var images: [Image] = []
+        for item in imageList {
+            guard let text = item["specifier"]?.stringValue, let root = item["root"], case .bool(let pinned)? = item["pinned"] else { throw fail("images") }
+            let specifier = try ImageSpecifier(parsing: text)
+            images.append(Image(specifier: specifier, resolved: ResolvedImage(name: item["name"]?.stringValue, root: try Descriptor(json: root), pinned: pinned)))
+        }
+        guard let shapeJSON = json["shape"], case .bool(let oci)? = shapeJSON["oci"], case .bool(let dockerManifest)? = shapeJSON["dockerManifest"] else {
+            throw fail("shape")
+        }
+        let platform = try shapeJSON["platform"].map { json throws(OCISpecError) in try Platform(json: json) }
+        guard let layoutJSON = json["layout"] else { throw fail("layout") }
+        let layout = ShownLayout(
+            entries: try descriptors(layoutJSON["entries"], "entries"), blobs: try descriptors(layoutJSON["blobs"], "blobs"),
+            convertedRoots: try descriptors(layoutJSON["convertedRoots"], "convertedRoots"), dockerManifestEntries: layoutJSON["dockerManifest"]?.arrayValue)
+        self.init(
+            mountpoint: mountpoint, images: images, changeCount: json["changeCount"]?.int64Value,
+            shape: LayoutPlan.Shape(platform: platform, oci: oci, dockerManifest: dockerManifest), layout: layout)
+    }
+}

@@ -1,0 +1,153 @@
+import ContentStore
+import Dispatch
+import Images
+import LayoutFS
+import Logging
+import OCISpec
+import Registry
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The life of one mount daemon, from a ``MountRequest`` the command decided to the unmount:
+/// the lease that holds the images against prune, the mount record `status` lists, the
+/// registry client and blob provider (``StoreBlobs``) that serve lazy blobs, the tree, the
+/// ``IndexFollower`` of moving names, and the FUSE session with its signals
+/// (``MountDaemon/run(tree:mountpoint:options:logger:announce:ready:)``).
+///
+/// Everything it starts ends before ``run(announce:leased:ready:)`` returns: the follower's
+/// timer is cancelled, the session ends, the registry client shuts down, the lease and the
+/// record are removed.
+package struct MountService: Sendable {
+    /// How the daemon serves (the command's options).
+    package struct Settings: Sendable {
+        package var mount: MountOptions
+        package var lazy: LazyReadOptions
+        package var registry: RegistryConfiguration
+        /// How long the blobs of a previous `index.json` stay readable after a followed name
+        /// moved.
+        package var grace: Duration
+        /// How often meta.db is polled for moved names (SQLite change notification does not
+        /// cross processes).
+        package var pollInterval: Duration
+
+        package init(
+            mount: MountOptions, lazy: LazyReadOptions, registry: RegistryConfiguration, grace: Duration, pollInterval: Duration = .milliseconds(250)
+        ) {
+            self.mount = mount
+            self.lazy = lazy
+            self.registry = registry
+            self.grace = grace
+            self.pollInterval = pollInterval
+        }
+    }
+
+    let store: Store
+    let request: MountRequest
+    let settings: Settings
+    let logger: Logger
+    let session: any MountSession
+
+    /// - Parameter session: the kernel side; tests give a fake.
+    package init(store: Store, request: MountRequest, settings: Settings, logger: Logger, session: any MountSession = FUSEMountSession()) {
+        self.store = store
+        self.request = request
+        self.settings = settings
+        self.logger = logger
+        self.session = session
+    }
+
+    /// Mounts and serves until the mount goes away (`layoutfs unmount`, `fusermount3 -u`) or a
+    /// termination signal arrives.
+    ///
+    /// The caller holds prune off (the shared `gc.lock`) from resolving the request's images
+    /// until `leased` is called.
+    /// - Parameters:
+    ///   - announce: told what was done on the user's behalf (a stale mount removed).
+    ///   - leased: called once the mount's lease holds the images.
+    ///   - ready: called once when the mount is live.
+    /// - Throws: `ImagesError` when the lease cannot be written, `ContentStoreError` for the
+    ///   record, ``MountError`` from the session.
+    package func run(announce: @escaping @Sendable (String) -> Void, leased: () -> Void, ready: @escaping @Sendable () -> Void) async throws {
+        let lease = try store.lease(request.images.map(\.resolved.root) + request.layout.convertedRoots)
+        leased()
+        let record = try MountRecord.create(
+            in: store, mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
+        try await RegistryClient.with(configuration: settings.registry, logger: logger) { client in
+            let provider = StoreBlobs(store: store, lazy: LazyBlobProvider(store: store, client: client, options: settings.lazy, logger: logger))
+            try await PosixThread.run { try serve(provider: provider, lease: lease, announce: announce, ready: ready) }
+            if provider.bytesFetched > 0 { logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs") }
+        }
+        withExtendedLifetime((lease, record)) {}
+    }
+
+    /// The blocking part, on a thread of its own: the tree, the follower and the session.
+    private func serve(
+        provider: StoreBlobs, lease: LockedRecord, announce: @escaping @Sendable (String) -> Void, ready: @escaping @Sendable () -> Void
+    ) throws {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let layout = request.layout
+        let tree = LayoutTree(
+            index: layout.indexBytes, dockerManifest: layout.dockerManifestBytes, blobs: layout.blobs, provider: provider, modificationTime: Int64(now.tv_sec))
+        let names = FollowedNames(
+            specifiers: request.images.map(\.specifier), images: request.images.map(\.resolved), convertedRoots: layout.convertedRoots, grace: settings.grace)
+        let follower = IndexFollower(
+            names: names, changeCount: request.changeCount, store: StoreFollowing(store: store, shape: request.shape, lease: lease), tree: tree,
+            showsDockerManifest: request.shape.dockerManifest, logger: logger)
+        // Polling starts once the mount is live, and ends (no poll running) before this returns.
+        let polls = DispatchQueue(label: "layoutfs.index-follower")
+        let timer = DispatchSource.makeTimerSource(queue: polls)
+        var polling = false
+        defer {
+            // A suspended source must be resumed before it goes.
+            if !polling { timer.resume() }
+            timer.cancel()
+            polls.sync {}
+        }
+        let logger = logger
+        try session.run(
+            tree: tree, mountpoint: request.mountpoint, options: settings.mount, logger: logger,
+            announce: { notice in
+                logger.notice("\(notice)")
+                announce(notice)
+            }
+        ) { control in
+            if follower.followsAnything {
+                follower.attach(control)
+                let interval = settings.pollInterval.dispatchInterval
+                timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(50))
+                timer.setEventHandler { follower.poll() }
+                timer.resume()
+                polling = true
+            }
+            ready()
+        }
+    }
+}
+
+/// The kernel side of a mount: mount `tree`, call `ready` once it is live, serve until it goes
+/// away. The real one is ``FUSEMountSession``; tests of ``MountService`` give a fake.
+package protocol MountSession: Sendable {
+    /// Blocks until the mount ends.
+    /// - Throws: ``MountError`` when it cannot be mounted or served.
+    func run(
+        tree: LayoutTree, mountpoint: String, options: MountOptions, logger: Logger, announce: (String) -> Void,
+        ready: (any EntryInvalidator) -> Void
+    ) throws
+}
+
+/// A FUSE session (``MountDaemon``).
+package struct FUSEMountSession: MountSession {
+    package init() {}
+
+    package func run(
+        tree: LayoutTree, mountpoint: String, options: MountOptions, logger: Logger, announce: (String) -> Void,
+        ready: (any EntryInvalidator) -> Void
+    ) throws {
+        try MountDaemon.run(tree: tree, mountpoint: mountpoint, options: options, logger: logger, announce: announce) { control in ready(control) }
+    }
+}
+
+extension MountControl: EntryInvalidator {}

@@ -1,0 +1,37 @@
+import ContentStore
+import Images
+import OCISpec
+
+/// The store as the ``IndexFollower`` of a mount sees it: meta.db's change counter, name
+/// resolution and layout plans of the mount's shape, closures, and the mount's lease.
+package struct StoreFollowing: FollowerStore {
+    let store: Store
+    let shape: LayoutPlan.Shape
+    let leaseRecord: LockedRecord
+
+    package init(store: Store, shape: LayoutPlan.Shape, lease: LockedRecord) {
+        self.store = store
+        self.shape = shape
+        self.leaseRecord = lease
+    }
+
+    package func changeCount() -> Int64? { try? store.images.changeCount() }
+
+    package func withPruneHeldOff(_ body: () -> Void) throws {
+        let lock = try GCLock(root: store.location.root, exclusive: false)
+        body()
+        withExtendedLifetime(lock) {}
+    }
+
+    package func resolve(_ specifier: ImageSpecifier) throws -> ResolvedImage { try store.resolve(specifier) }
+
+    package func layout(of images: [ResolvedImage]) throws -> ShownLayout {
+        ShownLayout(try LayoutPlan(store: store, images: images, shape: shape))
+    }
+
+    package func closure(of root: Descriptor) -> Set<Digest>? {
+        (try? store.closure(of: root, imageName: root.digest.description)).map { Set($0.blobs.map(\.digest)) }
+    }
+
+    package func lease(_ roots: [Descriptor]) throws { try store.updateLease(leaseRecord, roots: roots) }
+}
