@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CFUSE", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
@@ -28,6 +29,13 @@ let package = Package(
         .target(
             name: "FUSE",
             dependencies: ["CFUSE", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict),
+        .target(
+            name: "BlockingWork",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .target(name: "OCISpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .target(
@@ -55,7 +63,7 @@ let package = Package(
         .target(
             name: "LayoutFSMount",
             dependencies: [
-                "LayoutFS", "Images", "ContentStore", "OCISpec", "FUSE", .product(name: "Logging", package: "swift-log"),
+                "LayoutFS", "Images", "ContentStore", "OCISpec", "Registry", "FUSE", "BlockingWork", .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
@@ -73,6 +81,7 @@ let package = Package(
             dependencies: ["OCISpec", "ContentStore", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/TestSupport"),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
+        .testTarget(name: "BlockingWorkTests", dependencies: ["BlockingWork"]),
         .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),

@@ -1,4 +1,4 @@
-import Dispatch
+import BlockingWork
 import FUSE
 import LayoutFS
 import Logging
@@ -76,7 +76,7 @@ public enum MountDaemon {
         }
         // Never from a request thread (libfuse documents the deadlock): a worker reports it.
         let invalidate = { @Sendable (inode: UInt64) in
-            DispatchQueue.global().async {
+            BlockingWork.submit {
                 do throws(FUSEError) {
                     try session.notifyInvalidateInode(inode)
                 } catch {
@@ -87,15 +87,12 @@ public enum MountDaemon {
         tree.onInvalidate(invalidate)
         // A blob repaired under open handles (layoutfs check --repair): they read the new file
         // within a second, and the kernel forgets the old pages.
-        let repairs = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "layoutfs.repaired-blobs"))
-        repairs.schedule(deadline: .now() + .seconds(1), repeating: .seconds(1), leeway: .milliseconds(200))
-        repairs.setEventHandler {
+        let repairs = BlockingWork.every(.seconds(1)) {
             for inode in tree.repointReplacedBlobs() {
                 logger.notice("a blob with open files was replaced in the store (repaired): serving the new file", metadata: ["inode": "\(inode)"])
                 invalidate(inode)
             }
         }
-        repairs.resume()
         defer { repairs.cancel() }
         logger.info(
             "mounted",

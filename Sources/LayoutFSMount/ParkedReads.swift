@@ -1,4 +1,4 @@
-import Dispatch
+import BlockingWork
 import FUSE
 import Synchronization
 import SystemPackage
@@ -8,7 +8,7 @@ import SystemPackage
 final class ParkedReads: Sendable {
     private struct Table {
         var next: UInt64 = 0
-        var boxes: [UInt64: ParkedRequest] = [:]
+        var boxes: [UInt64: (box: ParkedRequest, deadline: ScheduledWork?)] = [:]
     }
 
     private let table = Mutex(Table())
@@ -29,29 +29,38 @@ final class ParkedReads: Sendable {
     func add(_ box: ParkedRequest, inode: UInt64) -> UInt64 {
         let key = table.withLock { table in
             table.next += 1
-            table.boxes[table.next] = box
+            table.boxes[table.next] = (box, nil)
             return table.next
         }
-        DispatchQueue.global().asyncAfter(deadline: .now() + deadline.dispatchInterval) { [self] in
-            guard let box = table.withLock({ $0.boxes.removeValue(forKey: key) }), let request = box.take() else { return }
+        let timer = BlockingWork.deadline(deadline) { [self] in
+            guard let box = table.withLock({ $0.boxes.removeValue(forKey: key)?.box }), let request = box.take() else { return }
             expired(inode)
             request.reply(error: .ioError)
         }
+        // Answered already (raced): the deadline is not needed.
+        let kept = table.withLock { table -> Bool in
+            guard table.boxes[key] != nil else { return false }
+            table.boxes[key]?.deadline = timer
+            return true
+        }
+        if !kept { timer.cancel() }
         return key
     }
 
+    /// Forgets a parked read that was answered; its deadline is cancelled.
     func remove(_ key: UInt64) {
-        _ = table.withLock { $0.boxes.removeValue(forKey: key) }
+        table.withLock { $0.boxes.removeValue(forKey: key) }?.deadline?.cancel()
     }
 
     /// Answers every parked read still unanswered with `error`.
     func answerAll(with error: Errno) -> Int {
-        let boxes = table.withLock { table in
+        let parked = table.withLock { table in
             defer { table.boxes.removeAll() }
             return Array(table.boxes.values)
         }
         var answered = 0
-        for box in boxes {
+        for (box, deadline) in parked {
+            deadline?.cancel()
             if let request = box.take() {
                 request.reply(error: error)
                 answered += 1

@@ -1,5 +1,5 @@
+import BlockingWork
 import ContentStore
-import Dispatch
 import Images
 import LayoutFS
 import Logging
@@ -97,15 +97,8 @@ package struct MountService: Sendable {
             names: names, changeCount: request.changeCount, store: StoreFollowing(store: store, shape: request.shape, lease: lease), tree: tree,
             showsDockerManifest: request.shape.dockerManifest, logger: logger)
         // Polling starts once the mount is live, and ends (no poll running) before this returns.
-        let polls = DispatchQueue(label: "layoutfs.index-follower")
-        let timer = DispatchSource.makeTimerSource(queue: polls)
-        var polling = false
-        defer {
-            // A suspended source must be resumed before it goes.
-            if !polling { timer.resume() }
-            timer.cancel()
-            polls.sync {}
-        }
+        var polls: RepeatingWork?
+        defer { polls?.cancel() }
         let logger = logger
         try session.run(
             tree: tree, mountpoint: request.mountpoint, options: settings.mount, logger: logger,
@@ -116,11 +109,7 @@ package struct MountService: Sendable {
         ) { control in
             if follower.followsAnything {
                 follower.attach(control)
-                let interval = settings.pollInterval.dispatchInterval
-                timer.schedule(deadline: .now() + interval, repeating: interval, leeway: .milliseconds(50))
-                timer.setEventHandler { follower.poll() }
-                timer.resume()
-                polling = true
+                polls = BlockingWork.every(settings.pollInterval) { follower.poll() }
             }
             ready()
         }
