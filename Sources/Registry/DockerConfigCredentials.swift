@@ -8,7 +8,8 @@ import OCISpec
 /// Credentials from docker's `config.json` (`$DOCKER_CONFIG/config.json`, else
 /// `~/.docker/config.json`), as docker and skopeo read it: `credHelpers[host]`, else
 /// `credsStore`, through the `docker-credential-<name> get` helper protocol (server on stdin,
-/// `{"Username","Secret"}` on stdout); else `auths[host].auth` (base64 `user:password`).
+/// `{"Username","Secret"}` on stdout, `Username` `<token>` making `Secret` an identity token);
+/// else `auths[host].auth` (base64 `user:password`) with `auths[host].identitytoken` when there.
 /// docker.io is looked up under `https://index.docker.io/v1/` too.
 public struct DockerConfigCredentials: CredentialProvider {
     public let path: String
@@ -41,6 +42,10 @@ public struct DockerConfigCredentials: CredentialProvider {
                 return Credentials(
                     username: String(text[..<colon]), password: String(text[text.index(after: colon)...]),
                     identityToken: entry["identitytoken"]?.stringValue)
+            }
+            // An entry holding only an identity token (no `auth`) is used as docker uses it.
+            if let identityToken = entry["identitytoken"]?.stringValue, !identityToken.isEmpty {
+                return Credentials(username: "", password: "", identityToken: identityToken)
             }
         }
         if let store = config["credsStore"]?.stringValue {
