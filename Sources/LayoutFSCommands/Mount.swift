@@ -87,14 +87,7 @@ struct Mount: AsyncParsableCommand {
         let gcLock = try self.store.holdAgainstPrune(store)
         var specifiers = try arguments.dropLast().map { try ImageSpecifier(parsing: $0) }
         // docker://REF: pull --lazy first (manifests and configs only), then REF.
-        for (i, specifier) in specifiers.enumerated() {
-            guard case .registry(let reference) = specifier else { continue }
-            let result = try await RegistryClient.with(configuration: registry.configuration()) { client in
-                try await Puller(store: store, client: client).pull(reference, options: .init(platform: try platform.parsed(), lazy: true))
-            }
-            print("pulled \(result.name) lazily (\(ByteFormat.string(result.lazyBytes)) to fetch on read)")
-            specifiers[i] = .name(try ImageReference(parsing: result.name))
-        }
+        specifiers = try await DockerReferencePull.pullLazily(specifiers, into: store, registry: registry, platform: try platform.parsed())
         let changeCount = try? store.images.changeCount()
         let resolved = try specifiers.map { try store.resolve($0) }
         // A digest prefix stands for what it resolved to: the digest it pins, or the name to
