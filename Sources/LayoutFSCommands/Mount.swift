@@ -261,11 +261,3 @@ struct Mount: AsyncParsableCommand {
         throw CommandFailure("the mount did not start: \(lastLines.joined(separator: "\n"))\n(full log: \(logPath))")
     }
 }
-
-/// Runs `body` with a NULL-terminated C array of `strings`.
-func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-    pointers.append(nil)
-    defer { for p in pointers { free(p) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
-}

@@ -74,8 +74,8 @@ public struct DockerConfigCredentials: CredentialProvider {
         var pid: pid_t = 0
         let arguments = [program, "get"]
         let environment = ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }
-        let rc = withCStringArray(arguments) { argv in
-            withCStringArray(environment) { envp in lfs_spawn(program, argv, envp, inFd, outFd, nullFd, &pid) }
+        let rc = withCStrings(arguments) { argv in
+            withCStrings(environment) { envp in lfs_spawn(program, argv, envp, inFd, outFd, nullFd, &pid) }
         }
         guard rc == 0 else { throw RegistryError(.unauthorized, "cannot run credential helper \(program): \(String(cString: strerror(rc)))") }
         var status: Int32 = 0
@@ -90,12 +90,4 @@ public struct DockerConfigCredentials: CredentialProvider {
         if username == "<token>" { return Credentials(username: "", password: "", identityToken: secret) }
         return Credentials(username: username, password: secret)
     }
-}
-
-/// Runs `body` with a NULL-terminated C array of `strings`.
-func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-    pointers.append(nil)
-    defer { for p in pointers { free(p) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
