@@ -101,8 +101,7 @@ public struct ArchiveExporter {
             }
             try writer.finish()
         } catch let error as TarArchiveError {
-            let code: ImagesError.Code = error.errno == ENOSPC || error.errno == EDQUOT ? .noSpace : .io
-            throw ImagesError(code, "cannot write the archive to \(what): \(error.message)")
+            throw ImagesError(ImagesError.Code(errno: error.errno), "cannot write the archive to \(what): \(error.message)")
         } catch let error as ImagesError {
             throw error
         } catch {

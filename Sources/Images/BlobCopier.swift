@@ -33,7 +33,7 @@ enum BlobCopier {
     static let copyStep: Int64 = 32 << 20
 
     static func failure(_ code: Int32, _ what: String) -> ImagesError {
-        if code == ENOSPC || code == EDQUOT {
+        if ImagesError.Code(errno: code) == .noSpace {
             return ImagesError(.noSpace, "\(what): the disk is full (free space and run the command again)")
         }
         return ImagesError(.io, "\(what): \(String(cString: strerror(code)))")
