@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
         .target(
             name: "LayoutFSMount",
-            dependencies: ["LayoutFS", "Images", "FUSE", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LayoutFS", "Images", "FUSE", "OCISpec", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "LayoutFSCommands",

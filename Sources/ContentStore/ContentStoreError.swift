@@ -1,10 +1,12 @@
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The error ContentStore throws: a code, a message that says what failed and what to do, and
 /// the underlying cause (an errno, or another error).
-public struct ContentStoreError: Error, CustomStringConvertible, @unchecked Sendable {
+public struct ContentStoreError: UserFacingError, Sendable {
     /// Extensible set of failure kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
