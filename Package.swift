@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
         .target(
             name: "LayoutFSMount",
-            dependencies: ["LayoutFS", "Images", "FUSE", "OCISpec", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LayoutFS", "Images", "FUSE", "OCISpec", "ContentStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "LayoutFSCommands",
@@ -70,7 +70,8 @@ let package = Package(
             dependencies: ["OCISpec", "ContentStore", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/TestSupport"),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
-        .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport"]),
+        .testTarget(
+            name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
         .testTarget(name: "LayoutFSMountTests", dependencies: ["LayoutFSMount"]),

@@ -49,11 +49,10 @@ public struct ArchiveExporter {
             switch existing.st_mode & S_IFMT {
             case S_IFREG, S_IFDIR: break
             case S_IFLNK:
-                guard let real = realpath(path, nil) else {
+                guard let real = try? CanonicalPath.of(path, resolving: .full) else {
                     throw ImagesError(.invalidArgument, "--tar \(path) is a symlink to a missing file: give the target's path")
                 }
-                defer { free(real) }
-                return try export(plan, to: String(cString: real), extraFiles: extraFiles)
+                return try export(plan, to: real, extraFiles: extraFiles)
             case S_IFCHR, S_IFIFO:
                 let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
                 guard fd >= 0 else { throw ImagesError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }

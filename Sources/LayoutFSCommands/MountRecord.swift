@@ -18,7 +18,7 @@ struct MountRecord: Codable {
 
     /// Writes the calling daemon's record.
     static func create(in store: Store, mountpoint: String, images: [String]) throws -> LockedRecord {
-        let absolute = URL(fileURLWithPath: mountpoint).standardizedFileURL.path
+        let absolute = (try? CanonicalPath.of(mountpoint, resolving: .lexical)) ?? mountpoint
         // The daemon's stderr is its log file (the parent opened it).
         let log = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/2")).flatMap { $0.hasPrefix("/") ? $0 : nil }
         let record = MountRecord(mountpoint: absolute, images: images, pid: getpid(), log: log, started: Int64(Date().timeIntervalSince1970))
