@@ -49,18 +49,25 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Images",
-            dependencies: ["ContentStore", "Registry", "OCISpec", "CLinuxShims", "TarArchive", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ContentStore", "Registry", "OCISpec", "CLinuxShims", "TarArchive", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
         .target(name: "LayoutFS", dependencies: ["Images", "ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
         .target(
             name: "LayoutFSMount",
-            dependencies: ["LayoutFS", "Images", "FUSE", "OCISpec", "ContentStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LayoutFS", "Images", "FUSE", "OCISpec", "ContentStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
         .target(
             name: "LayoutFSCommands",
             dependencies: [
                 "LayoutFSMount", "LayoutFS", "Images", "ContentStore", "OCISpec", "Registry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import CLinuxShims
 import OCISpec
 
@@ -139,14 +140,11 @@ public final class CacheEntry: Sendable {
     /// Writes `bytes` at `offset` (bytes) of the data file.
     /// - Throws: `.noSpace` (ENOSPC, EDQUOT), `.io`.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ContentStoreError) {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(data.fileDescriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ContentStoreError(.io, "cannot write the cache file \(dataPath)", errno: errno)
-            }
-            done += n
+        do {
+            // pwrite, short writes repeated, EINTR retried.
+            _ = try FileDescriptor(rawValue: data.fileDescriptor).writeAll(toAbsoluteOffset: offset, bytes)
+        } catch {
+            throw ContentStoreError(.io, "cannot write the cache file \(dataPath)", errno: Errno(thrownBy: error).rawValue)
         }
     }
 

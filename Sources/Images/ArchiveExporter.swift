@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import ContentStore
 import OCISpec
 import TarArchive
@@ -122,9 +123,10 @@ public struct ArchiveExporter {
         try writer.beginFile(descriptor.digest.blobPath, size: descriptor.size)
         var hasher = DigestHasher(descriptor.digest.algorithm)
         var offset: Int64 = 0
+        let source = FileDescriptor(rawValue: file.fileDescriptor)
         while offset < descriptor.size {
-            let n = pread(file.fileDescriptor, buffer.baseAddress, Int(min(Int64(buffer.count), descriptor.size - offset)), off_t(offset))
-            if n < 0, errno == EINTR { continue }
+            // A failed read (swift-system retries EINTR) is reported as an early end.
+            let n = (try? source.read(fromAbsoluteOffset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), descriptor.size - offset))]))) ?? -1
             guard n > 0 else { throw ImagesError(.corruptBlob, "stored blob \(descriptor.digest) ends early or cannot be read at byte \(offset)") }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(chunk)

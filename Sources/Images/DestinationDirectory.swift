@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import CLinuxShims
 import ContentStore
 
@@ -89,17 +90,10 @@ final class DestinationDirectory: Sendable {
         let fd = openFile(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         guard fd >= 0 else { throw ImagesError(ImagesError.Code(errno: errno), "cannot create \(path)/\(temporary): \(String(cString: strerror(errno)))") }
         var failure: Int32 = 0
-        contents.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                done += n
-            }
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(contents)
+        } catch {
+            failure = Errno(thrownBy: error).rawValue
         }
         if failure == 0, fsync(fd) != 0 { failure = errno }
         close(fd)

@@ -8,6 +8,7 @@ import LayoutFSMount
 import Logging
 import OCISpec
 import Registry
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -229,9 +230,10 @@ struct Mount: AsyncParsableCommand {
         var ready = false
         var failure: String?
         var stderr = StandardError()
+        let readyPipe = FileDescriptor(rawValue: pipe[0])
         while !ready {
-            let n = read(pipe[0], &buffer, buffer.count)
-            if n < 0, errno == EINTR { continue }
+            // EINTR is retried by swift-system; another failure is the daemon's end.
+            let n = (try? buffer.withUnsafeMutableBytes { try readyPipe.read(into: $0) }) ?? -1
             guard n > 0 else { break }
             received += buffer[0..<n]
             while let newline = received.firstIndex(of: UInt8(ascii: "\n")) {
