@@ -68,7 +68,7 @@ package enum CanonicalPath {
                 guard let target = symlinkTarget(candidate) else { return candidate }
                 current = target.hasPrefix("/") ? target : parent + "/" + target
             }
-            throw .tooManySymbolicLinkLevels
+            throw Errno.tooManySymbolicLinkLevels
         }
     }
 

@@ -6,7 +6,7 @@ import Glibc
 
 /// The error ContentStore throws: a code, a message that says what failed and what to do, and
 /// the underlying cause (an errno, or another error).
-public struct ContentStoreError: UserFacingError, Sendable {
+public struct ContentStoreError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {

@@ -2,7 +2,7 @@ import ContentStore
 import OCISpec
 
 /// The error the Images module throws: what failed, what to do, and the cause.
-public struct ImagesError: UserFacingError, Sendable {
+public struct ImagesError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds.
     public struct Code: Hashable, Sendable {
         private enum Value: Hashable, Sendable {

@@ -6,7 +6,7 @@ import Glibc
 
 /// The error the filesystem model throws; `errno` is what a FUSE reply carries. `Code` is the
 /// one table from the model's failures to errno values (and to whether one is worth a log line).
-public struct LayoutFSError: UserFacingError, Sendable {
+public struct LayoutFSError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds, each with one errno (the single mapping table).
     public struct Code: Hashable, Sendable {
         private enum Value: Hashable, Sendable { case notFound, notDirectory, isDirectory, io, badHandle, noAttribute, timedOut, interrupted }

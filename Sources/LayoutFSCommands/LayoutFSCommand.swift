@@ -78,7 +78,7 @@ public struct LayoutFSCommand: AsyncParsableCommand {
 }
 
 /// A user-facing failure from a command, printed as `layoutfs: error: <message>`.
-struct CommandFailure: UserFacingError {
+struct CommandFailure: Error, UserFacingError {
     var message: String
     init(_ message: String) { self.message = message }
     var description: String { message }

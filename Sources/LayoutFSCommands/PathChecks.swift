@@ -39,6 +39,6 @@ enum PathChecks {
         let normalized = (try? CanonicalPath.of(path, resolving: .lexical)) ?? path
         guard let slash = normalized.lastIndex(of: "/"), normalized != "/" else { return normalized }
         let parent = resolved(slash == normalized.startIndex ? "/" : String(normalized[..<slash]))
-        return (parent == "/" ? "" : parent) + "/" + normalized[normalized.index(after: slash)...]
+        return (parent == "/" ? "" : parent) + "/" + String(normalized[normalized.index(after: slash)...])
     }
 }

@@ -2,7 +2,7 @@ import OCISpec
 import SystemPackage
 
 /// An error of mounting, serving or unmounting a layoutfs mount.
-public struct MountError: UserFacingError, Sendable {
+public struct MountError: Error, UserFacingError, Sendable {
     /// What failed.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {

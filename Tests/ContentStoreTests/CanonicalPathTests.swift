@@ -9,6 +9,11 @@ import Testing
 /// The one path canonicaliser, each resolution as its callers rely on it.
 @Suite("canonical paths")
 struct CanonicalPathTests {
+    /// `CanonicalPath.of`, its typed throw erased (so `#expect` can take it).
+    func resolve(_ path: String, _ resolution: CanonicalPath.Resolution) throws -> String {
+        try CanonicalPath.of(path, resolving: resolution)
+    }
+
     /// A directory with `real/sub`, `link -> real/sub` and `dangling -> missing`, resolved.
     func withTree(_ body: (String) throws -> Void) throws {
         let made = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true).path
@@ -22,38 +27,38 @@ struct CanonicalPathTests {
 
     @Test("lexical: absolute, . and .. applied to the text, nothing looked up")
     func lexical() throws {
-        #expect(try CanonicalPath.of("/a/./b/../c/", resolving: .lexical) == "/a/c")
-        #expect(try CanonicalPath.of("/../..", resolving: .lexical) == "/")
-        #expect(try CanonicalPath.of("x/y", resolving: .lexical) == FileManager.default.currentDirectoryPath + "/x/y")
-        try withTree { root in
+        #expect(try resolve("/a/./b/../c/", .lexical) == "/a/c")
+        #expect(try resolve("/../..", .lexical) == "/")
+        #expect(try resolve("x/y", .lexical) == FileManager.default.currentDirectoryPath + "/x/y")
+        try withTree { (root: String) throws in
             // The link is not followed, so .. leaves the link's directory.
-            #expect(try CanonicalPath.of(root + "/link/..", resolving: .lexical) == root)
+            #expect(try resolve(root + "/link/..", .lexical) == root)
         }
     }
 
     @Test("full: every symlink resolved; a missing component fails with its errno")
     func full() throws {
-        try withTree { root in
-            #expect(try CanonicalPath.of(root + "/link/", resolving: .full) == root + "/real/sub")
-            #expect(throws: Errno.noSuchFileOrDirectory) { try CanonicalPath.of(root + "/dangling", resolving: .full) }
+        try withTree { (root: String) throws in
+            #expect(try resolve(root + "/link/", .full) == root + "/real/sub")
+            #expect(throws: Errno.noSuchFileOrDirectory) { try resolve(root + "/dangling", .full) }
         }
     }
 
     @Test("existing prefix: resolved as the kernel walks it (.. after a symlink leaves its target), the missing rest appended")
     func existingPrefix() throws {
-        try withTree { root in
-            #expect(try CanonicalPath.of(root + "/link/../new/./deeper/..", resolving: .existingPrefix) == root + "/real/new")
-            #expect(try CanonicalPath.of(root + "/link", resolving: .existingPrefix) == root + "/real/sub")
+        try withTree { (root: String) throws in
+            #expect(try resolve(root + "/link/../new/./deeper/..", .existingPrefix) == root + "/real/new")
+            #expect(try resolve(root + "/link", .existingPrefix) == root + "/real/sub")
         }
     }
 
     @Test("mount point: the parent resolved, the last component followed only while it is a symlink; a missing one is kept")
     func mountPoint() throws {
-        try withTree { root in
-            #expect(try CanonicalPath.of(root + "/link", resolving: .mountPoint) == root + "/real/sub")
-            #expect(try CanonicalPath.of(root + "/real/absent", resolving: .mountPoint) == root + "/real/absent")
-            #expect(try CanonicalPath.of(root + "/dangling", resolving: .mountPoint) == root + "/missing")
-            #expect(throws: Errno.noSuchFileOrDirectory) { try CanonicalPath.of(root + "/absent/child", resolving: .mountPoint) }
+        try withTree { (root: String) throws in
+            #expect(try resolve(root + "/link", .mountPoint) == root + "/real/sub")
+            #expect(try resolve(root + "/real/absent", .mountPoint) == root + "/real/absent")
+            #expect(try resolve(root + "/dangling", .mountPoint) == root + "/missing")
+            #expect(throws: Errno.noSuchFileOrDirectory) { try resolve(root + "/absent/child", .mountPoint) }
         }
     }
 }
