@@ -57,7 +57,10 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Images",
-            dependencies: ["ContentStore", "Registry", "OCISpec", "CLinuxShims", "TarArchive", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ContentStore", "Registry", "OCISpec", "CLinuxShims", "TarArchive", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strict),
         .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
         .target(
@@ -72,6 +75,7 @@ let package = Package(
             dependencies: [
                 "LayoutFSMount", "LayoutFS", "Images", "ContentStore", "OCISpec", "Registry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -82,7 +86,8 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "BlockingWorkTests", dependencies: ["BlockingWork"]),
-        .testTarget(name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport"]),
+        .testTarget(
+            name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
         .testTarget(

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import OCISpec
 
 extension BlobFile {
@@ -15,11 +16,13 @@ extension BlobFile {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }
         var offset: Int64 = 0
+        let descriptor = FileDescriptor(rawValue: fileDescriptor)
         while true {
-            let n = pread(fileDescriptor, buffer.baseAddress!, chunk, off_t(offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ContentStoreError(.io, "cannot read \(path ?? "a blob file")", errno: errno)
+            let n: Int
+            do {
+                n = try descriptor.read(fromAbsoluteOffset: offset, into: buffer)
+            } catch {
+                throw ContentStoreError(.io, "cannot read \(path ?? "a blob file")", errno: Errno(thrownBy: error).rawValue)
             }
             if n == 0 { return hasher.finalize() }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))

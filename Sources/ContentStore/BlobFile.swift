@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 /// An open, read-only file descriptor for a committed blob, closed when the last reference
 /// goes away. Hold a reference for as long as the descriptor is in use (e.g. while splicing).
@@ -45,18 +46,21 @@ public final class BlobFile: Sendable {
     }
 
     /// Reads up to `byteCount` bytes at `offset` (fewer at end of file). The corresponding C
-    /// function is `pread`, retried on `EINTR` and short reads.
+    /// function is `pread` (swift-system's `read(fromAbsoluteOffset:into:)`, which retries
+    /// `EINTR`), repeated over short reads.
     /// - Throws: `ContentStoreError.io` with the errno.
     public func read(offset: Int64, byteCount: Int) throws(ContentStoreError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: byteCount)
         var done = 0
+        let descriptor = FileDescriptor(rawValue: fileDescriptor)
         while done < byteCount {
-            let n = buffer.withUnsafeMutableBytes { raw in
-                pread(fileDescriptor, raw.baseAddress! + done, byteCount - done, off_t(offset) + off_t(done))
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ContentStoreError(.io, "read failed", errno: errno)
+            let n: Int
+            do {
+                n = try buffer.withUnsafeMutableBytes { raw in
+                    try descriptor.read(fromAbsoluteOffset: offset + Int64(done), into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]))
+                }
+            } catch {
+                throw ContentStoreError(.io, "read failed", errno: Errno(thrownBy: error).rawValue)
             }
             if n == 0 { break }
             done += n

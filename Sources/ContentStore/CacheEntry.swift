@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import CLinuxShims
 import OCISpec
 
@@ -69,7 +70,7 @@ public final class CacheEntry: Sendable {
         guard dataFD >= 0, chunksFD >= 0, isRegularFile(dataFD), isRegularFile(chunksFD) else {
             let e = dataFD >= 0 && chunksFD >= 0 ? EINVAL : errno
             for fd in [dataFD, chunksFD, lockFD] where fd >= 0 { close(fd) }
-            throw ContentStoreError(e == ENOSPC ? .noSpace : .io, "cannot use the cache entry \(base) (not regular files?)", errno: e)
+            throw ContentStoreError(.io, "cannot use the cache entry \(base) (not regular files?)", errno: e)
         }
         let entry = CacheEntry(
             digest: digest, size: size, data: BlobFile(fileDescriptor: dataFD, size: size), chunksFD: chunksFD, lockFD: lockFD,
@@ -139,15 +140,11 @@ public final class CacheEntry: Sendable {
     /// Writes `bytes` at `offset` (bytes) of the data file.
     /// - Throws: `.noSpace` (ENOSPC, EDQUOT), `.io`.
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ContentStoreError) {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(data.fileDescriptor, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code: ContentStoreError.Code = errno == ENOSPC || errno == EDQUOT ? .noSpace : .io
-                throw ContentStoreError(code, "cannot write the cache file \(dataPath)", errno: errno)
-            }
-            done += n
+        do {
+            // pwrite, short writes repeated, EINTR retried.
+            _ = try FileDescriptor(rawValue: data.fileDescriptor).writeAll(toAbsoluteOffset: offset, bytes)
+        } catch {
+            throw ContentStoreError(.io, "cannot write the cache file \(dataPath)", errno: Errno(thrownBy: error).rawValue)
         }
     }
 
@@ -155,7 +152,7 @@ public final class CacheEntry: Sendable {
     /// - Throws: `.noSpace`, `.io`.
     public func syncData() throws(ContentStoreError) {
         if fdatasync(data.fileDescriptor) != 0 {
-            throw ContentStoreError(errno == ENOSPC ? .noSpace : .io, "cannot sync the cache file \(dataPath)", errno: errno)
+            throw ContentStoreError(.io, "cannot sync the cache file \(dataPath)", errno: errno)
         }
     }
 
@@ -165,7 +162,7 @@ public final class CacheEntry: Sendable {
     public func storeChunks(_ bytes: [UInt8]) throws(ContentStoreError) {
         let written = bytes.withUnsafeBytes { pwrite(chunksFD, $0.baseAddress, $0.count, 0) }
         guard written == bytes.count, fdatasync(chunksFD) == 0 else {
-            throw ContentStoreError(errno == ENOSPC ? .noSpace : .io, "cannot store the chunk bitmap of \(dataPath)", errno: errno)
+            throw ContentStoreError(.io, "cannot store the chunk bitmap of \(dataPath)", errno: errno)
         }
     }
 

@@ -1,10 +1,12 @@
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The error ContentStore throws: a code, a message that says what failed and what to do, and
 /// the underlying cause (an errno, or another error).
-public struct ContentStoreError: Error, CustomStringConvertible, @unchecked Sendable {
+public struct ContentStoreError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
@@ -30,6 +32,13 @@ public struct ContentStoreError: Error, CustomStringConvertible, @unchecked Send
         public static let invalidContent = Code(.invalidContent)
         public static let locked = Code(.locked)
         public var description: String { "\(value)" }
+
+        /// The code for a system call that failed with `errno`: `.noSpace` for `ENOSPC` and
+        /// `EDQUOT` (the file system, or the user's quota on it, is full), else `.io`. The one
+        /// place that decides it: this module's errors and `ImagesError.Code(errno:)` ask it.
+        package init(errno: Int32) {
+            self = errno == ENOSPC || errno == EDQUOT ? .noSpace : .io
+        }
     }
 
     public var code: Code
@@ -40,7 +49,7 @@ public struct ContentStoreError: Error, CustomStringConvertible, @unchecked Send
 
     public init(_ code: Code, _ message: String, errno: Int32? = nil, underlying: (any Error)? = nil) {
         var code = code
-        if let errno, errno == ENOSPC || errno == EDQUOT { code = .noSpace }
+        if let errno, Code(errno: errno) == .noSpace { code = .noSpace }
         self.code = code
         self.message = message
         self.errno = errno

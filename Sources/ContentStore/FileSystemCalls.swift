@@ -1,17 +1,23 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import CLinuxShims
 
 /// Thin wrappers over the system calls the store uses, throwing `ContentStoreError.io` with
 /// the errno and the path involved.
 enum FileSystemCalls {
+    /// `open(2)` with `O_CLOEXEC` added (swift-system's `FileDescriptor.open`, retrying `EINTR`).
+    /// - Throws: `.notFound` for `ENOENT`, else `.io` (`.noSpace` on a full disk), with the errno.
     static func openFile(_ path: String, _ flags: Int32, mode: mode_t = 0o600) throws(ContentStoreError) -> Int32 {
-        while true {
-            let fd = open(path, flags | O_CLOEXEC, mode)
-            if fd >= 0 { return fd }
-            if errno == EINTR { continue }
-            throw ContentStoreError(errno == ENOENT ? .notFound : .io, "cannot open \(path)", errno: errno)
+        do {
+            return try FileDescriptor.open(
+                FilePath(path), FileDescriptor.AccessMode(rawValue: flags & O_ACCMODE),
+                options: FileDescriptor.OpenOptions(rawValue: (flags & ~O_ACCMODE) | O_CLOEXEC), permissions: FilePermissions(rawValue: mode)
+            ).rawValue
+        } catch {
+            let failure = Errno(thrownBy: error)
+            throw ContentStoreError(failure == .noSuchFileOrDirectory ? .notFound : .io, "cannot open \(path)", errno: failure.rawValue)
         }
     }
 
@@ -30,16 +36,14 @@ enum FileSystemCalls {
         }
     }
 
-    /// Writes all of `bytes` to `fd`, retrying short writes and `EINTR`.
+    /// Writes all of `bytes` to `fd` (swift-system's `writeAll`: short writes repeated, `EINTR`
+    /// retried).
+    /// - Throws: `.io` (`.noSpace` on a full disk) with the errno.
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws(ContentStoreError) {
-        var done = 0
-        while done < bytes.count {
-            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ContentStoreError(.io, "cannot write \(what)", errno: errno)
-            }
-            done += n
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+        } catch {
+            throw ContentStoreError(.io, "cannot write \(what)", errno: Errno(thrownBy: error).rawValue)
         }
     }
 

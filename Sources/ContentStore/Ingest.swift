@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import CLinuxShims
 import OCISpec
 
@@ -90,12 +91,14 @@ public final class Ingest {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }
         var remaining = expected
+        let source = FileDescriptor(rawValue: fd)
         while remaining > 0 {
-            let n = read(fd, buffer.baseAddress!, Int(min(Int64(chunk), remaining)))
-            if n < 0 {
-                if errno == EINTR { continue }
+            let n: Int
+            do {
+                n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(chunk), remaining))]))
+            } catch {
                 abort()
-                throw ContentStoreError(.io, "cannot read \(what)", errno: errno)
+                throw ContentStoreError(.io, "cannot read \(what)", errno: Errno(thrownBy: error).rawValue)
             }
             if n == 0 {
                 abort()

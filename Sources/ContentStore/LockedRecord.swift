@@ -63,7 +63,7 @@ public final class LockedRecord: Sendable {
         }
         if let failure { throw failure }
         guard rename(temporary, "\(directory)/\(id).json") == 0 else {
-            throw ContentStoreError(errno == ENOSPC ? .noSpace : .io, "cannot write \(directory)/\(id).json", errno: errno)
+            throw ContentStoreError(.io, "cannot write \(directory)/\(id).json", errno: errno)
         }
     }
 

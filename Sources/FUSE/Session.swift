@@ -76,7 +76,10 @@ public final class Session: @unchecked Sendable {
     }
 
     /// Mounts the file system at `mountpoint` (`fuse_session_mount`): from here on the kernel
-    /// queues requests, which ``run(maxThreads:)`` serves.
+    /// queues requests, which ``run(maxThreads:)`` serves. `mountpoint` is kept as given for
+    /// ``exit()``'s wake-up: give it absolute and canonical (layoutfs's callers pass
+    /// `MountTable.canonicalMountpoint`'s result; this binding imports none of layoutfs's
+    /// modules, so it does not canonicalise paths itself).
     ///
     /// - Throws: ``FUSEError/Code/mountFailed`` (libfuse printed why on stderr), or
     ///   ``FUSEError/Code/invalidState`` when already mounted or after ``exit()``.
@@ -85,16 +88,13 @@ public final class Session: @unchecked Sendable {
             guard !state.mounted, state.mountpoint == nil, !state.exitRequested else {
                 throw FUSEError(code: .invalidState, message: "session for \(mountpoint) was already mounted or exited")
             }
-            // Resolved before mounting: once mounted, any look at the path (realpath checks a
-            // trailing "/" with faccessat) waits for the session loop, which has not started.
-            let absolute = Self.absolutePath(mountpoint)
             guard fuse_session_mount(handle, mountpoint) == 0 else {
                 throw FUSEError(
                     code: .mountFailed, message: "could not mount a FUSE file system at \(mountpoint)",
                     errno: Errno(rawValue: Glibc.errno))
             }
             state.mounted = true
-            state.mountpoint = absolute
+            state.mountpoint = mountpoint
         }
     }
 
@@ -181,12 +181,6 @@ public final class Session: @unchecked Sendable {
     private enum ExitAction {
         case none, unmount
         case wake(String)
-    }
-
-    private static func absolutePath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 
     /// What the kernel and libfuse agreed on, once the kernel sent `FUSE_INIT`.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import ContentStore
 import OCISpec
 import TarArchive
@@ -49,11 +50,10 @@ public struct ArchiveExporter {
             switch existing.st_mode & S_IFMT {
             case S_IFREG, S_IFDIR: break
             case S_IFLNK:
-                guard let real = realpath(path, nil) else {
+                guard let real = try? CanonicalPath.of(path, resolving: .full) else {
                     throw ImagesError(.invalidArgument, "--tar \(path) is a symlink to a missing file: give the target's path")
                 }
-                defer { free(real) }
-                return try export(plan, to: String(cString: real), extraFiles: extraFiles)
+                return try export(plan, to: real, extraFiles: extraFiles)
             case S_IFCHR, S_IFIFO:
                 let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY)
                 guard fd >= 0 else { throw ImagesError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
@@ -101,8 +101,7 @@ public struct ArchiveExporter {
             }
             try writer.finish()
         } catch let error as TarArchiveError {
-            let code: ImagesError.Code = error.errno == ENOSPC || error.errno == EDQUOT ? .noSpace : .io
-            throw ImagesError(code, "cannot write the archive to \(what): \(error.message)")
+            throw ImagesError(ImagesError.Code(errno: error.errno), "cannot write the archive to \(what): \(error.message)")
         } catch let error as ImagesError {
             throw error
         } catch {
@@ -124,9 +123,10 @@ public struct ArchiveExporter {
         try writer.beginFile(descriptor.digest.blobPath, size: descriptor.size)
         var hasher = DigestHasher(descriptor.digest.algorithm)
         var offset: Int64 = 0
+        let source = FileDescriptor(rawValue: file.fileDescriptor)
         while offset < descriptor.size {
-            let n = pread(file.fileDescriptor, buffer.baseAddress, Int(min(Int64(buffer.count), descriptor.size - offset)), off_t(offset))
-            if n < 0, errno == EINTR { continue }
+            // A failed read (swift-system retries EINTR) is reported as an early end.
+            let n = (try? source.read(fromAbsoluteOffset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), descriptor.size - offset))]))) ?? -1
             guard n > 0 else { throw ImagesError(.corruptBlob, "stored blob \(descriptor.digest) ends early or cannot be read at byte \(offset)") }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(chunk)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import CLinuxShims
 import ContentStore
 import Dispatch
@@ -33,7 +34,7 @@ enum BlobCopier {
     static let copyStep: Int64 = 32 << 20
 
     static func failure(_ code: Int32, _ what: String) -> ImagesError {
-        if code == ENOSPC || code == EDQUOT {
+        if ImagesError.Code(errno: code) == .noSpace {
             return ImagesError(.noSpace, "\(what): the disk is full (free space and run the command again)")
         }
         return ImagesError(.io, "\(what): \(String(cString: strerror(code)))")
@@ -112,24 +113,22 @@ enum BlobCopier {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }
         var offset: Int64 = 0
+        let input = FileDescriptor(rawValue: source.fileDescriptor)
         while offset < descriptor.size {
-            let n = pread(source.fileDescriptor, buffer.baseAddress!, chunk, off_t(offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw failure(errno, "cannot read store blob \(descriptor.digest)")
+            let n: Int
+            do {
+                n = try input.read(fromAbsoluteOffset: offset, into: buffer)
+            } catch {
+                throw failure(Errno(thrownBy: error).rawValue, "cannot read store blob \(descriptor.digest)")
             }
             if n == 0 { throw ImagesError(.corruptBlob, "store blob \(descriptor.digest) is truncated") }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(slice)
             if let fd {
-                var done = 0
-                while done < n {
-                    let w = write(fd, slice.baseAddress! + done, n - done)
-                    if w < 0 {
-                        if errno == EINTR { continue }
-                        throw failure(errno, "cannot write blob \(descriptor.digest)")
-                    }
-                    done += w
+                do {
+                    _ = try FileDescriptor(rawValue: fd).writeAll(slice)
+                } catch {
+                    throw failure(Errno(thrownBy: error).rawValue, "cannot write blob \(descriptor.digest)")
                 }
             }
             offset += Int64(n)

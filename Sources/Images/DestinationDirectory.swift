@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import CLinuxShims
 import ContentStore
 
@@ -38,7 +39,7 @@ final class DestinationDirectory: Sendable {
     /// - Throws: `.unsafeDestination` when `name` is a symlink or not a directory.
     func subdirectory(_ name: String) throws(ImagesError) -> DestinationDirectory {
         if mkdirat(fileDescriptor, name, 0o755) != 0, errno != EEXIST {
-            throw ImagesError(errno == ENOSPC ? .noSpace : .io, "cannot create \(path)/\(name): \(String(cString: strerror(errno)))")
+            throw ImagesError(ImagesError.Code(errno: errno), "cannot create \(path)/\(name): \(String(cString: strerror(errno)))")
         }
         let fd = lfs_openat_beneath(fileDescriptor, name, O_RDONLY | O_DIRECTORY, 0)
         guard fd >= 0 else {
@@ -87,26 +88,19 @@ final class DestinationDirectory: Sendable {
     func replaceFile(_ name: String, contents: [UInt8]) throws(ImagesError) {
         let temporary = ".\(name).\(UInt64.random(in: 0...UInt64.max)).tmp"
         let fd = openFile(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
-        guard fd >= 0 else { throw ImagesError(errno == ENOSPC ? .noSpace : .io, "cannot create \(path)/\(temporary): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ImagesError(ImagesError.Code(errno: errno), "cannot create \(path)/\(temporary): \(String(cString: strerror(errno)))") }
         var failure: Int32 = 0
-        contents.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                done += n
-            }
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(contents)
+        } catch {
+            failure = Errno(thrownBy: error).rawValue
         }
         if failure == 0, fsync(fd) != 0 { failure = errno }
         close(fd)
         if failure == 0, renameat(fileDescriptor, temporary, fileDescriptor, name) != 0 { failure = errno }
         if failure != 0 {
             unlinkat(fileDescriptor, temporary, 0)
-            let code: ImagesError.Code = failure == ENOSPC || failure == EDQUOT ? .noSpace : .io
+            let code = ImagesError.Code(errno: failure)
             throw ImagesError(code, "cannot write \(path)/\(name): \(String(cString: strerror(failure)))\(code == .noSpace ? " (the disk is full)" : "")")
         }
         sync()

@@ -2,7 +2,7 @@ import ContentStore
 import OCISpec
 
 /// The error the Images module throws: what failed, what to do, and the cause.
-public struct ImagesError: Error, CustomStringConvertible, @unchecked Sendable {
+public struct ImagesError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds.
     public struct Code: Hashable, Sendable {
         private enum Value: Hashable, Sendable {
@@ -27,6 +27,12 @@ public struct ImagesError: Error, CustomStringConvertible, @unchecked Sendable {
         public static let noSpace = Code(.noSpace)
         /// An index has no manifest for the requested platform.
         public static let noPlatform = Code(.noPlatform)
+
+        /// The code for a system call that failed with `errno`: `.noSpace` (`ENOSPC`, `EDQUOT`)
+        /// or `.io`, as `ContentStoreError.Code(errno:)` decides.
+        package init(errno: Int32) {
+            self = ContentStoreError.Code(errno: errno) == .noSpace ? .noSpace : .io
+        }
     }
 
     public var code: Code

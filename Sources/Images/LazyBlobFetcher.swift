@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 import ContentStore
 import OCISpec
 import Registry
@@ -69,15 +70,11 @@ public struct LazyBlobFetcher: Sendable {
                 var watch = TransferWatch(descriptor.digest, limit: self.client.readTimeout)
                 try await self.client.fetchBlob(descriptor, repository: repository, onOutcome: { _ in watch.restart() }) { bytes in
                     try watch.record(bytes.count)
-                    var done = 0
-                    while done < bytes.count {
-                        let n = write(file.fileDescriptor, bytes.baseAddress! + done, bytes.count - done)
-                        if n < 0 {
-                            if errno == EINTR { continue }
-                            failure = BlobCopier.failure(errno, "cannot write \(directory.path)/\(descriptor.digest.encoded)")
-                            throw failure!
-                        }
-                        done += n
+                    do {
+                        _ = try FileDescriptor(rawValue: file.fileDescriptor).writeAll(bytes)
+                    } catch {
+                        failure = BlobCopier.failure(Errno(thrownBy: error).rawValue, "cannot write \(directory.path)/\(descriptor.digest.encoded)")
+                        throw failure!
                     }
                     hasher.update(bytes)
                 }

@@ -21,7 +21,8 @@ extension Store {
     /// - Throws: `.unknownImage` listing the available names (and suggesting `layoutfs images`;
     ///   with `--content`, saying how images are given there), `.ambiguous` for a digest prefix
     ///   that several roots start with (listing them), `.missingBlob` for a digest not in the
-    ///   store, `.invalidArgument` for `docker://` (needs registry support, not built yet).
+    ///   store, `.invalidArgument` for `docker://REF` (the commands that take it pull it first:
+    ///   `DockerReferencePull` in the commands).
     public func resolve(_ specifier: ImageSpecifier) throws(ImagesError) -> ResolvedImage {
         switch specifier {
         case .digestPrefix(let prefix, let name):
@@ -63,7 +64,8 @@ extension Store {
             return ResolvedImage(name: nil, root: root, pinned: true)
         case .registry(let reference):
             throw ImagesError(
-                .invalidArgument, "docker://\(reference) (pull on demand) is not built yet: run layoutfs pull \(reference) first, then name \(reference)")
+                .invalidArgument,
+                "docker://\(reference) names a registry image, which mount, export and tag pull first; here name an image in the store: run layoutfs pull \(reference), then name \(reference)")
         case .name(let reference):
             if let digest = reference.digest {
                 // A by-digest name (from pull or import), else any name of that repository

@@ -1,9 +1,12 @@
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The error the filesystem model throws; `errno` is what a FUSE reply carries.
-public struct LayoutFSError: Error, CustomStringConvertible, Sendable {
+/// The error the filesystem model throws; `errno` is what a FUSE reply carries. `Code` is the
+/// one table from the model's failures to errno values (and to whether one is worth a log line).
+public struct LayoutFSError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds, each with one errno (the single mapping table).
     public struct Code: Hashable, Sendable {
         private enum Value: Hashable, Sendable { case notFound, notDirectory, isDirectory, io, badHandle, noAttribute, timedOut, interrupted }
@@ -18,7 +21,8 @@ public struct LayoutFSError: Error, CustomStringConvertible, Sendable {
         public static let timedOut = Code(.timedOut)
         public static let interrupted = Code(.interrupted)
 
-        /// The errno for this code. `EMFILE` and every storage failure surface as `EIO`.
+        /// The errno for this code, always > 0. `EMFILE` and every storage failure surface as
+        /// `EIO`.
         public var errno: Int32 {
             switch value {
             case .notFound: return ENOENT
@@ -28,6 +32,15 @@ public struct LayoutFSError: Error, CustomStringConvertible, Sendable {
             case .badHandle: return EBADF
             case .noAttribute: return ENODATA
             case .interrupted: return EINTR
+            }
+        }
+
+        /// Whether a failure is a routine answer rather than a fault worth a log line: lookups
+        /// of absent names and attributes, wrong file types, interrupted reads.
+        public var isRoutine: Bool {
+            switch value {
+            case .notFound, .noAttribute, .notDirectory, .isDirectory, .interrupted: return true
+            case .io, .badHandle, .timedOut: return false
             }
         }
     }

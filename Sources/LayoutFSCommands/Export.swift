@@ -23,7 +23,7 @@ struct Export: AsyncParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "Images: NAME[:TAG], NAME@sha256:..., or sha256:... of a root in the store (or its first 12+ hex digits, as images prints them).") var images: [String]
+    @Argument(help: "Images: NAME[:TAG], NAME@sha256:..., sha256:... of a root in the store (or its first 12+ hex digits, as images prints them), or docker://REF (pulled lazily first, then its blobs fetched).") var images: [String]
     @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir")) var materialize: String?
     @Option(help: ArgumentHelp("Write an oci-archive to this file (- for standard output).", valueName: "file")) var tar: String?
     @OptionGroup var platform: PlatformOptions
@@ -45,7 +45,16 @@ struct Export: AsyncParsableCommand {
         defer { withExtendedLifetime(gcLock) {} }
         let destination = materialize ?? tar!
         if destination != "-" { try PathChecks.refuseInsideStore(destination, store: store, what: "destination") }
-        let resolved = try contentDirectory.name(try images.map { try store.resolve(try ImageSpecifier(parsing: $0)) })
+        // docker://REF: pull --lazy first, then REF (its lazy blobs are fetched below). The line
+        // goes where the summary goes: stdout, or stderr when the archive may be on stdout.
+        let specifiers = try await DockerReferencePull.pullLazily(
+            try images.map { try ImageSpecifier(parsing: $0) }, into: store, registry: registry, platform: try platform.parsed(),
+            logger: log.logger("layoutfs.export")
+        ) { line in
+            var stderr = StandardError()
+            if tar == nil { print(line) } else { print(line, to: &stderr) }
+        }
+        let resolved = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
         let plan = try LayoutPlan(store: store, images: resolved, shape: try format.shape(platform))
         // Lazy blobs (pull --lazy) are fetched from their sources first, verified: into the
         // store, or with --no-store straight into DIR (the materialization then skips them).

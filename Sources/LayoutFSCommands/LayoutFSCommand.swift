@@ -64,10 +64,10 @@ public struct LayoutFSCommand: AsyncParsableCommand {
         }
     }
 
-    /// True for the errors of layoutfs's own modules (each has a message for the user).
+    /// True for the errors of layoutfs's own modules (each a `UserFacingError`, with a
+    /// message for the user).
     static func isOurs(_ error: any Error) -> Bool {
-        error is CommandFailure || error is ImagesError || error is ContentStoreError || error is RegistryError
-            || error is OCISpecError || error is MountError || error is LayoutFSError
+        error is any UserFacingError
     }
 
     static func fail(_ message: String) -> Never {
@@ -78,7 +78,7 @@ public struct LayoutFSCommand: AsyncParsableCommand {
 }
 
 /// A user-facing failure from a command, printed as `layoutfs: error: <message>`.
-struct CommandFailure: Error, CustomStringConvertible {
+struct CommandFailure: Error, UserFacingError {
     var message: String
     init(_ message: String) { self.message = message }
     var description: String { message }

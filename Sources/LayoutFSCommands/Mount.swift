@@ -7,6 +7,7 @@ import LayoutFSMount
 import Logging
 import OCISpec
 import Registry
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -107,14 +108,7 @@ struct Mount: AsyncParsableCommand {
         let gcLock = try self.store.holdAgainstPrune(store)
         var specifiers = try arguments.dropLast().map { try ImageSpecifier(parsing: $0) }
         // docker://REF: pull --lazy first (manifests and configs only), then REF.
-        for (i, specifier) in specifiers.enumerated() {
-            guard case .registry(let reference) = specifier else { continue }
-            let result = try await RegistryClient.with(configuration: registry.configuration()) { client in
-                try await Puller(store: store, client: client).pull(reference, options: .init(platform: try platform.parsed(), lazy: true))
-            }
-            print("pulled \(result.name) lazily (\(ByteFormat.string(result.lazyBytes)) to fetch on read)")
-            specifiers[i] = .name(try ImageReference(parsing: result.name))
-        }
+        specifiers = try await DockerReferencePull.pullLazily(specifiers, into: store, registry: registry, platform: try platform.parsed())
         let changeCount = try? store.images.changeCount()
         let resolved = try specifiers.map { try store.resolve($0) }
         // A digest prefix stands for what it resolved to: the digest it pins, or the name to
@@ -222,9 +216,10 @@ struct Mount: AsyncParsableCommand {
         var ready = false
         var failure: String?
         var stderr = StandardError()
+        let readyPipe = FileDescriptor(rawValue: pipe[0])
         while !ready {
-            let n = read(pipe[0], &buffer, buffer.count)
-            if n < 0, errno == EINTR { continue }
+            // EINTR is retried by swift-system; another failure is the daemon's end.
+            let n = (try? buffer.withUnsafeMutableBytes { try readyPipe.read(into: $0) }) ?? -1
             guard n > 0 else { break }
             received += buffer[0..<n]
             while let newline = received.firstIndex(of: UInt8(ascii: "\n")) {
@@ -253,12 +248,4 @@ struct Mount: AsyncParsableCommand {
         }
         throw CommandFailure("the mount did not start: \(lastLines.joined(separator: "\n"))\n(full log: \(logPath))")
     }
-}
-
-/// Runs `body` with a NULL-terminated C array of `strings`.
-func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-    pointers.append(nil)
-    defer { for p in pointers { free(p) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import ContentStore
 import Images
 import LayoutFSMount
 
@@ -8,23 +8,10 @@ import LayoutFSMount
 enum PathChecks {
     /// `path` made absolute with its existing part resolved by `realpath(3)`, as the kernel
     /// walks it (a `..` after a symlink leaves the symlink's target, not the link's directory);
-    /// the missing rest is appended with `.` and `..` applied.
+    /// the missing rest is appended with `.` and `..` applied (`CanonicalPath`, `.existingPrefix`).
     static func resolved(_ path: String) -> String {
-        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        var existing = absolute.split(separator: "/").map(String.init)
-        var missing: [String] = []
-        while true {
-            if let real = realpath("/" + existing.joined(separator: "/"), nil) {
-                var parts = String(cString: real).split(separator: "/").map(String.init)
-                free(real)
-                for component in missing where component != "." {
-                    if component == ".." { _ = parts.popLast() } else { parts.append(component) }
-                }
-                return "/" + parts.joined(separator: "/")
-            }
-            guard let last = existing.popLast() else { return absolute }
-            missing.insert(last, at: 0)
-        }
+        // Only a removed working directory fails: the path is then taken as it is.
+        (try? CanonicalPath.of(path, resolving: .existingPrefix)) ?? path
     }
 
     static func isInside(_ path: String, _ directory: String) -> Bool {
@@ -46,9 +33,12 @@ enum PathChecks {
         return mounts.last { $0.fileSystemType == MountTable.layoutFSType && isInside(target, $0.mountPoint) && target != $0.mountPoint }?.mountPoint
     }
 
-    /// Resolves the parent only: stat of a path inside a stale mount would fail.
+    /// Resolves the parent only: stat of a path inside a stale mount would fail. `.` and `..`
+    /// are applied to the text first.
     private static func resolvedParentOnly(_ path: String) -> String {
-        let url = URL(fileURLWithPath: path).standardizedFileURL
-        return resolved(url.deletingLastPathComponent().path) + "/" + url.lastPathComponent
+        let normalized = (try? CanonicalPath.of(path, resolving: .lexical)) ?? path
+        guard let slash = normalized.lastIndex(of: "/"), normalized != "/" else { return normalized }
+        let parent = resolved(slash == normalized.startIndex ? "/" : String(normalized[..<slash]))
+        return (parent == "/" ? "" : parent) + "/" + String(normalized[normalized.index(after: slash)...])
     }
 }

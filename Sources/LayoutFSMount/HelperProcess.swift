@@ -1,3 +1,5 @@
+import SystemPackage
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -39,9 +41,10 @@ enum HelperProcess {
 
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
+        let stderrPipe = FileDescriptor(rawValue: pipeFDs[0])
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(pipeFDs[0], $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
+            // EINTR is retried by swift-system; another failure ends the output.
+            let count = (try? chunk.withUnsafeMutableBytes { try stderrPipe.read(into: $0) }) ?? -1
             if count <= 0 { break }
             output.append(contentsOf: chunk[0..<count])
         }

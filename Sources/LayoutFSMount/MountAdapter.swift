@@ -8,7 +8,7 @@ import SystemPackage
 #endif
 
 /// Serves a ``LayoutTree`` through FUSE: every FUSE operation becomes a tree call, every
-/// `LayoutFSError` an errno (``ErrnoMapping``).
+/// `LayoutFSError` an errno (`LayoutFSError.Code.errno`, the one table).
 ///
 /// - Names and attributes are cached by the kernel for ``CacheTimeouts`` (long for immutable
 ///   nodes, short for `index.json`); blob opens keep the page cache (`keep_cache`).
@@ -152,9 +152,9 @@ public final class MountAdapter: FileSystem {
 
     /// Answers with the errno of `error`, logging errors that are not routine.
     func fail(_ request: consuming Request, _ error: LayoutFSError, _ operation: @autoclosure () -> String) {
-        if !ErrnoMapping.isRoutine(error) {
+        if !error.code.isRoutine {
             logger.error("\(operation()) failed: \(error)")
         }
-        request.reply(error: ErrnoMapping.errno(for: error))
+        request.reply(error: Errno(rawValue: error.errno))
     }
 }

@@ -1,7 +1,8 @@
+import OCISpec
 import SystemPackage
 
 /// An error of mounting, serving or unmounting a layoutfs mount.
-public struct MountError: Error, CustomStringConvertible, Sendable {
+public struct MountError: Error, UserFacingError, Sendable {
     /// What failed.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {

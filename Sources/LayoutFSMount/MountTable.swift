@@ -1,3 +1,4 @@
+import ContentStore
 import SystemPackage
 
 #if canImport(Glibc)
@@ -101,49 +102,23 @@ public enum MountTable {
     /// `/`. The parent is resolved with `realpath`; the last component only with `readlink`,
     /// never `stat`: a stat of a mount point reaches its file system, which blocks on a FUSE
     /// daemon that is stopped or not yet started and fails with `ENOTCONN` on a stale one.
+    /// (`CanonicalPath`'s `.mountPoint` resolution.)
     ///
     /// - Throws: ``MountError/Code/invalidPath`` when the parent directory does not resolve, or
     ///   symlinks loop (more than 40).
     public static func canonicalMountpoint(_ path: String) throws(MountError) -> String {
-        var absolute = path
-        if !absolute.hasPrefix("/") {
-            guard let cwd = getcwd(nil, 0) else {
-                throw MountError(
-                    code: .invalidPath, message: "cannot resolve \(path): no working directory",
-                    errno: .init(rawValue: errno))
-            }
-            absolute = String(cString: cwd) + "/" + path
-            free(cwd)
+        let absolute: String
+        do {
+            absolute = try CanonicalPath.absolute(path)
+        } catch {
+            throw MountError(code: .invalidPath, message: "cannot resolve \(path): no working directory", errno: error)
         }
-        for _ in 0..<40 {
-            var components = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-            guard let last = components.popLast() else { return "/" }
-            if last == "." || last == ".." {
-                return try resolve(absolute, original: path)
-            }
-            let parent = try resolve("/" + components.joined(separator: "/"), original: path)
-            let candidate = parent == "/" ? "/" + last : parent + "/" + last
-            // readlink answers EINVAL for anything but a symlink without asking a mounted file
-            // system (a mount point is never a symlink).
-            guard let target = symlinkTarget(candidate) else { return candidate }
-            absolute = target.hasPrefix("/") ? target : parent + "/" + target
+        do {
+            return try CanonicalPath.of(absolute, resolving: .mountPoint)
+        } catch .tooManySymbolicLinkLevels {
+            throw MountError(code: .invalidPath, message: "cannot resolve \(path): too many levels of symbolic links", errno: .tooManySymbolicLinkLevels)
+        } catch {
+            throw MountError(code: .invalidPath, message: "cannot resolve \(path)", errno: error)
         }
-        throw MountError(code: .invalidPath, message: "cannot resolve \(path): too many levels of symbolic links", errno: .tooManySymbolicLinkLevels)
-    }
-
-    /// The target of the symlink at `path`, nil when it is not one.
-    private static func symlinkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, Int(PATH_MAX))
-        guard count > 0 else { return nil }
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    private static func resolve(_ path: String, original: String) throws(MountError) -> String {
-        guard let resolved = realpath(path, nil) else {
-            throw MountError(code: .invalidPath, message: "cannot resolve \(original)", errno: .init(rawValue: errno))
-        }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 }

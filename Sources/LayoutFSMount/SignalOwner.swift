@@ -1,3 +1,4 @@
+import SystemPackage
 import Synchronization
 
 #if canImport(Glibc)
@@ -43,10 +44,11 @@ final class SignalOwner: Sendable {
         signalPipeWriteEnd = fds[1]
         let readEnd = fds[0]
         thread = PosixThread {
+            let signals = FileDescriptor(rawValue: readEnd)
             while true {
                 var number: Int32 = 0
-                let n = read(readEnd, &number, MemoryLayout<Int32>.size)
-                if n < 0, errno == EINTR { continue }
+                // EINTR is retried by swift-system; another failure ends the thread.
+                let n = (try? withUnsafeMutableBytes(of: &number) { try signals.read(into: $0) }) ?? -1
                 guard n == MemoryLayout<Int32>.size, number != 0 else { return }
                 handler(number)
             }

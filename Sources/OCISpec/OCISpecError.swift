@@ -1,5 +1,5 @@
 /// The error every parser in OCISpec throws: what was wrong with which input.
-public struct OCISpecError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct OCISpecError: Error, UserFacingError, Sendable, Equatable {
     /// Which kind of input was rejected. Extensible: new codes may be added.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {

@@ -2,7 +2,10 @@
 public struct Credentials: Sendable, Equatable {
     public var username: String
     public var password: String
-    /// An identity token (docker's `identitytoken`): exchanged for access tokens as a refresh token.
+    /// An identity token (docker's `identitytoken`, or a credential helper's answer with user
+    /// name `<token>`): when set, bearer tokens are asked for by exchanging it as an OAuth2
+    /// refresh token (`RegistryClient.refreshTokenRequest`, distribution spec oauth.md) instead of
+    /// with `username` and `password`.
     public var identityToken: String?
 
     public init(username: String, password: String, identityToken: String? = nil) {

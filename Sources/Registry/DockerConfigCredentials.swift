@@ -8,7 +8,8 @@ import OCISpec
 /// Credentials from docker's `config.json` (`$DOCKER_CONFIG/config.json`, else
 /// `~/.docker/config.json`), as docker and skopeo read it: `credHelpers[host]`, else
 /// `credsStore`, through the `docker-credential-<name> get` helper protocol (server on stdin,
-/// `{"Username","Secret"}` on stdout); else `auths[host].auth` (base64 `user:password`).
+/// `{"Username","Secret"}` on stdout, `Username` `<token>` making `Secret` an identity token);
+/// else `auths[host].auth` (base64 `user:password`) with `auths[host].identitytoken` when there.
 /// docker.io is looked up under `https://index.docker.io/v1/` too.
 public struct DockerConfigCredentials: CredentialProvider {
     public let path: String
@@ -42,6 +43,10 @@ public struct DockerConfigCredentials: CredentialProvider {
                     username: String(text[..<colon]), password: String(text[text.index(after: colon)...]),
                     identityToken: entry["identitytoken"]?.stringValue)
             }
+            // An entry holding only an identity token (no `auth`) is used as docker uses it.
+            if let identityToken = entry["identitytoken"]?.stringValue, !identityToken.isEmpty {
+                return Credentials(username: "", password: "", identityToken: identityToken)
+            }
         }
         if let store = config["credsStore"]?.stringValue {
             for key in keys { if let found = try Self.runHelper(store, server: key) { return found } }
@@ -69,8 +74,8 @@ public struct DockerConfigCredentials: CredentialProvider {
         var pid: pid_t = 0
         let arguments = [program, "get"]
         let environment = ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }
-        let rc = withCStringArray(arguments) { argv in
-            withCStringArray(environment) { envp in lfs_spawn(program, argv, envp, inFd, outFd, nullFd, &pid) }
+        let rc = withCStrings(arguments) { argv in
+            withCStrings(environment) { envp in lfs_spawn(program, argv, envp, inFd, outFd, nullFd, &pid) }
         }
         guard rc == 0 else { throw RegistryError(.unauthorized, "cannot run credential helper \(program): \(String(cString: strerror(rc)))") }
         var status: Int32 = 0
@@ -85,12 +90,4 @@ public struct DockerConfigCredentials: CredentialProvider {
         if username == "<token>" { return Credentials(username: "", password: "", identityToken: secret) }
         return Credentials(username: username, password: secret)
     }
-}
-
-/// Runs `body` with a NULL-terminated C array of `strings`.
-func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
-    pointers.append(nil)
-    defer { for p in pointers { free(p) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

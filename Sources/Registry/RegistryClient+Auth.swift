@@ -35,9 +35,12 @@ extension RegistryClient {
         _ = tokens.withLock { $0.removeValue(forKey: TokenKey(host: host, repository: repository)) }
     }
 
-    /// Answers a challenge: Basic with the host's credentials, or the bearer token flow
-    /// (GET realm?service=&scope=repository:NAME:pull, with Basic credentials when known).
-    /// - Throws: `.unauthorized` when there is no way to authenticate.
+    /// Answers a challenge: Basic with the host's credentials, or the bearer token flow: with an
+    /// identity token, its exchange (``refreshTokenRequest(realm:service:scope:identityToken:)``,
+    /// distribution spec oauth.md); else GET realm?service=&scope=repository:NAME:pull, with
+    /// Basic credentials when known (distribution spec token.md).
+    /// - Throws: `.unauthorized` when there is no way to authenticate (a Basic challenge to
+    ///   credentials that are only an identity token, a token server refusing them).
     func authenticate(host: String, repository: String, challenge: AuthChallenge?) async throws(RegistryError) {
         let credentials = try self.credentials.credentials(for: host == "registry-1.docker.io" ? "docker.io" : host)
         let key = TokenKey(host: host, repository: repository)
@@ -49,23 +52,35 @@ extension RegistryClient {
             guard let credentials else {
                 throw RegistryError(.unauthorized, "\(host) needs a user name and password for \(repository): log in with docker login or add it to ~/.docker/config.json")
             }
+            if credentials.username.isEmpty, credentials.identityToken?.isEmpty == false {
+                throw RegistryError(
+                    .unauthorized,
+                    "\(host) needs a user name and password for \(repository), but its credentials are an identity token (which only a bearer token server takes): log in with a user name and password")
+            }
             let basic = Self.basicAuthorization(credentials)
             tokens.withLock { $0[key] = CachedToken(authorization: basic, expires: .now + .seconds(3600)) }
         case "bearer":
             guard let realm = challenge.realm, var components = URLComponents(string: realm), components.scheme == "https" || components.scheme == "http" else {
                 throw RegistryError(.protocolViolation, "\(host) sent a bearer challenge without a usable realm")
             }
-            var query = components.queryItems ?? []
-            if let service = challenge.service { query.append(URLQueryItem(name: "service", value: service)) }
-            query.append(URLQueryItem(name: "scope", value: challenge.scope ?? "repository:\(repository):pull"))
-            if let credentials, !credentials.username.isEmpty { query.append(URLQueryItem(name: "account", value: credentials.username)) }
-            components.queryItems = query
-            guard let url = components.url?.absoluteString else { throw RegistryError(.protocolViolation, "bad token realm from \(host)") }
-            var request = HTTPClientRequest(url: url)
-            request.headers.add(name: "User-Agent", value: configuration.userAgent)
-            if let credentials, !credentials.username.isEmpty {
-                request.headers.add(name: "Authorization", value: Self.basicAuthorization(credentials))
+            let scope = challenge.scope ?? "repository:\(repository):pull"
+            let identityToken = credentials?.identityToken.flatMap { $0.isEmpty ? nil : $0 }
+            var request: HTTPClientRequest
+            if let identityToken {
+                request = Self.refreshTokenRequest(realm: realm, service: challenge.service, scope: scope, identityToken: identityToken)
+            } else {
+                var query = components.queryItems ?? []
+                if let service = challenge.service { query.append(URLQueryItem(name: "service", value: service)) }
+                query.append(URLQueryItem(name: "scope", value: scope))
+                if let credentials, !credentials.username.isEmpty { query.append(URLQueryItem(name: "account", value: credentials.username)) }
+                components.queryItems = query
+                guard let url = components.url?.absoluteString else { throw RegistryError(.protocolViolation, "bad token realm from \(host)") }
+                request = HTTPClientRequest(url: url)
+                if let credentials, !credentials.username.isEmpty {
+                    request.headers.add(name: "Authorization", value: Self.basicAuthorization(credentials))
+                }
             }
+            request.headers.add(name: "User-Agent", value: configuration.userAgent)
             let response: HTTPClientResponse
             let body: ByteBuffer
             do {
@@ -75,8 +90,14 @@ extension RegistryClient {
                 throw Self.transportFailure(error, url: realm)
             }
             guard response.status.code == 200 else {
+                if identityToken != nil {
+                    throw RegistryError(
+                        .unauthorized,
+                        "the token server of \(host) refused the identity token for \(repository) (\(response.status.code)); log in again (docker login) for a new one")
+                }
                 throw RegistryError(.unauthorized, "the token server of \(host) refused a token for \(repository) (\(response.status.code)); check your credentials")
             }
+            // token.md answers `token` (and maybe `access_token`), oauth.md `access_token`.
             guard let json = try? JSONParser.parse(Array(body.readableBytesView)),
                 let token = json["token"]?.stringValue ?? json["access_token"]?.stringValue, !token.isEmpty
             else {

@@ -1,6 +1,8 @@
+import OCISpec
+
 /// The error the registry client throws: what failed (with the URL or reference), what to do,
 /// and the underlying cause. Credentials never appear in it.
-public struct RegistryError: Error, CustomStringConvertible, @unchecked Sendable {
+public struct RegistryError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {

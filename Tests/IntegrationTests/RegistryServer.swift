@@ -147,22 +147,25 @@ final class RegistryServer {
 }
 
 /// The test token server (Tests/Fixtures/token-server.py): ES256 JWTs with an x5c certificate
-/// that the registry trusts; `public/` repositories are open, others need the user's password.
+/// that the registry trusts; `public/` repositories are open, others need the user's password,
+/// or `identityToken` exchanged as an OAuth2 refresh token (POST, distribution spec oauth.md).
 final class TokenServer {
     let directory: String
     let port: Int
     let user: String
     let password: String
+    let identityToken: String
     private let child: Harness.Child
 
-    init(directory: String, user: String = "tester", password: String = "s3cret", expiresIn: Int = 300) throws {
+    init(directory: String, user: String = "tester", password: String = "s3cret", identityToken: String = "identity-token-7f3e", expiresIn: Int = 300) throws {
         try Harness.require("python3")
         self.directory = directory
         self.user = user
         self.password = password
+        self.identityToken = identityToken
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         (child, port) = try Harness.startServer(
-            ["/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/token-server.py", directory, user, password, String(expiresIn)],
+            ["/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/token-server.py", directory, user, password, String(expiresIn), identityToken],
             directory: directory, name: "token server")
     }
 
@@ -171,12 +174,24 @@ final class TokenServer {
         _ = Harness.wait(child.pid)
     }
 
-    /// Token requests so far, as (scopes, authorized).
-    func requests() -> [(scopes: [String], authorized: Bool)] {
+    /// A token request: its scopes, whether it was granted as the user, and for a POST (the
+    /// OAuth2 exchange) its `grant_type`, `client_id` and Content-Type (nil for a GET).
+    struct Request {
+        var scopes: [String]
+        var authorized: Bool
+        var grant: String?
+        var clientID: String?
+        var contentType: String?
+    }
+
+    /// Token requests so far, in order.
+    func requests() -> [Request] {
         let text = (try? String(contentsOfFile: directory + "/requests.log", encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            return ((object["scopes"] as? [String]) ?? [], (object["authorized"] as? Bool) ?? false)
+            return Request(
+                scopes: (object["scopes"] as? [String]) ?? [], authorized: (object["authorized"] as? Bool) ?? false,
+                grant: object["grant"] as? String, clientID: object["client_id"] as? String, contentType: object["content_type"] as? String)
         }
     }
 }

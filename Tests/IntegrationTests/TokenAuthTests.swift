@@ -52,6 +52,64 @@ struct TokenAuthTests {
         }
     }
 
+    @Test("an identity token (auths identitytoken, or a helper answering <token>) is exchanged by the OAuth2 refresh-token POST; a wrong one is refused")
+    func identityToken() throws {
+        try withTokenRegistry { work, registry, token in
+            let reference = "\(registry.address)/private/busybox:1"
+            // docker login's shape for an identity token: no auth, the token beside it.
+            let fromFile = work + "/identity"
+            try FileManager.default.createDirectory(atPath: fromFile, withIntermediateDirectories: true)
+            try #"{"auths":{"\#(registry.address)":{"identitytoken":"\#(token.identityToken)"}}}"#
+                .write(toFile: fromFile + "/config.json", atomically: true, encoding: .utf8)
+            let pushes = token.requests().count
+            let pulled = try Harness.run([Harness.binary, "pull", reference, "--root", work + "/store1"], environment: ["DOCKER_CONFIG": fromFile])
+            #expect(pulled.succeeded, "\(pulled.stderr)")
+            let requests = token.requests().dropFirst(pushes)
+            #expect(requests.allSatisfy { $0.grant != nil }, "every token of the pull came from a POST: \(requests)")
+            let exchanges = requests.filter { $0.grant != nil }
+            #expect(!exchanges.isEmpty, "the token came from a POST")
+            #expect(exchanges.allSatisfy { $0.grant == "refresh_token" && $0.clientID == "layoutfs" && $0.authorized })
+            #expect(exchanges.allSatisfy { $0.contentType == "application/x-www-form-urlencoded" })
+            #expect(exchanges.contains { $0.scopes == ["repository:private/busybox:pull"] })
+
+            // A credential helper answering Username "<token>": Secret is an identity token.
+            let bin = work + "/bin"
+            try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+            let helper = """
+                #!/bin/sh
+                [ "$1" = get ] || exit 1
+                read server
+                printf '{"ServerURL":"%s","Username":"<token>","Secret":"\(token.identityToken)"}' "$server"
+                """
+            // Written through an O_CLOEXEC descriptor: one inherited by a process another test
+            // spawns meanwhile would make exec fail with ETXTBSY.
+            let fd = open(bin + "/docker-credential-layoutfsidentity", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+            #expect(fd >= 0)
+            _ = Array(helper.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            let fromHelper = work + "/helper"
+            try FileManager.default.createDirectory(atPath: fromHelper, withIntermediateDirectories: true)
+            try #"{"credHelpers":{"\#(registry.address)":"layoutfsidentity"}}"#.write(toFile: fromHelper + "/config.json", atomically: true, encoding: .utf8)
+            let before = token.requests().count
+            let helped = try Harness.run(
+                [Harness.binary, "pull", reference, "--root", work + "/store2"], environment: ["DOCKER_CONFIG": fromHelper, "PATH": path])
+            #expect(helped.succeeded, "\(helped.stderr)")
+            #expect(token.requests().dropFirst(before).contains { $0.grant == "refresh_token" && $0.authorized })
+
+            // A token the server does not know: refused, saying so, never printing the token.
+            let wrongFile = work + "/wrong-identity"
+            try FileManager.default.createDirectory(atPath: wrongFile, withIntermediateDirectories: true)
+            try #"{"auths":{"\#(registry.address)":{"identitytoken":"not-the-token-91c2"}}}"#
+                .write(toFile: wrongFile + "/config.json", atomically: true, encoding: .utf8)
+            let wrong = try Harness.run([Harness.binary, "pull", reference, "--root", work + "/store3"], environment: ["DOCKER_CONFIG": wrongFile])
+            #expect(!wrong.succeeded)
+            #expect(wrong.stderr.contains("layoutfs: error:") && wrong.stderr.contains("identity token") && wrong.stderr.contains("400"), "\(wrong.stderr)")
+            #expect(!wrong.stderr.contains("not-the-token-91c2"))
+            #expect(token.requests().contains { $0.grant == "refresh_token" && !$0.authorized })
+        }
+    }
+
     @Test("a 403 on a blob (an expired token, as some registries answer) gets a fresh token and the pull completes")
     func forbiddenAfterExpiry() throws {
         try withTokenRegistry { work, registry, token in
