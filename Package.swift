@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
         .testTarget(
             name: "LayoutFSMountTests", dependencies: ["LayoutFSMount", "LayoutFS", "Images", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims", "Registry"]),
     ]
 )

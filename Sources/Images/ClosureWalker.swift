@@ -4,8 +4,24 @@ import OCISpec
 /// Walks the closure of a root descriptor (index -> manifests, recursively -> config + layers),
 /// children before parents, each blob once. `subject` is not followed. Layers with `urls`
 /// (non-distributable) may be absent: they are reported in `absentForeignLayers`, not fetched.
+///
+/// The one closure walk (DESIGN.md "Closure"): the store's closures (mount, export, prune,
+/// check), an import's source layout or archive, and a pull's registry (which drives it in
+/// rounds, fetching the manifests a round reached) differ only in `read` and `has`.
 public struct ClosureWalker {
-    /// Reads a manifest, index or image config blob's bytes, or nil when the source lacks it.
+    /// How deep indexes may nest: a descriptor at this depth (the root's is 0) is refused.
+    /// The platform search and the OCI conversion keep to it too.
+    public static let maximumDepth = 16
+
+    /// True for a blob that may be absent from a closure without breaking it: a layer (no
+    /// children) with `urls`, non-distributable (image-spec descriptor.md), recorded in
+    /// `absentForeignLayers` when the source lacks it, never fetched from the registry.
+    public static func mayBeAbsent(_ descriptor: Descriptor) -> Bool {
+        !descriptor.urls.isEmpty && !ManifestNode.hasChildren(descriptor.mediaType)
+    }
+
+    /// Reads a manifest, index or image config blob's bytes, or nil when the source lacks it
+    /// (a config not at hand may be nil: it is then not checked).
     public typealias ReadBlob = (Descriptor) throws(ImagesError) -> [UInt8]?
     /// Whether a blob without children is available (a layer or config).
     public typealias HasBlob = (Descriptor) -> Bool
@@ -14,7 +30,10 @@ public struct ClosureWalker {
     public private(set) var blobs: [Descriptor] = []
     /// Non-distributable layers that the source lacks.
     public private(set) var absentForeignLayers: [Descriptor] = []
+    /// The config descriptor of each manifest walked (whatever its media type), each once.
+    public private(set) var configs: [Descriptor] = []
     private var seen: Set<Digest> = []
+    private var configDigests: Set<Digest> = []
     private let read: ReadBlob
     private let has: HasBlob
     private let imageName: String
@@ -38,7 +57,9 @@ public struct ClosureWalker {
 
     private mutating func visit(_ descriptor: Descriptor, depth: Int) throws(ImagesError) {
         guard !seen.contains(descriptor.digest) else { return }
-        guard depth < 16 else { throw ImagesError(.invalidLayout, "image \(imageName) nests indexes more than 16 deep") }
+        guard depth < Self.maximumDepth else {
+            throw ImagesError(.invalidLayout, "image \(imageName) nests indexes more than \(Self.maximumDepth) deep")
+        }
         seen.insert(descriptor.digest)
         if ManifestNode.hasChildren(descriptor.mediaType) {
             guard let bytes = try read(descriptor) else {
@@ -46,9 +67,10 @@ public struct ClosureWalker {
                 throw missing(descriptor)
             }
             let node = try ManifestNode(descriptor: descriptor, bytes: bytes)
+            if case .manifest(let manifest) = node, configDigests.insert(manifest.config.digest).inserted { configs.append(manifest.config) }
             for child in node.children { try visit(child, depth: depth + 1) }
         } else if !has(descriptor) {
-            if !descriptor.urls.isEmpty {
+            if Self.mayBeAbsent(descriptor) {
                 absentForeignLayers.append(descriptor)
                 return
             }

@@ -28,15 +28,12 @@ extension LazyBlob {
             attempts += 1
             var position = byteRange.lowerBound
             var buffer: [UInt8] = []
-            var lastChunk = ContinuousClock.now
-            let stallTimeout = provider.options.stallTimeout
+            var watch = TransferWatch(descriptor.digest, limit: provider.options.stallTimeout)
             do {
                 try await provider.client.fetchBlob(
                     descriptor, repository: repository, range: byteRange == 0..<size ? nil : byteRange,
                     onOutcome: { outcome in
-                        // The stall clock starts with the response (retries of the request
-                        // itself are the client's).
-                        lastChunk = .now
+                        watch.restart()
                         guard outcome == .whole, byteRange != 0..<size else { return }
                         position = 0
                         claimed.formUnion(claimRemaining(generation: generation))
@@ -44,9 +41,7 @@ extension LazyBlob {
                             "registry ignored Range: streaming the whole blob", metadata: ["digest": "\(descriptor.digest)", "source": "\(source)"])
                     }
                 ) { bytes in
-                    guard lastChunk.duration(to: .now) < stallTimeout else {
-                        throw Stalled(seconds: stallTimeout.components.seconds)
-                    }
+                    try watch.record(bytes.count)
                     var index = 0
                     while index < bytes.count {
                         let chunk = position / chunkSize
@@ -60,14 +55,13 @@ extension LazyBlob {
                             try store(chunk: chunk, bytes: buffer, generation: generation)
                             stored.insert(chunk)
                             buffer.removeAll(keepingCapacity: true)
-                            lastChunk = .now
                         }
                     }
                 }
             } catch is Superseded {
                 return
-            } catch let stall as Stalled {
-                failure = ImagesError(.io, "fetching \(descriptor.digest) from \(source) made no progress for \(stall.seconds) s")
+            } catch let error as RegistryError where watch.stalled {
+                failure = ImagesError(.io, "fetching \(descriptor.digest) from \(source) stalled: \(error.message)", underlying: error)
                 provider.logger.error("lazy fetch stalled; abandoned", metadata: ["digest": "\(descriptor.digest)", "source": "\(source)"])
                 break
             } catch let error as RegistryError {
@@ -91,9 +85,4 @@ extension LazyBlob {
         }
         fetchEnded(unfinished: claimed.subtracting(stored), generation: generation, failure: failure)
     }
-}
-
-/// A transfer that completed no chunk within the stall timeout.
-struct Stalled: Error {
-    var seconds: Int64
 }

@@ -31,7 +31,7 @@ public struct LazyReadOptions: Sendable {
     /// Bytes of chunks held in memory when they cannot be cached on disk (disk full, or another
     /// process owns the cache entry).
     public var memoryLimit: Int64
-    /// A transfer that completes no chunk for this long is abandoned (a registry that trickles
+    /// A transfer that moves less than 1 MiB in this long is abandoned (a registry that trickles
     /// bytes never trips a read timeout); its readers get an error, the next read tries again.
     public var stallTimeout: Duration
 

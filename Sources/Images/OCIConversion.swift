@@ -33,7 +33,7 @@ public struct OCIConversion {
     }
 
     private func convert(_ descriptor: Descriptor, depth: Int) throws(ImagesError) -> Descriptor {
-        guard depth < 16, ManifestNode.hasChildren(descriptor.mediaType) else { return descriptor }
+        guard depth < ClosureWalker.maximumDepth, ManifestNode.hasChildren(descriptor.mediaType) else { return descriptor }
         let bytes: [UInt8]
         do {
             bytes = try store.readBlob(descriptor.digest)

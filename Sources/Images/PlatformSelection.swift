@@ -1,7 +1,9 @@
 import OCISpec
 
 /// Re-rooting at one platform (DESIGN.md: `--platform P` with an index root gives an entry
-/// rooted at that platform's manifest, as `skopeo copy` without `--all` does).
+/// rooted at that platform's manifest, as `skopeo copy` without `--all` does). The one
+/// selector of pull, import, the layout plan (mount, export), `manifest.json` and `images`:
+/// each drives the same ``PlatformSearch`` with its own reads.
 public enum PlatformSelection {
     /// The manifest of `root` for `platform`: `root` itself when it is a manifest; else the
     /// first matching entry of the index, searching nested indexes depth-first. Attestation
@@ -11,22 +13,47 @@ public enum PlatformSelection {
     /// - Parameters:
     ///   - readConfig: reads a config blob's bytes, or nil when it is not there.
     ///   - read: reads and parses an index or manifest blob.
-    /// - Throws: `.noPlatform` listing the platforms the index offers.
+    /// - Throws: `.noPlatform` listing the platforms the index offers; what `read` throws (a
+    ///   nested index that is missing or corrupt is an error, not a platform less);
+    ///   `.invalidLayout` for indexes nested more than ``ClosureWalker/maximumDepth`` deep.
     public static func select(
         _ platform: Platform, from root: Descriptor, readConfig: (Descriptor) -> [UInt8]? = { _ in nil },
         read: (Descriptor) throws(ImagesError) -> ManifestNode
     ) throws(ImagesError) -> Descriptor {
-        guard root.mediaType.isIndex else {
-            // A manifest root: it must be for that platform, when it says which it is.
-            if let offered = root.platform, !platform.matches(offered) {
-                throw ImagesError(.noPlatform, "image \(root.digest) is for \(offered), not \(platform)")
+        guard root.mediaType.isIndex else { return try checkManifestRoot(root, for: platform) }
+        var search = PlatformSearch(for: platform, in: root)
+        while true {
+            switch search.step {
+            case .readNode(let descriptor): try search.received(try read(descriptor))
+            case .readConfig(let descriptor): try search.received(config: readConfig(descriptor))
+            case .found(let manifest): return manifest
+            case .exhausted: throw noPlatform(platform, in: "image index \(root.digest)", offered: search.offered)
             }
-            return root
         }
-        var offered: [Platform] = []
-        if let found = try search(platform, root, readConfig: readConfig, read: read, offered: &offered, depth: 0) { return found }
-        let listing = offered.map(\.description)
-        throw ImagesError(.noPlatform, "image index \(root.digest) has no manifest for \(platform); it offers: \(listing.isEmpty ? "none" : listing.joined(separator: ", "))")
+    }
+
+    /// As ``select(_:from:readConfig:read:)``, with reads that may suspend (a registry fetch):
+    /// `pull --platform`.
+    /// - Parameters:
+    ///   - label: names the image in the `.noPlatform` message (a reference).
+    ///   - readConfig: a config blob's bytes (fetched when not local), or nil when the source
+    ///     lacks it.
+    ///   - read: an index or manifest blob, parsed and verified.
+    /// - Throws: as ``select(_:from:readConfig:read:)``, and whatever the reads throw.
+    public static func select(
+        _ platform: Platform, from root: Descriptor, named label: String, readConfig: (Descriptor) async throws -> [UInt8]?,
+        read: (Descriptor) async throws -> ManifestNode
+    ) async throws -> Descriptor {
+        guard root.mediaType.isIndex else { return try checkManifestRoot(root, for: platform) }
+        var search = PlatformSearch(for: platform, in: root)
+        while true {
+            switch search.step {
+            case .readNode(let descriptor): try search.received(try await read(descriptor))
+            case .readConfig(let descriptor): try search.received(config: try await readConfig(descriptor))
+            case .found(let manifest): return manifest
+            case .exhausted: throw noPlatform(platform, in: label, offered: search.offered)
+            }
+        }
     }
 
     /// Every platform `root` offers, each once, in the order `select` tries them (nested
@@ -37,39 +64,34 @@ public enum PlatformSelection {
         by root: Descriptor, readConfig: (Descriptor) -> [UInt8]? = { _ in nil }, read: (Descriptor) throws(ImagesError) -> ManifestNode
     ) -> [Platform] {
         guard root.mediaType.isIndex else { return root.platform.map { [$0] } ?? [] }
-        var offered: [Platform] = []
-        _ = try? search(nil, root, readConfig: readConfig, read: read, offered: &offered, depth: 0)
+        var search = PlatformSearch(for: nil, in: root)
+        listing: while true {
+            switch search.step {
+            case .readNode(let descriptor):
+                guard let node = try? read(descriptor), (try? search.received(node)) != nil else { break listing }
+            case .readConfig(let descriptor):
+                guard (try? search.received(config: readConfig(descriptor))) != nil else { break listing }
+            case .found, .exhausted:
+                break listing
+            }
+        }
         var unique: [Platform] = []
-        for platform in offered where !unique.contains(platform) { unique.append(platform) }
+        for platform in search.offered where !unique.contains(platform) { unique.append(platform) }
         return unique
     }
 
-    /// Depth-first through nested indexes: the first entry matching `platform` (nil matches
-    /// none, so the whole tree is listed into `offered`).
-    private static func search(
-        _ platform: Platform?, _ descriptor: Descriptor, readConfig: (Descriptor) -> [UInt8]?,
-        read: (Descriptor) throws(ImagesError) -> ManifestNode, offered: inout [Platform], depth: Int
-    ) throws(ImagesError) -> Descriptor? {
-        guard depth < 16, case .index(let index) = try read(descriptor) else { return nil }
-        for entry in index.manifests where entry.annotations[AnnotationKey.dockerReferenceType] == nil {
-            if entry.mediaType.isIndex {
-                if let found = try search(platform, entry, readConfig: readConfig, read: read, offered: &offered, depth: depth + 1) { return found }
-            } else if let candidate = try declaredPlatform(of: entry, readConfig: readConfig, read: read) {
-                offered.append(candidate)
-                if let platform, platform.matches(candidate) { return entry }
-            }
+    /// A manifest root: it must be for `platform`, when it says which it is.
+    private static func checkManifestRoot(_ root: Descriptor, for platform: Platform) throws(ImagesError) -> Descriptor {
+        if let offered = root.platform, !platform.matches(offered) {
+            throw ImagesError(.noPlatform, "image \(root.digest) is for \(offered), not \(platform)")
         }
-        return nil
+        return root
     }
 
-    /// The entry's platform, else the one its manifest's config declares (os and architecture).
-    private static func declaredPlatform(
-        of entry: Descriptor, readConfig: (Descriptor) -> [UInt8]?, read: (Descriptor) throws(ImagesError) -> ManifestNode
-    ) throws(ImagesError) -> Platform? {
-        if let platform = entry.platform { return platform }
-        guard case .manifest(let manifest) = try read(entry), let bytes = readConfig(manifest.config),
-            let config = try? ImageConfiguration(bytes: bytes), let os = config.os, let architecture = config.architecture
-        else { return nil }
-        return Platform(os: os, architecture: architecture, variant: config.variant)
+    /// `.noPlatform` for `label`, listing each offered platform once.
+    private static func noPlatform(_ platform: Platform, in label: String, offered: [Platform]) -> ImagesError {
+        var listing: [String] = []
+        for candidate in offered.map(\.description) where !listing.contains(candidate) { listing.append(candidate) }
+        return ImagesError(.noPlatform, "\(label) has no manifest for \(platform); it offers: \(listing.isEmpty ? "none" : listing.joined(separator: ", "))")
     }
 }

@@ -73,27 +73,32 @@ public struct Puller: Sendable {
         let repository = ImageReference(domain: reference.domain, path: reference.path, tag: nil, digest: nil)
         store.content.removeStaleIngests()
         var root = try await client.resolve(reference)
-        var manifests: [Digest: [UInt8]] = [:]
+        // Manifests, indexes (and configs the platform search read) by digest, read before
+        // anything is committed: they are stored from memory once their children are local.
+        var documents: [Digest: [UInt8]] = [:]
         var result = Result(name: reference.description, target: root)
         let verify = options.verifyExisting
         if let platform = options.platform, root.mediaType.isIndex {
-            root = try await select(platform, in: root, repository: repository, manifests: &manifests, verify: verify, result: &result, depth: 0)
+            root = try await PlatformSelection.select(
+                platform, from: root, named: "\(repository)",
+                readConfig: { try await self.configuration($0, repository: repository, documents: &documents, verify: verify, result: &result) },
+                read: { try await self.node($0, repository: repository, manifests: &documents, verify: verify, result: &result) })
         }
-        var leaves: [Descriptor] = []
-        var configs: [Digest: Descriptor] = [:]
-        var order: [Descriptor] = []
-        var seen: Set<Digest> = []
         result.target = root
-        try await walk(
-            root, repository: repository, manifests: &manifests, leaves: &leaves, configs: &configs, order: &order, seen: &seen, verify: verify,
-            result: &result, depth: 0)
+        let walker = try await closure(of: root, repository: repository, documents: &documents, verify: verify, result: &result)
+        result.absentForeignLayers = walker.absentForeignLayers
+        let leaves = walker.blobs.filter { !ManifestNode.hasChildren($0.mediaType) }
+        let configs = Set(walker.configs.map(\.digest))
 
         if verify {
             for leaf in leaves where try removeIfCorrupt(leaf.digest) { result.replacedBlobs += 1 }
         }
         var missing = leaves.filter { !store.content.contains($0.digest) }
+        // Configs the platform search fetched are stored from memory, not fetched again.
+        let held = missing.filter { documents[$0.digest] != nil }
+        missing = missing.filter { documents[$0.digest] == nil }
         if options.lazy {
-            let layers = missing.filter { configs[$0.digest] == nil }
+            let layers = missing.filter { !configs.contains($0.digest) }
             do {
                 try store.lazyBlobs.recordLazy(layers, source: BlobSource(domain: reference.domain, repository: reference.path))
             } catch {
@@ -101,32 +106,33 @@ public struct Puller: Sendable {
             }
             result.lazyBlobs = layers.count
             result.lazyBytes = layers.reduce(Int64(0)) { $0 + $1.size }
-            missing = missing.filter { configs[$0.digest] != nil }
+            missing = missing.filter { configs.contains($0.digest) }
         }
-        result.skippedBlobs = leaves.count - missing.count
+        result.skippedBlobs = leaves.count - missing.count - held.count
         let total = missing.reduce(Int64(0)) { $0 + $1.size }
         let counter = ProgressCounter(total: total, blobs: missing.count, report: progress)
         try await forEachConcurrently(missing, limit: options.concurrency) { descriptor in
             try await self.download(descriptor, repository: repository, attempts: options.blobAttempts, counter: counter)
         }
-        result.fetchedBlobs = missing.count
-        result.fetchedBytes = total
+        result.fetchedBlobs = missing.count + held.count
+        result.fetchedBytes = total + held.reduce(Int64(0)) { $0 + $1.size }
         // Configs are parsed by every reader: refuse one they would read differently from us.
-        for config in configs.values {
-            guard let bytes = try? store.content.readBlob(config.digest) else { continue }
+        for config in walker.configs {
+            guard let bytes = documents[config.digest] ?? (try? store.content.readBlob(config.digest)) else { continue }
             try ManifestNode.checkConfiguration(config, bytes: bytes)
         }
-        // Parents after children: manifests are committed once everything they reference is local.
-        for descriptor in order.reversed() where !store.content.contains(descriptor.digest) {
-            guard let bytes = manifests[descriptor.digest] else { continue }
+        // Children first (the walk's order): a manifest is committed once everything it
+        // references is local.
+        for descriptor in walker.blobs where !store.content.contains(descriptor.digest) {
+            guard let bytes = documents[descriptor.digest] else { continue }
             do {
                 try store.content.write(bytes, digest: descriptor.digest, size: descriptor.size)
             } catch {
-                throw ImagesError(error, "cannot store manifest \(descriptor.digest)")
+                throw ImagesError(error, "cannot store \(descriptor.mediaType) \(descriptor.digest)")
             }
         }
         var target = root
-        if target.platform == nil, case .manifest(let manifest)? = manifests[root.digest].flatMap({ try? ManifestNode(descriptor: root, bytes: $0) }),
+        if target.platform == nil, case .manifest(let manifest)? = documents[root.digest].flatMap({ try? ManifestNode(descriptor: root, bytes: $0) }),
             let configBytes = try? store.content.readBlob(manifest.config.digest)
         {
             target = target.settingPlatform((try? ImageConfiguration(bytes: configBytes))?.platform)
@@ -168,48 +174,55 @@ public struct Puller: Sendable {
         return node
     }
 
-    private func walk(
-        _ descriptor: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], leaves: inout [Descriptor],
-        configs: inout [Digest: Descriptor], order: inout [Descriptor], seen: inout Set<Digest>, verify: Bool, result: inout Result, depth: Int
-    ) async throws {
-        guard seen.insert(descriptor.digest).inserted else { return }
-        guard depth < 16 else { throw ImagesError(.invalidLayout, "\(repository) nests indexes more than 16 deep") }
-        guard ManifestNode.hasChildren(descriptor.mediaType) else {
-            if !descriptor.urls.isEmpty {
-                result.absentForeignLayers.append(descriptor)
-            } else {
-                leaves.append(descriptor)
+    /// The closure of `root` by the one walker (``ClosureWalker``), in rounds: each round walks
+    /// what has been read so far and collects the manifests and indexes it reached but does not
+    /// have; those are read (``node(_:repository:manifests:verify:result:)``) and the next
+    /// round walks again, until one reaches them all. Rounds: one per level of the tree.
+    /// The registry is taken to have every blob but non-distributable layers (never fetched).
+    /// - Throws: as the walker (`.invalidLayout` for nesting), and what fetching throws.
+    private func closure(
+        of root: Descriptor, repository: ImageReference, documents: inout [Digest: [UInt8]], verify: Bool, result: inout Result
+    ) async throws -> ClosureWalker {
+        while true {
+            let known = documents
+            var unread: [Descriptor] = []
+            var walker = ClosureWalker(
+                imageName: "\(repository)", skippingMissing: true,
+                read: { descriptor in
+                    if let bytes = known[descriptor.digest] { return bytes }
+                    if ManifestNode.hasChildren(descriptor.mediaType) { unread.append(descriptor) }
+                    // Configs not at hand are checked once downloaded.
+                    return nil
+                },
+                has: { !ClosureWalker.mayBeAbsent($0) })
+            try walker.walk(root)
+            guard !unread.isEmpty else { return walker }
+            for descriptor in unread {
+                _ = try await node(descriptor, repository: repository, manifests: &documents, verify: verify, result: &result)
             }
-            return
-        }
-        order.append(descriptor)
-        let node = try await node(descriptor, repository: repository, manifests: &manifests, verify: verify, result: &result)
-        if case .manifest(let manifest) = node { configs[manifest.config.digest] = manifest.config }
-        for child in node.children {
-            try await walk(
-                child, repository: repository, manifests: &manifests, leaves: &leaves, configs: &configs, order: &order, seen: &seen, verify: verify,
-                result: &result, depth: depth + 1)
         }
     }
 
-    private func select(
-        _ platform: Platform, in index: Descriptor, repository: ImageReference, manifests: inout [Digest: [UInt8]], verify: Bool, result: inout Result, depth: Int
-    ) async throws -> Descriptor {
-        guard depth < 16, case .index(let parsed) = try await node(index, repository: repository, manifests: &manifests, verify: verify, result: &result) else {
-            throw ImagesError(.noPlatform, "\(repository) has no manifest for \(platform)")
+    /// A config's bytes for the platform search: the store's, else fetched and verified, and
+    /// kept in `documents` so that the pull stores it from memory if it is in the closure. Nil
+    /// for a config over 4 MiB (never parsed).
+    /// - Throws: `RegistryError`, `.corruptBlob` when the bytes do not match.
+    private func configuration(
+        _ descriptor: Descriptor, repository: ImageReference, documents: inout [Digest: [UInt8]], verify: Bool, result: inout Result
+    ) async throws -> [UInt8]? {
+        if let bytes = documents[descriptor.digest] { return bytes }
+        if verify, try removeIfCorrupt(descriptor.digest) { result.replacedBlobs += 1 }
+        if let local = try? store.content.readBlob(descriptor.digest) { return local }
+        guard descriptor.size <= ImageLayout.maximumManifestSize else { return nil }
+        var bytes: [UInt8] = []
+        var watch = TransferWatch(descriptor.digest, limit: client.readTimeout)
+        try await client.fetchBlob(descriptor, repository: repository, onOutcome: { _ in watch.restart() }) { chunk in
+            bytes.append(contentsOf: chunk)
+            try watch.record(chunk.count)
         }
-        var offered: [String] = []
-        for entry in parsed.manifests where entry.annotations[AnnotationKey.dockerReferenceType] == nil {
-            if entry.mediaType.isIndex {
-                if let found = try? await select(platform, in: entry, repository: repository, manifests: &manifests, verify: verify, result: &result, depth: depth + 1) {
-                    return found
-                }
-            } else if let candidate = entry.platform {
-                offered.append(candidate.description)
-                if platform.matches(candidate) { return entry }
-            }
-        }
-        throw ImagesError(.noPlatform, "\(repository) has no manifest for \(platform); it offers: \(offered.isEmpty ? "none" : offered.joined(separator: ", "))")
+        try ManifestNode.verify(descriptor, bytes: bytes)
+        documents[descriptor.digest] = bytes
+        return bytes
     }
 
     /// Downloads one blob into an ingest and commits it (verified). A transfer that breaks

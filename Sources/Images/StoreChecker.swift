@@ -198,7 +198,7 @@ public struct StoreChecker {
         var missing: [Digest: [String]] = [:]
         for label in labels.sorted() {
             for digest in reach.closures[label] ?? [] where !store.content.contains(digest) && !lazy.contains(digest) {
-                if let urls = reach.descriptors[digest]?.urls, !urls.isEmpty { continue }
+                if let descriptor = reach.descriptors[digest], ClosureWalker.mayBeAbsent(descriptor) { continue }
                 missing[digest, default: []].append(label)
             }
         }

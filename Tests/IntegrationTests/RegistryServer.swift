@@ -136,13 +136,15 @@ final class RegistryServer {
     }
 
     /// Pushes every blob of `layout` and `manifest`'s bytes unchanged as `repository:tag`
-    /// (skopeo would re-encode the manifest): Tests/Fixtures/push-raw.py.
-    func pushRaw(layout: String, manifest: Descriptor, tag: String, to repository: String) throws {
+    /// (skopeo would re-encode the manifest): Tests/Fixtures/push-raw.py. When `manifest` is an
+    /// index, `children` are its manifests (and indexes), pushed by digest before it.
+    func pushRaw(layout: String, manifest: Descriptor, children: [Descriptor] = [], tag: String, to repository: String) throws {
         try Harness.require("python3")
-        try Harness.runOK([
-            "/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/push-raw.py", address, repository, tag, layout, manifest.digest.description,
-            manifest.mediaType.rawValue,
-        ])
+        try Harness.runOK(
+            [
+                "/usr/bin/python3", Harness.repositoryRoot + "/Tests/Fixtures/push-raw.py", address, repository, tag, layout, manifest.digest.description,
+                manifest.mediaType.rawValue,
+            ] + children.map { "\($0.digest)=\($0.mediaType.rawValue)" })
     }
 }
 
