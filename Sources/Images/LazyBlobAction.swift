@@ -51,6 +51,8 @@ package enum LazyReadAnswer: Sendable {
     /// The reply's bytes in order: held chunks' bytes and ranges of the cache file to read.
     /// Empty: a read at or past the end of the blob.
     case pieces([LazyReadPiece])
+    /// The read fails: `.io` (fetching failed, refused while failing), `.corruptBlob` (the
+    /// blob did not match, or the file was opened at a dropped generation).
     case failure(ImagesError)
 }
 
@@ -85,11 +87,13 @@ package enum LazyChunkDisposition: Sendable, Equatable {
 package struct LazyHashStep: Sendable {
     /// The prefix's hasher; the machine has none while a step holds it.
     package var hasher: DigestHasher
+    /// The chunk's index.
     package let chunk: Int64
     /// The chunk's bytes in the blob, half-open.
     package let byteRange: Range<Int64>
     /// The chunk's bytes when held in memory; nil: read `byteRange` from the cache file.
     package let held: [UInt8]?
+    /// The generation the step belongs to (a step of a dropped one is ignored).
     package let generation: UInt64
 }
 
@@ -107,6 +111,8 @@ package struct LazyCorruption: Sendable, Equatable {
 
 /// A background fetch: chunk indexes (half-open, claimed in flight) and their generation.
 package struct LazyFetchPlan: Sendable, Equatable {
+    /// Chunk indexes, half-open.
     package let chunks: Range<Int64>
+    /// The generation the fetch delivers to.
     package let generation: UInt64
 }

@@ -3,6 +3,7 @@ import OCISpec
 
 /// A read waiting for chunks (or for the whole-blob digest).
 package struct LazyReadWaiter: Sendable, Equatable {
+    /// The driver's id of the read (its completion is kept by the driver).
     package let id: LazyReadWaiterID
     /// Bytes wanted, half-open, inside the blob.
     package let range: Range<Int64>
@@ -29,6 +30,7 @@ package struct LazyReadWaiter: Sendable, Equatable {
 /// - While fetches fail, reads of missing bytes are refused at once and a probe retries
 ///   (``FetchFailure``).
 package struct LazyBlobMachine: Sendable {
+    /// The blob's digest: what the whole-blob hash must equal.
     package let digest: Digest
     /// Blob size in bytes.
     package let size: Int64
