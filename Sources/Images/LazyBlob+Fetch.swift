@@ -15,7 +15,7 @@ extension LazyBlob {
         var failure: ImagesError?
         var attempts = 0
         var sourceOffset = 0
-        let firstSource = state.withLock { $0.sourceIndex }
+        let firstSource = firstSourceIndex
         while true {
             let remaining = claimed.subtracting(stored)
             guard let first = remaining.min(), let last = remaining.max() else {

@@ -19,17 +19,37 @@ import Synchronization
 /// - When the cache cannot be written (disk full) or another process owns the entry, chunks are
 ///   held in memory (bounded) instead.
 ///
-/// Thread-safe. Completions run on fetch or worker threads, never inside `read`'s caller lock.
+/// The decisions are ``LazyBlobMachine``'s (no I/O); this driver delivers events to it and
+/// performs the actions it returns (``perform(_:)``): reads of the cache file, writes, syncs,
+/// hashing, fetches, timers.
+///
+/// Threads: fetches run in `Task`s (one per planned range, and the background scheduler's);
+/// syncing, hashing and committing on `worker`, a serial queue per blob; probes and sync checks
+/// on Dispatch timers. Completions run on those threads or the caller's, never under a lock.
+///
+/// Locks, and their order:
+/// - `core` (the machine and the completions of waiting reads): held only to deliver one event
+///   and take its actions, never during I/O, a completion, or a call into the provider, the
+///   logger or the scheduler. Nothing else is taken while holding it.
+/// - `cacheWrites` serializes every change of the cache entry (a data write, storing or
+///   forgetting the chunks file, the commit) with the check that its generation is still the
+///   machine's: a write of a dropped generation never lands in the next one's file. It may take
+///   `core` (briefly, for the check) while held; `core` is never held while taking it.
+/// - The background scheduler's lock may take `core` (``nextBackgroundFetch()``); the
+///   provider's table of blobs is never held while a blob's lock is taken.
+///
+/// Reads of the cache file (answers, hashing) take no lock: bytes of a chunk the machine named
+/// present are never rewritten within its generation.
+///
+/// Thread-safe.
 public final class LazyBlob: Sendable {
     public let descriptor: Descriptor
     let sources: [BlobSource]
     let provider: LazyBlobProvider
     /// Nil when another process owns the cache entry (memory only).
     let cache: CacheEntry?
-    let state: Mutex<LazyBlobState>
-    /// Generation and whether writing the cache still works; held across each cache write so
-    /// a dropped generation never writes into the new one.
-    let writes: Mutex<(generation: UInt64, caching: Bool)>
+    let core: Mutex<Core>
+    let cacheWrites = Mutex(())
     /// Syncing and hashing, one pass at a time, off the FUSE and concurrency threads.
     let worker: DispatchQueue
 
@@ -38,32 +58,25 @@ public final class LazyBlob: Sendable {
         self.sources = sources
         self.provider = provider
         self.cache = cache
-        let chunkSize = provider.options.chunkSize
-        var chunks = ChunkBitmap(size: descriptor.size, chunkSize: chunkSize)
-        if let cache, let stored = ChunkBitmap(size: descriptor.size, chunkSize: chunkSize, bytes: cache.storedChunks()) {
-            chunks = stored
-        }
-        state = Mutex(
-            LazyBlobState(size: descriptor.size, algorithm: descriptor.digest.algorithm, chunks: chunks, maximumRangeSize: provider.options.maximumRangeSize,
-                memoryOnly: cache == nil))
-        writes = Mutex((0, cache != nil))
+        let machine = LazyBlobMachine(
+            descriptor: descriptor, sources: sources, options: provider.options, hasCacheFile: cache != nil, storedChunks: cache?.storedChunks() ?? [])
+        core = Mutex(Core(machine: machine))
         worker = DispatchQueue(label: "layoutfs.lazy.\(descriptor.digest.encoded.prefix(12))")
-        // Chunks kept from an earlier run are hashed now, so a complete entry commits.
-        if chunks.contiguousPrefix > 0 { kickWorker() }
+        run { $0.started() }
     }
 
     /// What the `user.layoutfs.state` attribute says: `local`, `lazy P/N` or `fetching P/N`.
-    public var stateDescription: String { state.withLock { $0.stateDescription } }
+    public var stateDescription: String { core.withLock { $0.machine.stateDescription } }
 
     /// Bytes received from registries for this blob so far.
-    public var bytesFetched: Int64 { state.withLock { $0.bytesFetched } }
+    public var bytesFetched: Int64 { core.withLock { $0.machine.bytesFetched } }
 
     /// The generation a file opened now reads (bumped each time the cache is dropped as
     /// corrupt); pass it to ``read(offset:byteCount:openedAt:completion:)``.
-    public var generation: UInt64 { state.withLock { $0.generation } }
+    public var generation: UInt64 { core.withLock { $0.machine.generation } }
 
     /// True once the whole blob matched its digest: its bytes may stay in the kernel's cache.
-    public var isVerified: Bool { state.withLock { $0.verified } }
+    public var isVerified: Bool { core.withLock { $0.machine.verified } }
 
     /// Reads up to `byteCount` bytes at `offset`; `completion` is called exactly once, at once
     /// when the bytes are present, else when the fetch that brings them ends.
@@ -76,156 +89,83 @@ public final class LazyBlob: Sendable {
     public func read(
         offset: Int64, byteCount: Int, openedAt: UInt64, completion: @escaping @Sendable (Result<ReadResult, ImagesError>) -> Void
     ) {
-        if generation != openedAt {
-            completion(.failure(ImagesError(.corruptBlob, "blob \(descriptor.digest) turned out corrupt while this file was open (it is fetched again): open it again")))
-            return
+        let pending = core.withLock { core in
+            let waiter = core.park(completion)
+            let actions = core.machine.readRequested(offset: offset, byteCount: byteCount, openedAt: openedAt, waiter: waiter)
+            return core.take(actions)
         }
-        let end = min(descriptor.size, offset + Int64(max(0, byteCount)))
-        guard offset < end else {
-            completion(.success(.bytes([])))
-            return
-        }
-        let range = offset..<end
-        let needsVerification = provider.options.verification == .strict || end == descriptor.size
-        var plans: [Range<Int64>] = []
-        var startBackground = false
-        var generation: UInt64 = 0
-        let immediate = state.withLock { state -> Result<ReadResult, ImagesError>? in
-            if let result = state.serve(range, needsVerification: needsVerification, cache: cache) { return result }
-            if let refusal = state.refuse(range) { return .failure(refusal) }
-            state.waiters.append(LazyReadWaiter(range: range, needsVerification: needsVerification, completion: completion))
-            plans = state.planner.plan(read: range)
-            state.activeFetches += plans.count
-            generation = state.generation
-            state.prefetchBlocked = false
-            let wantsBackground = (provider.options.prefetch == .onTouch && cache != nil) || (needsVerification && !state.verified)
-            if wantsBackground, !state.prefetching {
-                state.prefetching = true
-                startBackground = true
-            }
-            return nil
-        }
-        if let immediate {
-            completion(immediate)
-            return
-        }
-        let fetchGeneration = generation
-        for plan in plans {
-            Task { await self.fetch(plan, generation: fetchGeneration) }
-        }
-        if startBackground { provider.scheduler.add(self) }
-        // Everything may be present already and only the digest missing (a restart).
-        kickWorker()
+        perform(pending)
     }
 
     /// The next background fetch, planned from the first missing chunk after the hashed prefix;
     /// nil when there is nothing left (the blob leaves the scheduler).
     func nextBackgroundFetch() -> (chunks: Range<Int64>, generation: UInt64)? {
-        state.withLock { state in
-            // In memory, fetching ahead only serves a reader waiting for the digest.
-            let wanted = !state.memoryOnly || (!state.verified && state.waiters.contains { $0.needsVerification })
-            guard !state.prefetchBlocked, wanted,
-                let chunks = state.planner.planNext(from: state.hashedUpTo / state.chunkSize) ?? state.planner.planNext(from: 0)
-            else {
-                state.prefetching = false
-                return nil
-            }
-            state.activeFetches += 1
-            return (chunks, state.generation)
-        }
+        core.withLock { $0.machine.backgroundFetchWanted() }.map { ($0.chunks, $0.generation) }
     }
 
-    // MARK: Arriving chunks
+    // MARK: Fetches
 
-    /// Stores one complete chunk that a fetch of `generation` received.
+    /// The source a fetch tries first.
+    var firstSourceIndex: Int { core.withLock { $0.machine.sourceIndex } }
+
+    /// Stores one complete chunk that a fetch of `generation` received: into the cache file
+    /// (under `cacheWrites`, checked against the machine's generation) or in memory.
     /// - Throws: ``Superseded`` when the generation was dropped (the fetch stops).
     func store(chunk: Int64, bytes: [UInt8], generation: UInt64) throws(Superseded) {
         let offset = chunk * provider.options.chunkSize
-        // Held in memory, a chunk may be dropped and fetched again: every arrival must equal the
-        // first (which readers may have been served, and which the blob's digest may cover).
-        if state.withLock({ $0.memoryOnly }) {
-            let actual = DigestHasher.digest(of: bytes)
-            let expected = state.withLock { state -> Digest? in
-                guard state.generation == generation else { return nil }
-                if let known = state.chunkDigests[chunk] { return known }
-                state.chunkDigests[chunk] = actual
-                return nil
-            }
-            if let expected, expected != actual {
-                dropCorrupt(actual: actual, generation: generation, what: "chunk \(chunk) fetched again")
+        var writeError: ContentStoreError?
+        let written = try cacheWrites.withLock { _ throws(Superseded) -> Bool in
+            switch core.withLock({ $0.machine.disposition(ofChunkFrom: generation) }) {
+            case .superseded:
                 throw Superseded()
-            }
-        }
-        let cached = try writes.withLock { gate throws(Superseded) -> Bool in
-            guard gate.generation == generation else { throw Superseded() }
-            guard gate.caching, let cache else { return false }
-            let failure = bytes.withUnsafeBytes { raw -> ContentStoreError? in
-                do throws(ContentStoreError) {
-                    try cache.write(raw, at: offset)
-                    return nil
-                } catch {
-                    return error
-                }
-            }
-            if let error = failure {
-                gate.caching = false
-                provider.logger.error(
-                    "cannot cache lazy blob data; serving from memory from now on",
-                    metadata: ["digest": "\(descriptor.digest)", "error": "\(error)"])
+            case .holdInMemory:
                 return false
+            case .writeToCache:
+                guard let cache else { return false }
+                writeError = bytes.withUnsafeBytes { raw -> ContentStoreError? in
+                    do throws(ContentStoreError) {
+                        try cache.write(raw, at: offset)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+                guard writeError == nil else {
+                    core.withLock { $0.machine.cacheWriteFailed() }
+                    return false
+                }
+                return true
             }
-            return true
         }
-        let answered = state.withLock { state -> [(LazyReadWaiter, Result<ReadResult, ImagesError>)] in
-            guard state.generation == generation else { return [] }
-            if !cached { state.memoryOnly = true }
-            state.bytesFetched += Int64(bytes.count)
-            state.clearFailure()
-            if cached {
-                state.unsynced.append(chunk)
-                if state.unsyncedSince == nil { state.unsyncedSince = .now }
-            } else {
-                state.hold(chunk, bytes, limit: provider.options.memoryLimit)
-            }
-            state.planner.completed(chunk..<chunk + 1)
-            return state.takeSatisfiedWaiters(cache: cache)
+        if let writeError {
+            provider.logger.error(
+                "cannot cache lazy blob data; serving from memory from now on", metadata: ["digest": "\(descriptor.digest)", "error": "\(writeError)"])
         }
-        for (waiter, result) in answered { waiter.completion(result) }
-        kickWorker()
+        let storage: LazyChunkStorage = written ? .cached : .held(bytes, DigestHasher.digest(of: bytes))
+        var superseded = false
+        let pending = core.withLock { core in
+            let actions = core.machine.chunkArrived(chunk, byteCount: bytes.count, generation: generation, storage: storage, now: .now)
+            superseded = core.machine.generation != generation
+            return core.take(actions)
+        }
+        perform(pending)
+        if superseded { throw Superseded() }
     }
 
     /// A fetch of `generation` ended; `unfinished` are the claimed chunks it did not store.
     /// A fetch that failed puts the blob in the failing state: every waiting read fails now.
     func fetchEnded(unfinished: Set<Int64>, generation: UInt64, failure: ImagesError?) {
-        var probe: (epoch: UInt64, delay: Duration)?
-        let stranded = state.withLock { state -> [LazyReadWaiter] in
-            guard state.generation == generation else { return [] }
-            state.activeFetches -= 1
-            for chunk in unfinished { state.planner.failed(chunk..<chunk + 1) }
-            guard !unfinished.isEmpty else { return [] }
-            state.prefetchBlocked = true
-            if let failure {
-                state.lastFetchError = failure.message
-                let failing = state.enterFailing(failure)
-                probe = failing.probe
-                return failing.waiters
-            }
-            return state.takeStrandedWaiters()
-        }
-        if let probe { scheduleProbe(probe) }
-        guard !stranded.isEmpty else { return }
-        let error = failure ?? ImagesError(.io, "fetching \(descriptor.digest) ended early")
-        for waiter in stranded { waiter.completion(.failure(error)) }
+        run { $0.fetchEnded(unfinished: unfinished, generation: generation, failure: failure) }
     }
 
     /// Claims every chunk neither present nor in flight (a `200` delivers the whole blob).
     func claimRemaining(generation: UInt64) -> Set<Int64> {
-        state.withLock { state in
-            guard state.generation == generation else { return [] }
-            var claimed: Set<Int64> = []
-            while let chunks = state.planner.planNext(from: 0) { claimed.formUnion(chunks) }
-            return claimed
-        }
+        core.withLock { $0.machine.claimRemaining(generation: generation) }
+    }
+
+    /// Records a failed attempt of a fetch (it may be resumed or retried).
+    func noteFetchError(_ error: ImagesError) {
+        core.withLock { $0.machine.fetchAttemptFailed(error.message) }
     }
 
     /// Thrown into a fetch whose generation was dropped.
