@@ -56,24 +56,46 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(
-            name: "Images",
+            name: "ImageStore",
             dependencies: [
-                "ContentStore", "Registry", "OCISpec", "CLinuxShims", "TarArchive", .product(name: "Logging", package: "swift-log"),
+                "ContentStore", "OCISpec", "CLinuxShims", .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "LazyBlobs",
+            dependencies: ["ImageStore", "ContentStore", "OCISpec", "Registry", "BlockingWork", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "ImagePull",
+            dependencies: ["ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "BlockingWork", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "ImageImport",
+            dependencies: [
+                "ImageStore", "ContentStore", "OCISpec", "TarArchive", "CLinuxShims", .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "ImageExport",
+            dependencies: [
+                "ImageStore", "ImagePull", "ContentStore", "OCISpec", "Registry", "TarArchive", "CLinuxShims", "BlockingWork",
+                .product(name: "Logging", package: "swift-log"), .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
         .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
         .target(
             name: "LayoutFSMount",
             dependencies: [
-                "LayoutFS", "Images", "ContentStore", "OCISpec", "Registry", "FUSE", "BlockingWork", .product(name: "Logging", package: "swift-log"),
+                "LayoutFS", "ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "FUSE", "BlockingWork", .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
         .target(
             name: "LayoutFSCommands",
             dependencies: [
-                "LayoutFSMount", "LayoutFS", "Images", "ContentStore", "OCISpec", "Registry",
+                "LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "Registry", "CLinuxShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,12 +108,13 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "BlockingWorkTests", dependencies: ["BlockingWork"]),
+        .testTarget(name: "LayoutFSCommandsTests", dependencies: ["LayoutFSCommands", "ImageStore", "ImagePull", "ImageExport"]),
         .testTarget(
             name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "ImagesTests", dependencies: ["Images", "TestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "Registry", "TestSupport"]),
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
         .testTarget(
-            name: "LayoutFSMountTests", dependencies: ["LayoutFSMount", "LayoutFS", "Images", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log")]),
+            name: "LayoutFSMountTests", dependencies: ["LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims", "Registry"]),
     ]

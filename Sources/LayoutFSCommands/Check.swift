@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 import Registry
 

@@ -1,6 +1,10 @@
 import ArgumentParser
 import ContentStore
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import LayoutFS
 import LayoutFSMount
 import OCISpec

@@ -1,7 +1,11 @@
 import ArgumentParser
 import ContentStore
 import Foundation
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 
 /// `layoutfs images`: the named images with digest, size and platforms.

@@ -2,7 +2,11 @@ import ArgumentParser
 import CLinuxShims
 import ContentStore
 import Foundation
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import LayoutFSMount
 import Logging
 import OCISpec

@@ -1,5 +1,9 @@
 import ContentStore
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import LayoutFSMount
 
 /// Guards against pointing layoutfs at itself: a mount inside its own store deadlocks (the

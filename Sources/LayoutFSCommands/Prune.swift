@@ -1,5 +1,9 @@
 import ArgumentParser
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 
 /// `layoutfs prune`: frees what no image and no running mount needs.
 struct Prune: ParsableCommand {

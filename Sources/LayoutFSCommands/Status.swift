@@ -1,7 +1,11 @@
 import ArgumentParser
 import CLinuxShims
 import Foundation
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import LayoutFSMount
 
 #if canImport(Glibc)

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Logging
 import ContentStore
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 import Registry
 

@@ -1,5 +1,9 @@
 import ArgumentParser
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 
 /// `layoutfs tag SRC DST`.

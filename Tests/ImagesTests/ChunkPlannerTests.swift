@@ -1,4 +1,8 @@
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import Testing
 
 @Suite("lazy chunks: bitmap and fetch planning")

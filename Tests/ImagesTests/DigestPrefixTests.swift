@@ -1,6 +1,10 @@
 import ContentStore
 import Foundation
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 import TestSupport
 import Testing

@@ -1,4 +1,8 @@
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 import Testing
 

@@ -1,7 +1,8 @@
 import OCISpec
 import Testing
 
-@testable import Images
+@testable import ImageStore
+@testable import LazyBlobs
 
 /// The failing state of a lazy blob (issue 12, case 3), through the state machine's events:
 /// a read deadline or a failed fetch, refused reads, probes and their back-off, recovery.

@@ -3,7 +3,11 @@ import Glibc
 #endif
 import ContentStore
 import Foundation
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 import TestSupport
 

@@ -1,5 +1,9 @@
 import ContentStore
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 import TestSupport
 import Testing

@@ -1,7 +1,8 @@
 import OCISpec
 import Testing
 
-@testable import Images
+@testable import ImageStore
+@testable import LazyBlobs
 
 /// Bytes that do not match, through the lazy blob state machine: the whole-blob digest, a held
 /// chunk fetched again, and the chunks held in memory under their limit.

@@ -1,7 +1,8 @@
 import OCISpec
 import Testing
 
-@testable import Images
+@testable import ImageStore
+@testable import LazyBlobs
 
 /// The lazy blob state machine driven by hand: no registry, no FUSE, no threads. Chunks are 4
 /// bytes, so "0123456789" has chunks 0123, 4567 and 89.

@@ -1,7 +1,8 @@
 import ContentStore
 import OCISpec
 
-@testable import Images
+@testable import ImageStore
+@testable import LazyBlobs
 
 /// Drives a ``LazyBlobMachine`` as ``LazyBlob`` does, with the cache file, the chunks file and
 /// the registry as arrays in memory and no threads: actions that do I/O are performed at once

@@ -3,7 +3,11 @@ import Glibc
 #endif
 import ContentStore
 import Foundation
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 import TestSupport
 import Testing
@@ -87,8 +91,6 @@ struct MaterializerTests {
             #expect(second.copiedBytes == 0)
             #expect(second.skippedBlobs == plan.blobs.count)
             #expect(!second.indexWritten)
-            #expect(second.line.hasPrefix("copied 0 blobs (0 B), skipped \(plan.blobs.count), fetched 0"))
-            #expect(second.line.contains("index.json unchanged"))
             var after = stat()
             stat(out + "/index.json", &after)
             #expect(after.st_ino == before.st_ino)
@@ -117,7 +119,6 @@ struct MaterializerTests {
             #expect(verified.replacedBlobs == 1)
             #expect(verified.copiedBlobs == 1)
             #expect(verified.skippedBlobs == plan.blobs.count - 1)
-            #expect(verified.line.contains("replaced 1 wrong"))
             try fixture.check(out, plan)
             #expect(leftovers(out).isEmpty)
         }

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import ContentStore
-@testable import Images
+@testable import ImageStore
 import Testing
 
 /// One place decides that a failed system call means a full disk (`.noSpace`): ContentStore's

@@ -2,7 +2,11 @@
 import Glibc
 #endif
 import ContentStore
-import Images
+import ImageExport
+import ImageImport
+import ImagePull
+import ImageStore
+import LazyBlobs
 import OCISpec
 import TestSupport
 import Testing

@@ -1,4 +1,5 @@
-import Images
+import ImageStore
+import LazyBlobs
 import LayoutFS
 import Logging
 import OCISpec

@@ -1,6 +1,7 @@
 import ContentStore
 import Foundation
-import Images
+import ImageStore
+import LazyBlobs
 import LayoutFS
 import Logging
 import OCISpec

@@ -1,5 +1,6 @@
 import ContentStore
-import Images
+import ImageStore
+import LazyBlobs
 import LayoutFS
 
 /// An open lazy blob: reads complete when their chunks arrive (``LazyBlob``). The generation

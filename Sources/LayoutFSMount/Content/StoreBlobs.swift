@@ -1,5 +1,6 @@
 import ContentStore
-import Images
+import ImageStore
+import LazyBlobs
 import LayoutFS
 import OCISpec
 

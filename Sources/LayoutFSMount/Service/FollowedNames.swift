@@ -1,4 +1,4 @@
-import Images
+import ImageStore
 import OCISpec
 
 /// What a mount shows and keeps while it follows image names (DESIGN.md "index.json

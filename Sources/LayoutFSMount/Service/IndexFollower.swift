@@ -1,4 +1,4 @@
-import Images
+import ImageStore
 import LayoutFS
 import Logging
 import OCISpec

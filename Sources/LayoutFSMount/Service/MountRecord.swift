@@ -1,5 +1,5 @@
 import ContentStore
-import Images
+import ImageStore
 import OCISpec
 
 #if canImport(Glibc)

@@ -1,4 +1,4 @@
-import Images
+import ImageStore
 import OCISpec
 
 /// What the command decided for a mount, handed to the daemon whole (a JSON object through a

@@ -1,6 +1,7 @@
 import BlockingWork
 import ContentStore
-import Images
+import ImageStore
+import LazyBlobs
 import LayoutFS
 import Logging
 import OCISpec

@@ -1,4 +1,4 @@
-import Images
+import ImageStore
 import OCISpec
 
 /// What a mount's tree shows for one generation: the entries of `index.json`, the blobs of

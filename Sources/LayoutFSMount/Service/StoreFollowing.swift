@@ -1,5 +1,5 @@
 import ContentStore
-import Images
+import ImageStore
 import OCISpec
 
 /// The store as the ``IndexFollower`` of a mount sees it: meta.db's change counter, name
