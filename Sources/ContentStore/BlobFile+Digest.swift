@@ -10,7 +10,7 @@ extension BlobFile {
     /// - Parameter progress: called after each read with the bytes of that read.
     /// - Returns: the file's digest with `algorithm`.
     /// - Throws: `.io` with the errno of a failed `pread`.
-    public func digest(_ algorithm: Digest.Algorithm, progress: (Int64) -> Void = { _ in }) throws(ContentStoreError) -> Digest {
+    package func digest(_ algorithm: Digest.Algorithm, progress: (Int64) -> Void = { _ in }) throws(ContentStoreError) -> Digest {
         var hasher = DigestHasher(algorithm)
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
@@ -37,7 +37,7 @@ extension LocalContentStore {
     /// - Returns: true when its bytes hash to `digest`, false when they do not, nil when the
     ///   blob is not local.
     /// - Throws: `.io` when it cannot be read.
-    public func verify(_ digest: Digest, progress: (Int64) -> Void = { _ in }) throws(ContentStoreError) -> Bool? {
+    package func verify(_ digest: Digest, progress: (Int64) -> Void = { _ in }) throws(ContentStoreError) -> Bool? {
         let file: BlobFile
         do {
             file = try openBlob(digest)
@@ -51,7 +51,7 @@ extension LocalContentStore {
     /// commits it anew (`--verify-existing`).
     /// - Returns: true when it was there and wrong (now removed); false when sound or absent.
     /// - Throws: `.io` when it cannot be read.
-    public func removeIfCorrupt(_ digest: Digest) throws(ContentStoreError) -> Bool {
+    package func removeIfCorrupt(_ digest: Digest) throws(ContentStoreError) -> Bool {
         guard try verify(digest) == false else { return false }
         delete(digest)
         return true

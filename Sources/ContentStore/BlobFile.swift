@@ -5,23 +5,23 @@ import SystemPackage
 
 /// An open, read-only file descriptor for a committed blob, closed when the last reference
 /// goes away. Hold a reference for as long as the descriptor is in use (e.g. while splicing).
-public final class BlobFile: Sendable {
+package final class BlobFile: Sendable {
     /// The file descriptor (`O_RDONLY | O_CLOEXEC`).
-    public let fileDescriptor: Int32
+    package let fileDescriptor: Int32
     /// Size of the file in bytes, from `fstat` at open.
-    public let size: Int64
+    package let size: Int64
     /// The path the file was opened at (a committed blob's), or nil when it has none to check.
-    public let path: String?
+    package let path: String?
 
     /// Takes ownership of `fileDescriptor`; `path` is where it was opened (for ``isReplaced()``).
-    public init(fileDescriptor: Int32, size: Int64, path: String? = nil) {
+    package init(fileDescriptor: Int32, size: Int64, path: String? = nil) {
         self.fileDescriptor = fileDescriptor
         self.size = size
         self.path = path
     }
 
     /// The open file's identity (`st_dev`, `st_ino` from `fstat`); nil when `fstat` fails.
-    public var identity: FileIdentity? {
+    package var identity: FileIdentity? {
         var st = stat()
         guard fstat(fileDescriptor, &st) == 0 else { return nil }
         return FileIdentity(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
@@ -29,7 +29,7 @@ public final class BlobFile: Sendable {
 
     /// True when ``path`` no longer names this open file: the blob was removed, or replaced by
     /// a new commit (`layoutfs check --repair`). One `stat` and one `fstat`; false without a path.
-    public func isReplaced() -> Bool {
+    package func isReplaced() -> Bool {
         guard let path else { return false }
         var st = stat()
         guard stat(path, &st) == 0 else { return true }
@@ -39,7 +39,7 @@ public final class BlobFile: Sendable {
     deinit { close(fileDescriptor) }
 
     /// The file's size now (`fstat`), in bytes; nil when `fstat` fails.
-    public func currentSize() -> Int64? {
+    package func currentSize() -> Int64? {
         var st = stat()
         guard fstat(fileDescriptor, &st) == 0 else { return nil }
         return Int64(st.st_size)
@@ -49,7 +49,7 @@ public final class BlobFile: Sendable {
     /// function is `pread` (swift-system's `read(fromAbsoluteOffset:into:)`, which retries
     /// `EINTR`), repeated over short reads.
     /// - Throws: `ContentStoreError.io` with the errno.
-    public func read(offset: Int64, byteCount: Int) throws(ContentStoreError) -> [UInt8] {
+    package func read(offset: Int64, byteCount: Int) throws(ContentStoreError) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: byteCount)
         var done = 0
         let descriptor = FileDescriptor(rawValue: fileDescriptor)
@@ -70,15 +70,15 @@ public final class BlobFile: Sendable {
     }
 
     /// The whole file.
-    public func readAll() throws(ContentStoreError) -> [UInt8] { try read(offset: 0, byteCount: Int(size)) }
+    package func readAll() throws(ContentStoreError) -> [UInt8] { try read(offset: 0, byteCount: Int(size)) }
 }
 
 /// Which file an open descriptor is: device and inode numbers (`stat(2)`'s `st_dev`, `st_ino`).
-public struct FileIdentity: Hashable, Sendable {
-    public var device: UInt64
-    public var inode: UInt64
+package struct FileIdentity: Hashable, Sendable {
+    package var device: UInt64
+    package var inode: UInt64
 
-    public init(device: UInt64, inode: UInt64) {
+    package init(device: UInt64, inode: UInt64) {
         self.device = device
         self.inode = inode
     }

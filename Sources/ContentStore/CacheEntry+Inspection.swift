@@ -6,7 +6,7 @@ import OCISpec
 extension CacheEntry {
     /// True when a process owns the entry of `digest` (holds its `.lock`): a mount daemon
     /// fetching it, which verifies it itself. Asked with `LOCK_SH | LOCK_NB`, released at once.
-    public static func isOwned(cacheRoot: String, digest: Digest) -> Bool {
+    package static func isOwned(cacheRoot: String, digest: Digest) -> Bool {
         let path = "\(directory(cacheRoot: cacheRoot, digest.algorithm))/\(digest.encoded).lock"
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return false }
@@ -18,7 +18,7 @@ extension CacheEntry {
 
     /// The entry's data file of `digest`, opened read-only without taking ownership (for
     /// `layoutfs check`); nil when there is none, or it is not a regular file.
-    public static func openData(cacheRoot: String, digest: Digest) -> BlobFile? {
+    package static func openData(cacheRoot: String, digest: Digest) -> BlobFile? {
         let path = "\(directory(cacheRoot: cacheRoot, digest.algorithm))/\(digest.encoded)"
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return nil }

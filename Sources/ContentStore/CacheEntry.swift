@@ -12,12 +12,12 @@ import OCISpec
 ///
 /// Durability is the owner's order: write data, ``syncData()``, then ``storeChunks(_:)``, so
 /// the chunks file never names bytes that are not on disk. Thread-safe (positional I/O only).
-public final class CacheEntry: Sendable {
-    public let digest: Digest
+package final class CacheEntry: Sendable {
+    package let digest: Digest
     /// Blob size in bytes.
-    public let size: Int64
+    package let size: Int64
     /// The data file, open read-write (splice replies read from it).
-    public let data: BlobFile
+    package let data: BlobFile
     private let chunksFD: Int32
     private let lockFD: Int32
     private let dataPath: String
@@ -42,7 +42,7 @@ public final class CacheEntry: Sendable {
     /// Opens (creating) the entry of `digest` and takes ownership of it.
     /// - Returns: nil when another process owns it (its lock is held).
     /// - Throws: `.io` when the files cannot be created (`.noSpace` on a full disk).
-    public static func open(cacheRoot: String, digest: Digest, size: Int64) throws(ContentStoreError) -> CacheEntry? {
+    package static func open(cacheRoot: String, digest: Digest, size: Int64) throws(ContentStoreError) -> CacheEntry? {
         let directory = directory(cacheRoot: cacheRoot, digest.algorithm)
         try FileSystemCalls.makeDirectories(directory)
         let base = "\(directory)/\(digest.encoded)"
@@ -88,7 +88,7 @@ public final class CacheEntry: Sendable {
     }
 
     /// The stored chunk bitmap (empty when none was stored).
-    public func storedChunks() -> [UInt8] {
+    package func storedChunks() -> [UInt8] {
         var st = stat()
         guard fstat(chunksFD, &st) == 0, st.st_size > 0, st.st_size < 1 << 24 else { return [] }
         let file = BlobFile(fileDescriptor: dup(chunksFD), size: Int64(st.st_size))
@@ -96,7 +96,7 @@ public final class CacheEntry: Sendable {
     }
 
     /// What the chunks file of `digest` says, read without taking ownership (for status).
-    public static func peekChunks(cacheRoot: String, digest: Digest) -> [UInt8] {
+    package static func peekChunks(cacheRoot: String, digest: Digest) -> [UInt8] {
         let fd = Glibc.open("\(directory(cacheRoot: cacheRoot, digest.algorithm))/\(digest.encoded).chunks", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return [] }
         var st = stat()
@@ -108,7 +108,7 @@ public final class CacheEntry: Sendable {
     }
 
     /// The digests with an entry (or a leftover part of one) under `cacheRoot`.
-    public static func digests(cacheRoot: String) -> [Digest] {
+    package static func digests(cacheRoot: String) -> [Digest] {
         var digests: Set<Digest> = []
         for algorithm in Digest.Algorithm.allCases {
             for name in FileSystemCalls.listDirectory(directory(cacheRoot: cacheRoot, algorithm)) where !name.hasPrefix(".") {
@@ -121,7 +121,7 @@ public final class CacheEntry: Sendable {
 
     /// Removes the entry of `digest` unless a process owns it.
     /// - Returns: the bytes it occupied on disk, or nil when it is owned (left alone).
-    public static func remove(cacheRoot: String, digest: Digest) -> Int64? {
+    package static func remove(cacheRoot: String, digest: Digest) -> Int64? {
         let base = "\(directory(cacheRoot: cacheRoot, digest.algorithm))/\(digest.encoded)"
         let fd = Glibc.open(base + ".lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { return nil }
@@ -139,7 +139,7 @@ public final class CacheEntry: Sendable {
 
     /// Writes `bytes` at `offset` (bytes) of the data file.
     /// - Throws: `.noSpace` (ENOSPC, EDQUOT), `.io`.
-    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ContentStoreError) {
+    package func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(ContentStoreError) {
         do {
             // pwrite, short writes repeated, EINTR retried.
             _ = try FileDescriptor(rawValue: data.fileDescriptor).writeAll(toAbsoluteOffset: offset, bytes)
@@ -150,7 +150,7 @@ public final class CacheEntry: Sendable {
 
     /// Makes the written data durable (`fdatasync`).
     /// - Throws: `.noSpace`, `.io`.
-    public func syncData() throws(ContentStoreError) {
+    package func syncData() throws(ContentStoreError) {
         if fdatasync(data.fileDescriptor) != 0 {
             throw ContentStoreError(.io, "cannot sync the cache file \(dataPath)", errno: errno)
         }
@@ -159,7 +159,7 @@ public final class CacheEntry: Sendable {
     /// Stores the chunk bitmap in place and syncs it. Bits only ever get set between resets and
     /// every set bit names synced data, so a torn write still names only durable chunks.
     /// - Throws: `.noSpace`, `.io`.
-    public func storeChunks(_ bytes: [UInt8]) throws(ContentStoreError) {
+    package func storeChunks(_ bytes: [UInt8]) throws(ContentStoreError) {
         let written = bytes.withUnsafeBytes { pwrite(chunksFD, $0.baseAddress, $0.count, 0) }
         guard written == bytes.count, fdatasync(chunksFD) == 0 else {
             throw ContentStoreError(.io, "cannot store the chunk bitmap of \(dataPath)", errno: errno)
@@ -171,7 +171,7 @@ public final class CacheEntry: Sendable {
     /// truncation would make a reply spliced from it meanwhile short, which the kernel takes
     /// for the end of the file.
     /// - Throws: `.io`.
-    public func forgetChunks() throws(ContentStoreError) {
+    package func forgetChunks() throws(ContentStoreError) {
         guard ftruncate(chunksFD, 0) == 0, fdatasync(chunksFD) == 0 else {
             throw ContentStoreError(.io, "cannot reset the chunks file of \(dataPath)", errno: errno)
         }
@@ -191,7 +191,7 @@ public final class CacheEntry: Sendable {
     /// success), `fsync` of the directory; on another filesystem, copied through a verified
     /// ingest. The chunks and lock files are removed; ``data`` stays readable (same inode).
     /// - Throws: `.io`, `.noSpace`, `.digestMismatch` (copy path only).
-    public func commit(into store: LocalContentStore) throws(ContentStoreError) {
+    package func commit(into store: LocalContentStore) throws(ContentStoreError) {
         try syncData()
         fchmod(data.fileDescriptor, 0o444)
         let target = store.path(of: digest)

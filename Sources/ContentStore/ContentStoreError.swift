@@ -6,32 +6,32 @@ import Glibc
 
 /// The error ContentStore throws: a code, a message that says what failed and what to do, and
 /// the underlying cause (an errno, or another error).
-public struct ContentStoreError: Error, UserFacingError, Sendable {
+package struct ContentStoreError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
+    package struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
             case notFound, digestMismatch, sizeMismatch, io, noSpace, invalidStore, database, invalidContent, locked
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
         /// A blob, image or file is not there.
-        public static let notFound = Code(.notFound)
+        package static let notFound = Code(.notFound)
         /// Bytes do not hash to the expected digest.
-        public static let digestMismatch = Code(.digestMismatch)
+        package static let digestMismatch = Code(.digestMismatch)
         /// Byte count differs from the expected size.
-        public static let sizeMismatch = Code(.sizeMismatch)
+        package static let sizeMismatch = Code(.sizeMismatch)
         /// A system call failed.
-        public static let io = Code(.io)
+        package static let io = Code(.io)
         /// `ENOSPC` or `EDQUOT`.
-        public static let noSpace = Code(.noSpace)
+        package static let noSpace = Code(.noSpace)
         /// The store root is unusable (on NFS/FUSE, not a directory, ...).
-        public static let invalidStore = Code(.invalidStore)
+        package static let invalidStore = Code(.invalidStore)
         /// meta.db failed.
-        public static let database = Code(.database)
+        package static let database = Code(.database)
         /// Stored content is not what it claims (bad JSON, wrong media type).
-        public static let invalidContent = Code(.invalidContent)
-        public static let locked = Code(.locked)
-        public var description: String { "\(value)" }
+        package static let invalidContent = Code(.invalidContent)
+        package static let locked = Code(.locked)
+        package var description: String { "\(value)" }
 
         /// The code for a system call that failed with `errno`: `.noSpace` for `ENOSPC` and
         /// `EDQUOT` (the file system, or the user's quota on it, is full), else `.io`. The one
@@ -41,13 +41,13 @@ public struct ContentStoreError: Error, UserFacingError, Sendable {
         }
     }
 
-    public var code: Code
-    public var message: String
+    package var code: Code
+    package var message: String
     /// The errno of the failed system call, if any.
-    public var errno: Int32?
-    public var underlying: (any Error)?
+    package var errno: Int32?
+    package var underlying: (any Error)?
 
-    public init(_ code: Code, _ message: String, errno: Int32? = nil, underlying: (any Error)? = nil) {
+    package init(_ code: Code, _ message: String, errno: Int32? = nil, underlying: (any Error)? = nil) {
         var code = code
         if let errno, Code(errno: errno) == .noSpace { code = .noSpace }
         self.code = code
@@ -56,7 +56,7 @@ public struct ContentStoreError: Error, UserFacingError, Sendable {
         self.underlying = underlying
     }
 
-    public var description: String {
+    package var description: String {
         var text = message
         if let errno { text += ": " + String(cString: strerror(errno)) }
         if let underlying { text += ": \(underlying)" }

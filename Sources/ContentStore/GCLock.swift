@@ -6,7 +6,7 @@ import Glibc
 /// `export` and a starting mount hold it shared until their blobs are named or leased, so prune
 /// never deletes the fresh blobs of a writer that has not bound its names yet. Released when
 /// the value goes away (or the process dies).
-public final class GCLock: Sendable {
+package final class GCLock: Sendable {
     private let fd: Int32
 
     /// Takes the lock, waiting for the other side.
@@ -14,7 +14,7 @@ public final class GCLock: Sendable {
     ///   - exclusive: prune; otherwise shared.
     ///   - waiting: called once before blocking, when the lock is busy (to tell the user).
     /// - Throws: `.io` when the lock file cannot be opened.
-    public init(root: String, exclusive: Bool, waiting: () -> Void = {}) throws(ContentStoreError) {
+    package init(root: String, exclusive: Bool, waiting: () -> Void = {}) throws(ContentStoreError) {
         fd = try FileSystemCalls.openFile(root + "/gc.lock", O_RDWR | O_CREAT | O_NOFOLLOW)
         let operation = exclusive ? LOCK_EX : LOCK_SH
         if flock(fd, operation | LOCK_NB) != 0 {
@@ -26,5 +26,5 @@ public final class GCLock: Sendable {
     deinit { close(fd) }
 
     /// Lets prune run again before the value goes away.
-    public func release() { flock(fd, LOCK_UN) }
+    package func release() { flock(fd, LOCK_UN) }
 }

@@ -2,15 +2,15 @@ import Foundation
 import OCISpec
 
 /// An image: a normalized name bound to a root descriptor (manifest or index).
-public struct ImageRecord: Sendable, Equatable {
+package struct ImageRecord: Sendable, Equatable {
     /// Normalized full reference, e.g. `docker.io/demo/busybox:1.35`.
-    public var name: String
+    package var name: String
     /// The root descriptor, with its platform when the root is a manifest.
-    public var target: Descriptor
-    public var created: Date
-    public var updated: Date
+    package var target: Descriptor
+    package var created: Date
+    package var updated: Date
 
-    public init(name: String, target: Descriptor, created: Date, updated: Date) {
+    package init(name: String, target: Descriptor, created: Date, updated: Date) {
         self.name = name
         self.target = target
         self.created = created
@@ -20,7 +20,7 @@ public struct ImageRecord: Sendable, Equatable {
 
 /// Names bound to root descriptors (DESIGN.md: meta.db `images`). Implementations are safe
 /// across processes.
-public protocol ImageStore: Sendable {
+package protocol ImageStore: Sendable {
     /// The image bound to `name` (normalized), or nil.
     /// - Throws: `ContentStoreError.database`.
     func image(named name: String) throws(ContentStoreError) -> ImageRecord?
@@ -38,7 +38,7 @@ public protocol ImageStore: Sendable {
 
 extension ImageStore {
     /// Binds `name` to `target` (creating or moving it).
-    public func bind(_ name: String, to target: Descriptor) throws(ContentStoreError) {
+    package func bind(_ name: String, to target: Descriptor) throws(ContentStoreError) {
         try bind([(name, target)])
     }
 }

@@ -12,16 +12,16 @@ import OCISpec
 ///
 /// Not thread-safe: one writer, one thread at a time. An ingest not committed is removed by
 /// `abort()` or on deinit.
-public final class Ingest {
+package final class Ingest {
     private let store: LocalContentStore
     /// The ingest directory.
-    public let directory: String
+    package let directory: String
     private let directoryFD: Int32
     private let dataFD: Int32
     private var hashers: [Digest.Algorithm: DigestHasher] = [.sha256: DigestHasher(.sha256)]
     private var finished = false
     /// Bytes written so far.
-    public private(set) var byteCount: Int64 = 0
+    package private(set) var byteCount: Int64 = 0
 
     init(store: LocalContentStore) throws(ContentStoreError) {
         self.store = store
@@ -59,13 +59,13 @@ public final class Ingest {
     }
 
     /// Hash with `algorithm` too (sha256 is always computed). Call before the first write.
-    public func alsoHash(_ algorithm: Digest.Algorithm) {
+    package func alsoHash(_ algorithm: Digest.Algorithm) {
         if hashers[algorithm] == nil { hashers[algorithm] = DigestHasher(algorithm) }
     }
 
     /// Appends bytes.
     /// - Throws: `.io`, `.noSpace` (the ingest is then aborted).
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(ContentStoreError) {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws(ContentStoreError) {
         do throws(ContentStoreError) {
             try FileSystemCalls.writeAll(dataFD, bytes, what: "ingest \(directory)")
         } catch {
@@ -76,7 +76,7 @@ public final class Ingest {
         byteCount += Int64(bytes.count)
     }
 
-    public func write(_ bytes: [UInt8]) throws(ContentStoreError) {
+    package func write(_ bytes: [UInt8]) throws(ContentStoreError) {
         var failure: ContentStoreError?
         bytes.withUnsafeBytes { raw in
             do throws(ContentStoreError) { try write(raw) } catch { failure = error }
@@ -86,7 +86,7 @@ public final class Ingest {
 
     /// Streams `byteCount` bytes from `fd` (current offset) into the ingest, in 1 MiB reads.
     /// - Throws: `.sizeMismatch` when `fd` ends early, `.io`, `.noSpace`.
-    public func write(from fd: Int32, byteCount expected: Int64, what: String) throws(ContentStoreError) {
+    package func write(from fd: Int32, byteCount expected: Int64, what: String) throws(ContentStoreError) {
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 4096)
         defer { buffer.deallocate() }
@@ -116,7 +116,7 @@ public final class Ingest {
     /// blob first: success), `fsync` of the directory, ingest removed.
     /// - Throws: `.sizeMismatch`, `.digestMismatch` (nothing is committed; the ingest is
     ///   removed), `.io`, `.noSpace`.
-    public func commit(digest: Digest, size: Int64) throws(ContentStoreError) {
+    package func commit(digest: Digest, size: Int64) throws(ContentStoreError) {
         defer { if !finished { abort() } }
         guard byteCount == size else {
             throw ContentStoreError(.sizeMismatch, "blob \(digest) has \(byteCount) bytes, expected \(size)")
@@ -140,10 +140,10 @@ public final class Ingest {
     }
 
     /// The digest of what has been written so far, with `algorithm` (must be hashed).
-    public func currentDigest(_ algorithm: Digest.Algorithm = .sha256) -> Digest? { hashers[algorithm]?.finalize() }
+    package func currentDigest(_ algorithm: Digest.Algorithm = .sha256) -> Digest? { hashers[algorithm]?.finalize() }
 
     /// Drops the ingest and its directory.
-    public func abort() {
+    package func abort() {
         guard !finished else { return }
         finished = true
         FileSystemCalls.removeTree(directory)

@@ -1,23 +1,23 @@
 import OCISpec
 
 /// Where a lazy blob can be fetched from: a repository of a registry.
-public struct BlobSource: Hashable, Sendable, CustomStringConvertible {
+package struct BlobSource: Hashable, Sendable, CustomStringConvertible {
     /// Registry host with optional port, e.g. `127.0.0.1:5000`, `docker.io`.
-    public var domain: String
+    package var domain: String
     /// Repository path, e.g. `team/app`.
-    public var repository: String
+    package var repository: String
 
-    public init(domain: String, repository: String) {
+    package init(domain: String, repository: String) {
         self.domain = domain
         self.repository = repository
     }
 
-    public var description: String { "\(domain)/\(repository)" }
+    package var description: String { "\(domain)/\(repository)" }
 }
 
 /// Blobs known by descriptor whose content is not local yet (DESIGN.md "lazy blob"), with the
 /// sources they can be fetched from. Kept in meta.db beside the image names.
-public protocol LazyBlobIndex: Sendable {
+package protocol LazyBlobIndex: Sendable {
     /// Records `descriptors` as fetchable from `source` (adding the source when already known).
     /// - Throws: `ContentStoreError.database`.
     func recordLazy(_ descriptors: [Descriptor], source: BlobSource) throws(ContentStoreError)

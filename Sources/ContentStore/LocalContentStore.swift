@@ -9,13 +9,13 @@ import OCISpec
 /// A blob is local if and only if its file exists; committed files are never modified. Safe
 /// for any number of processes at once: writers never share an ingest, and commit renames with
 /// `RENAME_NOREPLACE`.
-public final class LocalContentStore: Sendable {
+package final class LocalContentStore: Sendable {
     /// The directory holding `blobs/` and `ingest/` (`<store root>/content`).
-    public let contentRoot: String
+    package let contentRoot: String
 
     /// Opens (creating when needed, mode 0700) the content store under `contentRoot`.
     /// - Throws: `ContentStoreError.io` when the directories cannot be created.
-    public init(contentRoot: String) throws(ContentStoreError) {
+    package init(contentRoot: String) throws(ContentStoreError) {
         self.contentRoot = contentRoot
         try FileSystemCalls.makeDirectories(contentRoot + "/blobs/sha256")
         try FileSystemCalls.makeDirectory(contentRoot + "/blobs/sha512")
@@ -30,7 +30,7 @@ public final class LocalContentStore: Sendable {
     /// `<root>/io.containerd.content.v1.content`, BuildKit's `<root>/runc-overlayfs/content`):
     /// nothing is created or written there.
     /// - Throws: `.invalidStore` when `contentRoot` has no `blobs/` directory.
-    public static func readOnly(contentRoot: String) throws(ContentStoreError) -> LocalContentStore {
+    package static func readOnly(contentRoot: String) throws(ContentStoreError) -> LocalContentStore {
         var st = stat()
         guard stat(contentRoot + "/blobs", &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
             throw ContentStoreError(.invalidStore, "\(contentRoot) is not a content directory (it has no blobs/): give containerd's <root>/io.containerd.content.v1.content or BuildKit's <root>/runc-overlayfs/content")
@@ -39,17 +39,17 @@ public final class LocalContentStore: Sendable {
     }
 
     /// Path of a blob's file (whether or not it exists).
-    public func path(of digest: Digest) -> String { "\(contentRoot)/\(digest.blobPath)" }
+    package func path(of digest: Digest) -> String { "\(contentRoot)/\(digest.blobPath)" }
 
     /// True when the blob is committed.
-    public func contains(_ digest: Digest) -> Bool { access(path(of: digest), F_OK) == 0 }
+    package func contains(_ digest: Digest) -> Bool { access(path(of: digest), F_OK) == 0 }
 
     /// Size in bytes of a committed blob, or nil when it is not local.
-    public func size(of digest: Digest) -> Int64? { FileSystemCalls.fileSize(path(of: digest)) }
+    package func size(of digest: Digest) -> Int64? { FileSystemCalls.fileSize(path(of: digest)) }
 
     /// Opens a committed blob for random-access reads.
     /// - Throws: `.notFound` when not local; `.io` (e.g. `EMFILE`) otherwise.
-    public func openBlob(_ digest: Digest) throws(ContentStoreError) -> BlobFile {
+    package func openBlob(_ digest: Digest) throws(ContentStoreError) -> BlobFile {
         let fd: Int32
         do {
             fd = try FileSystemCalls.openFile(path(of: digest), O_RDONLY)
@@ -64,7 +64,7 @@ public final class LocalContentStore: Sendable {
     /// Reads a small blob whole (manifests, indexes, configs), refusing one larger than
     /// `maximumSize` bytes before reading it.
     /// - Throws: `.notFound`, `.invalidContent` when too large, `.io`.
-    public func readBlob(_ digest: Digest, maximumSize: Int64 = ImageLayout.maximumManifestSize) throws(ContentStoreError) -> [UInt8] {
+    package func readBlob(_ digest: Digest, maximumSize: Int64 = ImageLayout.maximumManifestSize) throws(ContentStoreError) -> [UInt8] {
         let file = try openBlob(digest)
         guard file.size <= maximumSize else {
             throw ContentStoreError(.invalidContent, "blob \(digest) is \(file.size) bytes, more than the \(maximumSize)-byte limit for manifests")
@@ -74,14 +74,14 @@ public final class LocalContentStore: Sendable {
 
     /// Starts a new writer in its own ingest directory.
     /// - Throws: `.io` when the directory cannot be made.
-    public func ingest() throws(ContentStoreError) -> Ingest {
+    package func ingest() throws(ContentStoreError) -> Ingest {
         try Ingest(store: self)
     }
 
     /// Writes `bytes` as a blob, verified against `digest` (and `size` when given).
     /// Returns without writing when the blob is already local.
     /// - Throws: `.digestMismatch`, `.sizeMismatch`, `.io`, `.noSpace`.
-    public func write(_ bytes: [UInt8], digest: Digest, size: Int64? = nil) throws(ContentStoreError) {
+    package func write(_ bytes: [UInt8], digest: Digest, size: Int64? = nil) throws(ContentStoreError) {
         if contains(digest) { return }
         let writer = try ingest()
         writer.alsoHash(digest.algorithm)
@@ -90,7 +90,7 @@ public final class LocalContentStore: Sendable {
     }
 
     /// Every committed blob's digest (files whose names are not valid digests are skipped).
-    public func walk() -> [Digest] {
+    package func walk() -> [Digest] {
         Digest.Algorithm.allCases.flatMap { algorithm in
             FileSystemCalls.listDirectory("\(contentRoot)/blobs/\(algorithm.rawValue)").compactMap {
                 try? Digest(algorithm: algorithm, encoded: $0)
@@ -99,7 +99,7 @@ public final class LocalContentStore: Sendable {
     }
 
     /// Deletes a committed blob. Nothing happens when it is not local.
-    public func delete(_ digest: Digest) {
+    package func delete(_ digest: Digest) {
         unlink(path(of: digest))
     }
 
@@ -108,7 +108,7 @@ public final class LocalContentStore: Sendable {
     /// writer that died before locking and naming its ingest) is removed once it is an hour old.
     /// Returns how many were removed.
     @discardableResult
-    public func removeStaleIngests() -> Int {
+    package func removeStaleIngests() -> Int {
         var removed = 0
         let ingestRoot = contentRoot + "/ingest"
         let now = Int(time(nil))

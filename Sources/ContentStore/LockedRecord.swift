@@ -8,16 +8,16 @@ import Glibc
 /// (temp + rename) so readers never see half of it.
 ///
 /// A record whose lock nobody holds is stale: ``live(in:)`` removes it.
-public final class LockedRecord: Sendable {
+package final class LockedRecord: Sendable {
     /// The directory holding the record.
-    public let directory: String
+    package let directory: String
     /// Random hex.
-    public let id: String
+    package let id: String
     private let lockFD: Int32
 
     /// Creates and holds a record with `contents` in `directory` (created 0700 when missing).
     /// - Throws: `.io` (`.noSpace` on a full disk).
-    public init(in directory: String, contents: [UInt8]) throws(ContentStoreError) {
+    package init(in directory: String, contents: [UInt8]) throws(ContentStoreError) {
         try FileSystemCalls.makeDirectories(directory)
         id = FileSystemCalls.randomHex()
         self.directory = directory
@@ -49,7 +49,7 @@ public final class LockedRecord: Sendable {
 
     /// Replaces the content atomically.
     /// - Throws: `.io`, `.noSpace`.
-    public func update(_ contents: [UInt8]) throws(ContentStoreError) {
+    package func update(_ contents: [UInt8]) throws(ContentStoreError) {
         let temporary = "\(directory)/.\(id).json.tmp"
         let fd = try FileSystemCalls.openFile(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW)
         defer { close(fd) }
@@ -71,7 +71,7 @@ public final class LockedRecord: Sendable {
     /// content cannot be read: a caller that relies on it must stop). Stale records (no holder)
     /// are removed on the way unless `removeStale` is false; what is not a regular file is
     /// skipped (a FIFO must not hang the reader).
-    public static func live(in directory: String, removeStale: Bool = true) -> [(id: String, contents: [UInt8]?)] {
+    package static func live(in directory: String, removeStale: Bool = true) -> [(id: String, contents: [UInt8]?)] {
         var records: [(id: String, contents: [UInt8]?)] = []
         for name in FileSystemCalls.listDirectory(directory) where name.hasSuffix(".lock") && !name.hasPrefix(".") {
             let id = String(name.dropLast(".lock".count))

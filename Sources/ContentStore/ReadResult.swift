@@ -1,5 +1,5 @@
 /// The answer to a read of a file: a range of an open blob file (the mount splices it) or bytes.
-public enum ReadResult: Sendable {
+package enum ReadResult: Sendable {
     /// `byteCount` bytes at `offset` (bytes) of `file`, fewer at end of file. Keep `file` alive
     /// until the reply is sent.
     case file(BlobFile, offset: Int64, byteCount: Int)

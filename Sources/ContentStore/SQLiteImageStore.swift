@@ -7,13 +7,13 @@ import OCISpec
 
 /// `ImageStore` in `meta.db` (SQLite through GRDB): WAL journal, busy timeout, schema migrated
 /// under an exclusive `flock` on `meta.db.lock` so concurrent first runs do not race.
-public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
+package final class SQLiteImageStore: ImageStore, LazyBlobIndex {
     private let database: DatabaseQueue
-    public let path: String
+    package let path: String
 
     /// Opens or creates the database at `path`.
     /// - Throws: `ContentStoreError.database` when SQLite cannot open or migrate it.
-    public init(path: String) throws(ContentStoreError) {
+    package init(path: String) throws(ContentStoreError) {
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -62,7 +62,7 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
         return migrator
     }
 
-    public func recordLazy(_ descriptors: [Descriptor], source: BlobSource) throws(ContentStoreError) {
+    package func recordLazy(_ descriptors: [Descriptor], source: BlobSource) throws(ContentStoreError) {
         try wrap("recording lazy blobs") {
             try database.write { db in
                 for descriptor in descriptors {
@@ -78,7 +78,7 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
         }
     }
 
-    public func lazyBlob(_ digest: Digest) throws(ContentStoreError) -> (descriptor: Descriptor, sources: [BlobSource])? {
+    package func lazyBlob(_ digest: Digest) throws(ContentStoreError) -> (descriptor: Descriptor, sources: [BlobSource])? {
         try wrap("lookup of lazy blob \(digest)") {
             try database.read { db -> (descriptor: Descriptor, sources: [BlobSource])? in
                 guard let text = try String.fetchOne(db, sql: "SELECT descriptor FROM lazy_blobs WHERE digest = ?", arguments: [digest.description])
@@ -92,13 +92,13 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
         }
     }
 
-    public func changeCount() throws(ContentStoreError) -> Int64 {
+    package func changeCount() throws(ContentStoreError) -> Int64 {
         try wrap("reading data_version") {
             try database.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
         }
     }
 
-    public func lazyDigests() throws(ContentStoreError) -> [Digest] {
+    package func lazyDigests() throws(ContentStoreError) -> [Digest] {
         try wrap("listing lazy blobs") {
             try database.read { db in
                 try String.fetchAll(db, sql: "SELECT digest FROM lazy_blobs").compactMap { try? Digest(parsing: $0) }
@@ -106,7 +106,7 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
         }
     }
 
-    public func forgetLazy(_ digests: [Digest]) throws(ContentStoreError) {
+    package func forgetLazy(_ digests: [Digest]) throws(ContentStoreError) {
         try wrap("forgetting lazy blobs") {
             try database.write { db in
                 for digest in digests {
@@ -135,7 +135,7 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
             created: Date(timeIntervalSince1970: row["created"]), updated: Date(timeIntervalSince1970: row["updated"]))
     }
 
-    public func image(named name: String) throws(ContentStoreError) -> ImageRecord? {
+    package func image(named name: String) throws(ContentStoreError) -> ImageRecord? {
         try wrap("lookup of \(name)") {
             try database.read { db in
                 try Row.fetchOne(db, sql: "SELECT * FROM images WHERE name = ?", arguments: [name]).map(Self.record)
@@ -143,7 +143,7 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
         }
     }
 
-    public func images() throws(ContentStoreError) -> [ImageRecord] {
+    package func images() throws(ContentStoreError) -> [ImageRecord] {
         try wrap("listing") {
             // A corrupt row (hand-edited, or from a future version) is skipped, not fatal to every
             // command: it can still be looked up by name (and fail there) or removed with rm.
@@ -151,7 +151,7 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
         }
     }
 
-    public func bind(_ bindings: [(name: String, target: Descriptor)]) throws(ContentStoreError) {
+    package func bind(_ bindings: [(name: String, target: Descriptor)]) throws(ContentStoreError) {
         let now = Date().timeIntervalSince1970
         try wrap("binding \(bindings.map(\.name).joined(separator: ", "))") {
             try database.write { db in
@@ -168,7 +168,7 @@ public final class SQLiteImageStore: ImageStore, LazyBlobIndex {
         }
     }
 
-    public func remove(_ name: String) throws(ContentStoreError) -> Bool {
+    package func remove(_ name: String) throws(ContentStoreError) -> Bool {
         try wrap("removal of \(name)") {
             try database.write { db in
                 try db.execute(sql: "DELETE FROM images WHERE name = ?", arguments: [name])

@@ -6,10 +6,10 @@ import Foundation
 
 /// Where the store lives (DESIGN.md "On disk"): `--root`, else `$LAYOUTFS_ROOT`, else
 /// `/var/lib/layoutfs` for root, else `$XDG_DATA_HOME/layoutfs` (`~/.local/share/layoutfs`).
-public struct StoreLocation: Sendable {
-    public let root: String
+package struct StoreLocation: Sendable {
+    package let root: String
 
-    public init(root: String?) {
+    package init(root: String?) {
         let environment = ProcessInfo.processInfo.environment
         if let root, !root.isEmpty {
             self.root = root
@@ -24,18 +24,18 @@ public struct StoreLocation: Sendable {
         }
     }
 
-    public var contentRoot: String { root + "/content" }
-    public var databasePath: String { root + "/meta.db" }
+    package var contentRoot: String { root + "/content" }
+    package var databasePath: String { root + "/meta.db" }
     /// Leases of running mounts: `leases/<id>.json` + `.lock` (``LockedRecord``).
-    public var leasesDirectory: String { root + "/leases" }
+    package var leasesDirectory: String { root + "/leases" }
     /// Running mounts: `mounts/<id>.json` + `.lock` (``LockedRecord``).
-    public var mountsDirectory: String { root + "/mounts" }
+    package var mountsDirectory: String { root + "/mounts" }
     /// Lazy blobs being fetched: `cache/<alg>/<hex>` (``CacheEntry``).
-    public var cacheRoot: String { root + "/cache" }
+    package var cacheRoot: String { root + "/cache" }
 
     /// Creates the root (0700) and refuses a filesystem where SQLite's WAL cannot work.
     /// - Throws: `ContentStoreError.invalidStore` on NFS or FUSE, `.io` when it cannot be made.
-    public func prepare() throws(ContentStoreError) {
+    package func prepare() throws(ContentStoreError) {
         try FileSystemCalls.makeDirectories(root)
         let type = lfs_filesystem_type(root)
         guard type != -1 else { throw ContentStoreError(.io, "cannot inspect \(root)", errno: errno) }

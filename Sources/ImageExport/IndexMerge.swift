@@ -6,10 +6,10 @@ import OCISpec
 /// when both its ref name and its image name equal the new entry's; otherwise the new entry is
 /// appended. Every other entry and every unknown member is kept exactly; `mediaType` is made the
 /// OCI image index's (image-spec image-layout.md: index.json is an image index).
-public enum IndexMerge {
+package enum IndexMerge {
     /// - Returns: the merged index, its `mediaType` `application/vnd.oci.image.index.v1+json`
     ///   (added after `schemaVersion` when absent, replaced in place when another).
-    public static func merge(_ new: [Descriptor], into existing: ImageIndex?) -> ImageIndex {
+    package static func merge(_ new: [Descriptor], into existing: ImageIndex?) -> ImageIndex {
         guard let existing else { return ImageIndex(manifests: new) }
         var manifests = existing.manifests
         for entry in new {
@@ -37,7 +37,7 @@ public enum IndexMerge {
     /// - Returns: the index to merge into, and the warnings to show.
     /// - Throws: `OCISpecError` (`.invalidJSON`, `.invalidIndex`, ...) for any other content that
     ///   is not a valid index: the caller leaves such a file as it is.
-    public static func existingIndex(_ bytes: [UInt8], path: String) throws(OCISpecError) -> (index: ImageIndex, warnings: [String]) {
+    package static func existingIndex(_ bytes: [UInt8], path: String) throws(OCISpecError) -> (index: ImageIndex, warnings: [String]) {
         let empty = "\(path) is an empty index"
         let rewrite = "it is written as an OCI image index with the new entries"
         if bytes.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) {

@@ -11,11 +11,11 @@ import Registry
 /// Fetches lazy blobs (recorded by `pull --lazy`) into the store from their recorded sources,
 /// whole and verified, a few at a time. Used by `export --materialize` so a lazily pulled image
 /// can be materialized (the mount reads them on demand through ``LazyBlobProvider``).
-public struct LazyBlobFetcher: Sendable {
+package struct LazyBlobFetcher: Sendable {
     private let store: Store
     private let client: RegistryClient
 
-    public init(store: Store, client: RegistryClient) {
+    package init(store: Store, client: RegistryClient) {
         self.store = store
         self.client = client
     }
@@ -24,7 +24,7 @@ public struct LazyBlobFetcher: Sendable {
     /// - Returns: how many blobs and bytes were fetched.
     /// - Throws: `.missingBlob` for a blob with no recorded source, the last source's error when
     ///   none of them serves it, `.corruptBlob` when the bytes do not match.
-    public func fetch(_ descriptors: [Descriptor], concurrency: Int = 4) async throws -> (blobs: Int, bytes: Int64) {
+    package func fetch(_ descriptors: [Descriptor], concurrency: Int = 4) async throws -> (blobs: Int, bytes: Int64) {
         let missing = descriptors.filter { !store.hasBlob($0.digest) }
         let counter = ProgressCounter(total: missing.reduce(0) { $0 + $1.size }, blobs: missing.count) { _ in }
         let puller = Puller(store: store, client: client)
@@ -42,7 +42,7 @@ public struct LazyBlobFetcher: Sendable {
     /// - Throws: as ``fetch(_:concurrency:)``; `.unsafeDestination`, `.noSpace`.
     /// - Parameter verifyExisting: re-hash a blob already there (right size) and fetch it again
     ///   when wrong (`--verify-existing`: the store cannot repair it, it does not have it).
-    public func fetch(_ descriptors: [Descriptor], intoLayout path: String, verifyExisting: Bool = false, concurrency: Int = 4) async throws -> (blobs: Int, bytes: Int64) {
+    package func fetch(_ descriptors: [Descriptor], intoLayout path: String, verifyExisting: Bool = false, concurrency: Int = 4) async throws -> (blobs: Int, bytes: Int64) {
         let blobs = try DestinationDirectory.openRoot(path).subdirectory("blobs")
         var directories: [Digest.Algorithm: DestinationDirectory] = [:]
         var missing: [(Descriptor, DestinationDirectory)] = []

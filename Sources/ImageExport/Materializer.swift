@@ -8,40 +8,40 @@ import OCISpec
 
 /// `export --materialize` (DESIGN.md): makes a real OCI layout directory hold a plan's images,
 /// copying only the blobs it lacks, children before parents, then merging `index.json` last.
-public struct Materializer {
-    public struct Options: Sendable {
+package struct Materializer {
+    package struct Options: Sendable {
         /// Re-hash blobs already present (same size) and replace those that do not match.
-        public var verifyExisting: Bool
-        public init(verifyExisting: Bool = false) { self.verifyExisting = verifyExisting }
+        package var verifyExisting: Bool
+        package init(verifyExisting: Bool = false) { self.verifyExisting = verifyExisting }
     }
 
     /// What a run did, for the summary line.
-    public struct Summary: Sendable, Equatable {
+    package struct Summary: Sendable, Equatable {
         package init() {}
 
-        public var copiedBlobs = 0
-        public var copiedBytes: Int64 = 0
-        public var skippedBlobs = 0
-        public var fetchedBlobs = 0
+        package var copiedBlobs = 0
+        package var copiedBytes: Int64 = 0
+        package var skippedBlobs = 0
+        package var fetchedBlobs = 0
         /// Blobs present with the wrong size or content, replaced.
-        public var replacedBlobs = 0
+        package var replacedBlobs = 0
         /// True when `index.json` was written (false when unchanged).
-        public var indexWritten = false
+        package var indexWritten = false
         /// Things the user should know (e.g. entries of the merged index that share a ref name).
-        public var warnings: [String] = []
+        package var warnings: [String] = []
 
     }
 
     private let store: Store
 
-    public init(store: Store) { self.store = store }
+    package init(store: Store) { self.store = store }
 
     /// Materializes `plan` into the directory at `path` (created when missing).
     /// - Parameter progress: called after each blob with (blobs done, blobs total).
     /// - Throws: `.unsafeDestination` (a symlink inside the destination), `.noSpace` (index.json
     ///   untouched), `.missingBlob`, `.corruptBlob`, `.invalidLayout` when the existing
     ///   `index.json` cannot be parsed (it is left as it is), `.io`.
-    public func materialize(_ plan: LayoutPlan, into path: String, options: Options = Options(), progress: (Int, Int) -> Void = { _, _ in })
+    package func materialize(_ plan: LayoutPlan, into path: String, options: Options = Options(), progress: (Int, Int) -> Void = { _, _ in })
         throws(ImagesError) -> Summary
     {
         var summary = Summary()

@@ -11,22 +11,22 @@ import OCISpec
 /// Every blob of each selected entry's closure is copied through an ingest and verified
 /// (size and digest) on the way in; blobs already local are skipped. Names are bound only
 /// after every selected closure is committed, so a failed or killed import names nothing.
-public struct LayoutImporter {
+package struct LayoutImporter {
     /// What `import` was asked to do.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// `--name`: the name for the one selected entry.
-        public var name: String?
+        package var name: String?
         /// `--repo`: repository for tag-only ref names (default: the directory's base name).
-        public var repository: String?
+        package var repository: String?
         /// `--ref`: select entries whose ref name (or image name) equals this.
-        public var refName: String?
+        package var refName: String?
         /// `--platform`: import only this platform of an index (re-rooted at its manifest).
-        public var platform: Platform?
+        package var platform: Platform?
         /// `--verify-existing`: re-hash the blobs already in the store and copy again those that
         /// do not match (instead of skipping them).
-        public var verifyExisting: Bool
+        package var verifyExisting: Bool
 
-        public init(name: String? = nil, repository: String? = nil, refName: String? = nil, platform: Platform? = nil, verifyExisting: Bool = false) {
+        package init(name: String? = nil, repository: String? = nil, refName: String? = nil, platform: Platform? = nil, verifyExisting: Bool = false) {
             self.name = name
             self.repository = repository
             self.refName = refName
@@ -36,29 +36,29 @@ public struct LayoutImporter {
     }
 
     /// One imported entry.
-    public struct ImportedImage: Sendable {
+    package struct ImportedImage: Sendable {
         /// The bound name, or nil when the entry had none (kept by digest).
-        public var name: String?
-        public var target: Descriptor
+        package var name: String?
+        package var target: Descriptor
         /// Why the entry has no name (`ImageNaming.Outcome`), when it has none.
-        public var unnamedReason: String?
+        package var unnamedReason: String?
     }
 
     /// What an import did.
-    public struct Result: Sendable {
-        public var images: [ImportedImage] = []
-        public var copiedBlobs = 0
-        public var copiedBytes: Int64 = 0
-        public var skippedBlobs = 0
+    package struct Result: Sendable {
+        package var images: [ImportedImage] = []
+        package var copiedBlobs = 0
+        package var copiedBytes: Int64 = 0
+        package var skippedBlobs = 0
         /// Blobs in the store that did not match their digest (`verifyExisting`), copied again.
-        public var replacedBlobs = 0
-        public var absentForeignLayers: [Descriptor] = []
+        package var replacedBlobs = 0
+        package var absentForeignLayers: [Descriptor] = []
     }
 
     private let store: Store
     private let logger: Logger
 
-    public init(store: Store, logger: Logger = Logger(label: "layoutfs.import")) {
+    package init(store: Store, logger: Logger = Logger(label: "layoutfs.import")) {
         self.store = store
         self.logger = logger
     }
@@ -67,7 +67,7 @@ public struct LayoutImporter {
     /// - Throws: `.invalidLayout` (bad `oci-layout`/`index.json`), `.ambiguous` (`--name` with
     ///   several entries, `--ref` selecting none), `.missingBlob`/`.corruptBlob` naming the
     ///   digest, `.noPlatform`, `.noSpace`, `.io`.
-    public func importLayout(at path: String, options: Options) throws(ImagesError) -> Result {
+    package func importLayout(at path: String, options: Options) throws(ImagesError) -> Result {
         let source = try SourceLayout(path: path)
         store.content.removeStaleIngests()
         var result = Result()

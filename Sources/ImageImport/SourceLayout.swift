@@ -8,14 +8,14 @@ import OCISpec
 /// An OCI image layout directory being read (image-spec image-layout.md). Digests are
 /// validated before any path is built; `index.json` and manifests are size-checked before
 /// they are read.
-public struct SourceLayout: Sendable {
-    public let path: String
-    public let index: ImageIndex
+package struct SourceLayout: Sendable {
+    package let path: String
+    package let index: ImageIndex
 
     /// Opens a layout: `oci-layout` must exist with `imageLayoutVersion` 1.x, `index.json` must
     /// be a valid index of at most 4 MiB that lists at least one manifest.
     /// - Throws: `.invalidLayout` saying which file is wrong and how.
-    public init(path: String) throws(ImagesError) {
+    package init(path: String) throws(ImagesError) {
         self.path = path
         var st = stat()
         guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
@@ -47,11 +47,11 @@ public struct SourceLayout: Sendable {
     }
 
     /// Path of a blob in the layout (the digest is already validated).
-    public func blobPath(_ digest: Digest) -> String { "\(path)/\(digest.blobPath)" }
+    package func blobPath(_ digest: Digest) -> String { "\(path)/\(digest.blobPath)" }
 
     /// Reads a manifest or index blob (at most 4 MiB, checked first), or nil when absent.
     /// - Throws: `.corruptBlob` when larger than the limit, `.io`.
-    public func readBlob(_ descriptor: Descriptor) throws(ImagesError) -> [UInt8]? {
+    package func readBlob(_ descriptor: Descriptor) throws(ImagesError) -> [UInt8]? {
         guard descriptor.size <= ImageLayout.maximumManifestSize else {
             throw ImagesError(.corruptBlob, "\(descriptor.mediaType) \(descriptor.digest) claims \(descriptor.size) bytes, more than the 4 MiB limit")
         }
@@ -66,7 +66,7 @@ public struct SourceLayout: Sendable {
     }
 
     /// True when the layout has a regular file for `digest`.
-    public func has(_ digest: Digest) -> Bool {
+    package func has(_ digest: Digest) -> Bool {
         var st = stat()
         return stat(blobPath(digest), &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }

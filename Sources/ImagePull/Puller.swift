@@ -10,22 +10,22 @@ import Registry
 /// the store, through ingests that verify size and digest; blobs already local are skipped;
 /// the name is bound only once the closure is complete, so an interrupted pull names nothing
 /// and a re-run fetches only what is missing.
-public struct Puller: Sendable {
-    public struct Options: Sendable {
+package struct Puller: Sendable {
+    package struct Options: Sendable {
         /// Re-root an index at this platform's manifest.
-        public var platform: Platform?
+        package var platform: Platform?
         /// Blobs downloaded at once.
-        public var concurrency: Int
+        package var concurrency: Int
         /// Attempts per blob when a transfer breaks mid-body (each restarts the blob).
-        public var blobAttempts: Int
+        package var blobAttempts: Int
         /// `--lazy`: fetch manifests, indexes and configs only; record layers as lazy blobs
         /// with this registry repository as their source.
-        public var lazy: Bool
+        package var lazy: Bool
         /// `--verify-existing`: re-hash the blobs already in the store and fetch again those
         /// that do not match (instead of skipping them).
-        public var verifyExisting: Bool
+        package var verifyExisting: Bool
 
-        public init(platform: Platform? = nil, concurrency: Int = 4, blobAttempts: Int = 3, lazy: Bool = false, verifyExisting: Bool = false) {
+        package init(platform: Platform? = nil, concurrency: Int = 4, blobAttempts: Int = 3, lazy: Bool = false, verifyExisting: Bool = false) {
             self.platform = platform
             self.concurrency = max(1, concurrency)
             self.blobAttempts = max(1, blobAttempts)
@@ -35,32 +35,32 @@ public struct Puller: Sendable {
     }
 
     /// Progress of the blob downloads.
-    public struct Progress: Sendable {
-        public var bytesDone: Int64
-        public var bytesTotal: Int64
-        public var blobsDone: Int
-        public var blobsTotal: Int
+    package struct Progress: Sendable {
+        package var bytesDone: Int64
+        package var bytesTotal: Int64
+        package var blobsDone: Int
+        package var blobsTotal: Int
     }
 
-    public struct Result: Sendable {
-        public var name: String
-        public var target: Descriptor
-        public var fetchedBlobs = 0
-        public var fetchedBytes: Int64 = 0
-        public var skippedBlobs = 0
+    package struct Result: Sendable {
+        package var name: String
+        package var target: Descriptor
+        package var fetchedBlobs = 0
+        package var fetchedBytes: Int64 = 0
+        package var skippedBlobs = 0
         /// Blobs in the store that did not match their digest (`verifyExisting`), fetched again.
-        public var replacedBlobs = 0
-        public var absentForeignLayers: [Descriptor] = []
+        package var replacedBlobs = 0
+        package var absentForeignLayers: [Descriptor] = []
         /// Layers recorded as lazy (`--lazy`), and their bytes.
-        public var lazyBlobs = 0
-        public var lazyBytes: Int64 = 0
+        package var lazyBlobs = 0
+        package var lazyBytes: Int64 = 0
     }
 
     private let store: Store
     private let client: RegistryClient
     private let logger: Logger
 
-    public init(store: Store, client: RegistryClient, logger: Logger = Logger(label: "layoutfs.pull")) {
+    package init(store: Store, client: RegistryClient, logger: Logger = Logger(label: "layoutfs.pull")) {
         self.store = store
         self.client = client
         self.logger = logger
@@ -69,7 +69,7 @@ public struct Puller: Sendable {
     /// Pulls `reference` and binds its normalized name.
     /// - Throws: `RegistryError` (not found, unauthorized, transport), `ImagesError`
     ///   (`.corruptBlob` when bytes do not match, `.noPlatform`, `.noSpace`).
-    public func pull(_ reference: ImageReference, options: Options = Options(), progress: @escaping @Sendable (Progress) -> Void = { _ in })
+    package func pull(_ reference: ImageReference, options: Options = Options(), progress: @escaping @Sendable (Progress) -> Void = { _ in })
         async throws -> Result
     {
         let repository = ImageReference(domain: reference.domain, path: reference.path, tag: nil, digest: nil)

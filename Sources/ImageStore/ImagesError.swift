@@ -2,31 +2,31 @@ import ContentStore
 import OCISpec
 
 /// The error the Images module throws: what failed, what to do, and the cause.
-public struct ImagesError: Error, UserFacingError, Sendable {
+package struct ImagesError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds.
-    public struct Code: Hashable, Sendable {
+    package struct Code: Hashable, Sendable {
         private enum Value: Hashable, Sendable {
             case invalidLayout, missingBlob, corruptBlob, unknownImage, ambiguous, invalidArgument, unsafeDestination, io, noSpace, noPlatform
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
         /// The source directory is not a usable OCI layout (no `oci-layout`, bad `index.json`).
-        public static let invalidLayout = Code(.invalidLayout)
+        package static let invalidLayout = Code(.invalidLayout)
         /// A blob of the closure is neither local nor in the source.
-        public static let missingBlob = Code(.missingBlob)
+        package static let missingBlob = Code(.missingBlob)
         /// A blob's bytes do not match its digest or size.
-        public static let corruptBlob = Code(.corruptBlob)
+        package static let corruptBlob = Code(.corruptBlob)
         /// No image has that name.
-        public static let unknownImage = Code(.unknownImage)
+        package static let unknownImage = Code(.unknownImage)
         /// The request selects more or fewer entries than it must.
-        public static let ambiguous = Code(.ambiguous)
-        public static let invalidArgument = Code(.invalidArgument)
+        package static let ambiguous = Code(.ambiguous)
+        package static let invalidArgument = Code(.invalidArgument)
         /// The destination contains a symlink where a directory must be.
-        public static let unsafeDestination = Code(.unsafeDestination)
-        public static let io = Code(.io)
-        public static let noSpace = Code(.noSpace)
+        package static let unsafeDestination = Code(.unsafeDestination)
+        package static let io = Code(.io)
+        package static let noSpace = Code(.noSpace)
         /// An index has no manifest for the requested platform.
-        public static let noPlatform = Code(.noPlatform)
+        package static let noPlatform = Code(.noPlatform)
 
         /// The code for a system call that failed with `errno`: `.noSpace` (`ENOSPC`, `EDQUOT`)
         /// or `.io`, as `ContentStoreError.Code(errno:)` decides.
@@ -35,11 +35,11 @@ public struct ImagesError: Error, UserFacingError, Sendable {
         }
     }
 
-    public var code: Code
-    public var message: String
-    public var underlying: (any Error)?
+    package var code: Code
+    package var message: String
+    package var underlying: (any Error)?
 
-    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+    package init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.underlying = underlying
@@ -57,5 +57,5 @@ public struct ImagesError: Error, UserFacingError, Sendable {
         self.init(code, "\(context): \(error)", underlying: error)
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -2,14 +2,14 @@ import ContentStore
 import OCISpec
 
 /// An IMAGE argument resolved against the store: a root descriptor and, when named, the name.
-public struct ResolvedImage: Sendable, Equatable {
+package struct ResolvedImage: Sendable, Equatable {
     /// Normalized name, or nil for a bare digest.
-    public var name: String?
-    public var root: Descriptor
+    package var name: String?
+    package var root: Descriptor
     /// True for `NAME@digest` and bare digests: the view never follows the name.
-    public var pinned: Bool
+    package var pinned: Bool
 
-    public init(name: String?, root: Descriptor, pinned: Bool) {
+    package init(name: String?, root: Descriptor, pinned: Bool) {
         self.name = name
         self.root = root
         self.pinned = pinned
@@ -23,7 +23,7 @@ extension Store {
     ///   that several roots start with (listing them), `.missingBlob` for a digest not in the
     ///   store, `.invalidArgument` for `docker://REF` (the commands that take it pull it first:
     ///   `DockerReferencePull` in the commands).
-    public func resolve(_ specifier: ImageSpecifier) throws(ImagesError) -> ResolvedImage {
+    package func resolve(_ specifier: ImageSpecifier) throws(ImagesError) -> ResolvedImage {
         switch specifier {
         case .digestPrefix(let prefix, let name):
             return try resolve(prefix, orName: name)
@@ -101,14 +101,14 @@ extension Store {
     /// Checks that a name may be bound to `target`: a name with a digest must carry the
     /// target's own digest.
     /// - Throws: `.invalidArgument`.
-    public static func checkName(_ reference: ImageReference, for target: Descriptor) throws(ImagesError) {
+    package static func checkName(_ reference: ImageReference, for target: Descriptor) throws(ImagesError) {
         if let digest = reference.digest, digest != target.digest {
             throw ImagesError(.invalidArgument, "\(reference) names digest \(digest), but the image is \(target.digest): drop the @digest or use the image's own")
         }
     }
 
     /// Every named image.
-    public func allImages() throws(ImagesError) -> [ImageRecord] {
+    package func allImages() throws(ImagesError) -> [ImageRecord] {
         do {
             return try images.images()
         } catch {

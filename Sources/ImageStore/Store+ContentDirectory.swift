@@ -6,7 +6,7 @@ extension Store {
     /// manifest or index there that no index there refers to, as a resolved image by digest
     /// (containerd keeps names in its own database, not in the content directory).
     /// Blobs larger than a manifest may be or that are not JSON manifests are passed over.
-    public func contentDirectoryImages() -> [ResolvedImage] {
+    package func contentDirectoryImages() -> [ResolvedImage] {
         guard let foreignContent else { return [] }
         var candidates: [ResolvedImage] = []
         var children: Set<Digest> = []

@@ -6,7 +6,7 @@ extension Store {
     /// lives (a running mount's lease, DESIGN.md "On disk": `leases/<id>`); the kernel frees it
     /// if the holder dies. Update it with ``updateLease(_:roots:)``.
     /// - Throws: `.io`, `.noSpace`.
-    public func lease(_ roots: [Descriptor]) throws(ImagesError) -> LockedRecord {
+    package func lease(_ roots: [Descriptor]) throws(ImagesError) -> LockedRecord {
         do {
             return try LockedRecord(in: location.leasesDirectory, contents: ImageIndex(manifests: roots).json.encoded)
         } catch {
@@ -15,7 +15,7 @@ extension Store {
     }
 
     /// Replaces what a lease holds.
-    public func updateLease(_ lease: LockedRecord, roots: [Descriptor]) throws(ImagesError) {
+    package func updateLease(_ lease: LockedRecord, roots: [Descriptor]) throws(ImagesError) {
         do {
             try lease.update(ImageIndex(manifests: roots).json.encoded)
         } catch {
@@ -26,7 +26,7 @@ extension Store {
     /// The roots held by live leases (stale leases are removed on the way), and how many
     /// leases there are.
     /// - Throws: `.invalidLayout` for a live lease that cannot be read (prune must then stop).
-    public func leasedRoots(removeStale: Bool = true) throws(ImagesError) -> (roots: [Descriptor], leases: Int) {
+    package func leasedRoots(removeStale: Bool = true) throws(ImagesError) -> (roots: [Descriptor], leases: Int) {
         let records = LockedRecord.live(in: location.leasesDirectory, removeStale: removeStale)
         var roots: [Descriptor] = []
         for record in records {

@@ -2,18 +2,18 @@ import ContentStore
 import OCISpec
 
 /// One layoutfs store: the content store and meta.db under one root (DESIGN.md "On disk").
-public struct Store: Sendable {
-    public let location: StoreLocation
-    public let content: LocalContentStore
-    public let images: any ImageStore
+package struct Store: Sendable {
+    package let location: StoreLocation
+    package let content: LocalContentStore
+    package let images: any ImageStore
     /// Blobs known by descriptor but not local yet (`pull --lazy`).
-    public let lazyBlobs: any LazyBlobIndex
+    package let lazyBlobs: any LazyBlobIndex
     /// Another tool's content directory read beside the store (`--content DIR`), never written.
-    public private(set) var foreignContent: LocalContentStore?
+    package private(set) var foreignContent: LocalContentStore?
 
     /// The store, also reading blobs from another tool's content directory (read-only).
     /// - Throws: `.invalidStore` when `path` is not a content directory.
-    public func readingAlso(contentDirectory path: String) throws(ImagesError) -> Store {
+    package func readingAlso(contentDirectory path: String) throws(ImagesError) -> Store {
         var store = self
         do {
             store.foreignContent = try LocalContentStore.readOnly(contentRoot: path)
@@ -24,18 +24,18 @@ public struct Store: Sendable {
     }
 
     /// True when the blob can be read here (the store, or the content directory beside it).
-    public func hasBlob(_ digest: Digest) -> Bool {
+    package func hasBlob(_ digest: Digest) -> Bool {
         content.contains(digest) || foreignContent?.contains(digest) == true
     }
 
     /// Size in bytes of a readable blob, or nil.
-    public func blobSize(_ digest: Digest) -> Int64? {
+    package func blobSize(_ digest: Digest) -> Int64? {
         content.size(of: digest) ?? foreignContent?.size(of: digest)
     }
 
     /// Opens a readable blob: the store's copy first.
     /// - Throws: `.notFound`, `.io`.
-    public func openBlob(_ digest: Digest) throws(ContentStoreError) -> BlobFile {
+    package func openBlob(_ digest: Digest) throws(ContentStoreError) -> BlobFile {
         if let foreignContent, !content.contains(digest), foreignContent.contains(digest) {
             return try foreignContent.openBlob(digest)
         }
@@ -44,7 +44,7 @@ public struct Store: Sendable {
 
     /// Reads a small readable blob whole (at most `maximumSize` bytes).
     /// - Throws: `.notFound`, `.invalidContent` when too large, `.io`.
-    public func readBlob(_ digest: Digest, maximumSize: Int64 = ImageLayout.maximumManifestSize) throws(ContentStoreError) -> [UInt8] {
+    package func readBlob(_ digest: Digest, maximumSize: Int64 = ImageLayout.maximumManifestSize) throws(ContentStoreError) -> [UInt8] {
         if let foreignContent, !content.contains(digest), foreignContent.contains(digest) {
             return try foreignContent.readBlob(digest, maximumSize: maximumSize)
         }
@@ -53,7 +53,7 @@ public struct Store: Sendable {
 
     /// Opens (creating when needed) the store at `root` (nil: the default location).
     /// - Throws: `ContentStoreError` (`.invalidStore` on NFS/FUSE, `.database`, `.io`).
-    public static func open(root: String?) throws(ContentStoreError) -> Store {
+    package static func open(root: String?) throws(ContentStoreError) -> Store {
         let location = StoreLocation(root: root)
         try location.prepare()
         let content = try LocalContentStore(contentRoot: location.contentRoot)
@@ -63,7 +63,7 @@ public struct Store: Sendable {
 
     /// Reads and parses a local manifest or index blob, verifying the bytes against `digest`.
     /// - Throws: `.missingBlob`, `.corruptBlob`, `.invalidLayout` for unparseable JSON.
-    public func readRoot(_ descriptor: Descriptor) throws(ImagesError) -> ManifestNode {
+    package func readRoot(_ descriptor: Descriptor) throws(ImagesError) -> ManifestNode {
         let bytes: [UInt8]
         do {
             bytes = try readBlob(descriptor.digest)

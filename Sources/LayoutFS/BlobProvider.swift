@@ -7,7 +7,7 @@ import OCISpec
 ///
 /// Every call answers at once (no network, no waiting on another blob's lock): they run on
 /// FUSE request threads.
-public protocol BlobProvider: Sendable {
+package protocol BlobProvider: Sendable {
     /// Opens the blob `descriptor` names, for reading by one file handle.
     /// - Throws: `LayoutFSError` `.io` (or `.notFound`) when it cannot be read: gone from the
     ///   store, changed size, no source to fetch it from, out of file descriptors.
@@ -28,7 +28,7 @@ public protocol BlobProvider: Sendable {
 
 /// The content of one open file: what the tree reads for a file handle, whatever the bytes
 /// come from (a local blob file, a blob fetched on demand, a file inside a layer).
-public protocol FileContent: Sendable {
+package protocol FileContent: Sendable {
     /// Whether the kernel may keep the pages it cached from earlier opens of this file
     /// (`FOPEN_KEEP_CACHE`): false when those pages may hold bytes that turned out bad (served
     /// before verification, or from a file since replaced). Asked once, right after the open.
@@ -44,5 +44,5 @@ public protocol FileContent: Sendable {
 }
 
 extension FileContent {
-    public func replacement() -> (any FileContent)? { nil }
+    package func replacement() -> (any FileContent)? { nil }
 }

@@ -6,24 +6,24 @@ import Glibc
 
 /// The error the filesystem model throws; `errno` is what a FUSE reply carries. `Code` is the
 /// one table from the model's failures to errno values (and to whether one is worth a log line).
-public struct LayoutFSError: Error, UserFacingError, Sendable {
+package struct LayoutFSError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds, each with one errno (the single mapping table).
-    public struct Code: Hashable, Sendable {
+    package struct Code: Hashable, Sendable {
         private enum Value: Hashable, Sendable { case notFound, notDirectory, isDirectory, io, badHandle, noAttribute, timedOut, interrupted }
         private let value: Value
         private init(_ value: Value) { self.value = value }
-        public static let notFound = Code(.notFound)
-        public static let notDirectory = Code(.notDirectory)
-        public static let isDirectory = Code(.isDirectory)
-        public static let io = Code(.io)
-        public static let badHandle = Code(.badHandle)
-        public static let noAttribute = Code(.noAttribute)
-        public static let timedOut = Code(.timedOut)
-        public static let interrupted = Code(.interrupted)
+        package static let notFound = Code(.notFound)
+        package static let notDirectory = Code(.notDirectory)
+        package static let isDirectory = Code(.isDirectory)
+        package static let io = Code(.io)
+        package static let badHandle = Code(.badHandle)
+        package static let noAttribute = Code(.noAttribute)
+        package static let timedOut = Code(.timedOut)
+        package static let interrupted = Code(.interrupted)
 
         /// The errno for this code, always > 0. `EMFILE` and every storage failure surface as
         /// `EIO`.
-        public var errno: Int32 {
+        package var errno: Int32 {
             switch value {
             case .notFound: return ENOENT
             case .notDirectory: return ENOTDIR
@@ -37,7 +37,7 @@ public struct LayoutFSError: Error, UserFacingError, Sendable {
 
         /// Whether a failure is a routine answer rather than a fault worth a log line: lookups
         /// of absent names and attributes, wrong file types, interrupted reads.
-        public var isRoutine: Bool {
+        package var isRoutine: Bool {
             switch value {
             case .notFound, .noAttribute, .notDirectory, .isDirectory, .interrupted: return true
             case .io, .badHandle, .timedOut: return false
@@ -45,12 +45,12 @@ public struct LayoutFSError: Error, UserFacingError, Sendable {
         }
     }
 
-    public var code: Code
-    public var message: String
-    public init(_ code: Code, _ message: String) {
+    package var code: Code
+    package var message: String
+    package init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
     }
-    public var errno: Int32 { code.errno }
-    public var description: String { message }
+    package var errno: Int32 { code.errno }
+    package var description: String { message }
 }

@@ -7,8 +7,8 @@ import Synchronization
 /// blobs of the closure. FUSE-free: the mount adapts it, tests call it directly.
 ///
 /// Thread-safe; every call answers at once except `read`, which may complete later.
-public final class LayoutTree: Sendable {
-    public static let rootInode: UInt64 = 1
+package final class LayoutTree: Sendable {
+    package static let rootInode: UInt64 = 1
     static let layoutFileInode: UInt64 = 2
     static let indexInode: UInt64 = 3
     static let blobsInode: UInt64 = 4
@@ -27,7 +27,7 @@ public final class LayoutTree: Sendable {
     ///   - blobs: every blob the layout shows (the closure); duplicates are ignored.
     ///   - provider: where blob bytes come from.
     ///   - modificationTime: seconds since the epoch shown as every node's mtime.
-    public init(index: [UInt8], dockerManifest: [UInt8]? = nil, blobs: [Descriptor], provider: any BlobProvider, modificationTime: Int64) {
+    package init(index: [UInt8], dockerManifest: [UInt8]? = nil, blobs: [Descriptor], provider: any BlobProvider, modificationTime: Int64) {
         var contents = TreeContents(indexBytes: index, dockerManifest: dockerManifest)
         contents.show(blobs)
         self.contents = Mutex(contents)
@@ -36,14 +36,14 @@ public final class LayoutTree: Sendable {
     }
 
     /// The current generation of `index.json` (0 at mount, +1 per ``replace(index:blobs:)``).
-    public var generation: UInt64 { contents.withLock { $0.generation } }
+    package var generation: UInt64 { contents.withLock { $0.generation } }
 
     /// Shows a new generation (DESIGN.md "index.json generations"): `index.json` (and
     /// `manifest.json`, when given) get new bytes and new inodes (a handle keeps reading the
     /// generation it opened), `blobs/<alg>` lists `blobs`. Blobs of earlier generations stay
     /// reachable by name (not listed) until ``retire(keeping:)``.
     /// - Returns: the new generation.
-    public func replace(index: [UInt8], dockerManifest: [UInt8]? = nil, blobs: [Descriptor]) -> UInt64 {
+    package func replace(index: [UInt8], dockerManifest: [UInt8]? = nil, blobs: [Descriptor]) -> UInt64 {
         contents.withLock { contents in
             contents.generation += 1
             contents.indexInode = 1 << 62 | contents.generation
@@ -59,7 +59,7 @@ public final class LayoutTree: Sendable {
     /// generation's always stay).
     /// - Returns: the entries removed, (directory inode, name), for the kernel to forget.
     @discardableResult
-    public func retire(keeping: Set<Digest>) -> [(parent: UInt64, name: String)] {
+    package func retire(keeping: Set<Digest>) -> [(parent: UInt64, name: String)] {
         contents.withLock { contents in
             var removed: [(parent: UInt64, name: String)] = []
             for (digest, inode) in contents.blobInodes where !contents.current.contains(digest) && !keeping.contains(digest) {
@@ -82,17 +82,17 @@ public final class LayoutTree: Sendable {
     }
 
     /// Bytes the provider received from registries (lazy blobs).
-    public var bytesFetched: Int64 { provider.bytesFetched }
+    package var bytesFetched: Int64 { provider.bytesFetched }
 
     /// The digest of a blob file's inode, if it is one.
-    public func digest(ofInode inode: UInt64) -> Digest? { contents.withLock { $0.blobs[inode]?.digest } }
+    package func digest(ofInode inode: UInt64) -> Digest? { contents.withLock { $0.blobs[inode]?.digest } }
 
     /// The inode of a blob file, if the layout shows it.
-    public func inode(of digest: Digest) -> UInt64? { contents.withLock { $0.blobInodes[digest] } }
+    package func inode(of digest: Digest) -> UInt64? { contents.withLock { $0.blobInodes[digest] } }
 
     /// Attributes of `inode`.
     /// - Throws: `LayoutFSError.notFound` for an unknown inode.
-    public func attributes(of inode: UInt64) throws(LayoutFSError) -> NodeAttributes {
+    package func attributes(of inode: UInt64) throws(LayoutFSError) -> NodeAttributes {
         switch inode {
         case Self.rootInode, Self.blobsInode, Self.ingestInode:
             return directory(inode)
@@ -109,7 +109,7 @@ public final class LayoutTree: Sendable {
 
     /// Looks `name` up in directory `parent`.
     /// - Throws: `.notFound`, or `.notDirectory` when `parent` is a file.
-    public func lookup(parent: UInt64, name: String) throws(LayoutFSError) -> NodeAttributes {
+    package func lookup(parent: UInt64, name: String) throws(LayoutFSError) -> NodeAttributes {
         // In blobs/<alg>: every reachable blob, also those of earlier generations (not listed).
         if let algorithm = Self.algorithmInodes.first(where: { $0.value == parent })?.key, algorithmShown(algorithm) {
             guard let digest = try? Digest(algorithm: algorithm, encoded: name), let inode = inode(of: digest) else {
@@ -125,7 +125,7 @@ public final class LayoutTree: Sendable {
 
     /// The entries of directory `inode`, without `.` and `..`, in a stable order.
     /// - Throws: `.notFound`, `.notDirectory`.
-    public func entries(of inode: UInt64) throws(LayoutFSError) -> [DirectoryEntry] {
+    package func entries(of inode: UInt64) throws(LayoutFSError) -> [DirectoryEntry] {
         switch inode {
         case Self.rootInode:
             let (indexInode, dockerManifestInode) = contents.withLock { ($0.indexInode, $0.dockerManifestInode) }
@@ -156,7 +156,7 @@ public final class LayoutTree: Sendable {
     /// Opens a file for reading and returns a handle for `read` and `release`.
     /// - Throws: `.isDirectory`, `.notFound`, `.io` when the blob cannot be opened (the
     ///   provider's error: the store lost it, the process is out of file descriptors).
-    public func open(_ inode: UInt64) throws(LayoutFSError) -> UInt64 {
+    package func open(_ inode: UInt64) throws(LayoutFSError) -> UInt64 {
         let content: OpenContent
         switch inode {
         case Self.layoutFileInode: content = .bytes(ImageLayout.layoutFileContents)
@@ -181,7 +181,7 @@ public final class LayoutTree: Sendable {
     /// file's bytes are bad) at the replacement. One question per blob with open handles; the
     /// mount calls it about once a second, never on a request thread.
     /// - Returns: the inodes of those blobs: the kernel must drop their cached pages.
-    public func repointReplacedBlobs() -> [UInt64] {
+    package func repointReplacedBlobs() -> [UInt64] {
         var inodes: [UInt64] = []
         for (digest, file) in handles.openBlobs() {
             guard let fresh = file.replacement() else { continue }
@@ -194,7 +194,7 @@ public final class LayoutTree: Sendable {
     /// Reads up to `byteCount` bytes at `offset` (bytes) of an open handle. Completes at once for local content and present
     /// lazy chunks, later when they must be fetched; `completion` is called exactly once (a
     /// failed fetch or a corrupt blob: `.io`).
-    public func read(handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void) {
+    package func read(handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void) {
         guard let content = handles.content(of: handle) else {
             completion(.failure(LayoutFSError(.badHandle, "no open file handle \(handle)")))
             return
@@ -216,20 +216,20 @@ public final class LayoutTree: Sendable {
     /// A read of `inode` waited `deadline` for its bytes and is being answered `EIO` (the
     /// mount's deadline): tells the provider (``BlobProvider/readTimedOut(_:after:)``).
     /// - Returns: what to log: the blob and why its bytes did not come.
-    public func readTimedOut(inode: UInt64, after deadline: Duration) -> String {
+    package func readTimedOut(inode: UInt64, after deadline: Duration) -> String {
         guard let digest = digest(ofInode: inode) else { return "inode \(inode)" }
         guard let reason = provider.readTimedOut(digest, after: deadline) else { return "blob \(digest)" }
         return "blob \(digest): \(reason)"
     }
 
     /// Closes a handle returned by `open` (once).
-    public func release(handle: UInt64) {
+    package func release(handle: UInt64) {
         handles.remove(handle)
     }
 
     /// The value of extended attribute `name`; `user.layoutfs.*` names are answered, never listed.
     /// - Throws: `.noAttribute` when `inode` has no such attribute, `.notFound` for an unknown inode.
-    public func extendedAttribute(of inode: UInt64, name: String) throws(LayoutFSError) -> [UInt8] {
+    package func extendedAttribute(of inode: UInt64, name: String) throws(LayoutFSError) -> [UInt8] {
         _ = try attributes(of: inode)
         if name == "user.layoutfs.state", let descriptor = contents.withLock({ $0.blobs[inode] }) {
             return Array(provider.state(of: descriptor).utf8)
@@ -239,7 +239,7 @@ public final class LayoutTree: Sendable {
 
     /// Calls `handler` with a blob's inode when its fetched bytes turned out corrupt and its
     /// cache was dropped (on a worker thread): the mount has the kernel forget its pages.
-    public func onInvalidate(_ handler: @escaping @Sendable (UInt64) -> Void) {
+    package func onInvalidate(_ handler: @escaping @Sendable (UInt64) -> Void) {
         provider.onInvalidate { [weak self] digest in
             if let inode = self?.inode(of: digest) { handler(inode) }
         }
@@ -247,13 +247,13 @@ public final class LayoutTree: Sendable {
 
     /// Whether the kernel may keep pages cached from earlier opens of the file `handle` reads
     /// (``FileContent/keepsPages``; always for the layout's own small files).
-    public func keepsPages(handle: UInt64) -> Bool {
+    package func keepsPages(handle: UInt64) -> Bool {
         guard case .blob(let file, _)? = handles.content(of: handle) else { return true }
         return file.keepsPages
     }
 
     /// True for blobs (immutable: the kernel may keep their pages), false for index.json and manifest.json.
-    public func keepsCache(_ inode: UInt64) -> Bool { !Self.isIndexInode(inode) }
+    package func keepsCache(_ inode: UInt64) -> Bool { !Self.isIndexInode(inode) }
 
     /// Generation 0's index.json is inode 3 and manifest.json 8; later ones
     /// `1 << 62 | generation` and `1 << 62 | 1 << 61 | generation` (blob inodes have the top bit

@@ -15,8 +15,8 @@ import Glibc
 #endif
 
 /// The root command: `layoutfs <subcommand>`.
-public struct LayoutFSCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct LayoutFSCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "layoutfs",
         abstract: "Present images from a content store as OCI image layout directories.",
         discussion: """
@@ -28,20 +28,20 @@ public struct LayoutFSCommand: AsyncParsableCommand {
         subcommands: [Import.self, Pull.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self, Prune.self, Check.self, Status.self]
     )
 
-    public init() {}
+    package init() {}
 
     /// Runs the command line, printing `layoutfs: error: ...` for user errors (no backtrace)
     /// and exiting non-zero.
     /// Call first in `main`, before anything can start a thread: a foreground mount daemon owns
     /// SIGINT/SIGTERM/SIGHUP on one thread, so they must be blocked in every thread it will have.
-    public static func prepareProcess(arguments: [String] = CommandLine.arguments) {
+    package static func prepareProcess(arguments: [String] = CommandLine.arguments) {
         if arguments.dropFirst().first == "mount", arguments.contains("--foreground") {
             MountDaemon.blockTerminationSignals()
         }
     }
 
     @MainActor
-    public static func runMain() async {
+    package static func runMain() async {
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()

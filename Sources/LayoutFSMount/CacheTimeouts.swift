@@ -2,13 +2,13 @@
 /// within a mount: one hour. `index.json` moves with the images it shows (each generation is a
 /// new inode): one second, so a new open soon sees the new generation even without an
 /// invalidation.
-public struct CacheTimeouts: Sendable, Hashable {
+package struct CacheTimeouts: Sendable, Hashable {
     /// For content that never changes (blobs, `oci-layout`, directories).
-    public var immutable: Duration
+    package var immutable: Duration
     /// For `index.json`.
-    public var mutable: Duration
+    package var mutable: Duration
 
-    public init(immutable: Duration = .seconds(3600), mutable: Duration = .seconds(1)) {
+    package init(immutable: Duration = .seconds(3600), mutable: Duration = .seconds(1)) {
         self.immutable = immutable
         self.mutable = mutable
     }

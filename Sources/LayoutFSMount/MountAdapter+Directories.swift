@@ -3,7 +3,7 @@ import LayoutFS
 
 extension MountAdapter {
     /// Takes the directory's listing (with `.` and `..`) for this open directory.
-    public func openDirectory(_ request: consuming Request, inode: UInt64) {
+    package func openDirectory(_ request: consuming Request, inode: UInt64) {
         do {
             let handle = directories.insert(try listing(of: inode))
             request.reply(openDirectory: handle)
@@ -12,7 +12,7 @@ extension MountAdapter {
         }
     }
 
-    public func readDirectory(
+    package func readDirectory(
         _ request: consuming Request, inode: UInt64, fileHandle: UInt64, offset: Int64, maxSize: Int
     ) {
         do {
@@ -23,7 +23,7 @@ extension MountAdapter {
         }
     }
 
-    public func readDirectoryPlus(
+    package func readDirectoryPlus(
         _ request: consuming Request, inode: UInt64, fileHandle: UInt64, offset: Int64, maxSize: Int
     ) {
         do {
@@ -43,7 +43,7 @@ extension MountAdapter {
         }
     }
 
-    public func releaseDirectory(_ request: consuming Request, inode: UInt64, fileHandle: UInt64) {
+    package func releaseDirectory(_ request: consuming Request, inode: UInt64, fileHandle: UInt64) {
         directories.remove(fileHandle)
         request.replySuccess()
     }

@@ -5,7 +5,7 @@ import LayoutFS
 extension MountAdapter {
     /// Reads through `LayoutTree.read`. A completion before the call returns is answered at
     /// once; a later one answers the request parked meanwhile (see ``PendingRead``).
-    public func read(_ request: consuming Request, inode: UInt64, fileHandle: UInt64, offset: Int64, byteCount: Int) {
+    package func read(_ request: consuming Request, inode: UInt64, fileHandle: UInt64, offset: Int64, byteCount: Int) {
         let pending = PendingRead(registry: parkedReads, inode: inode)
         tree.read(handle: fileHandle, offset: offset, byteCount: byteCount) { [self] result in
             pending.complete(result) { request, result in answer(request, with: result, inode: inode) }
@@ -20,7 +20,7 @@ extension MountAdapter {
     }
 
     /// Answers every read still waiting for the tree with `EIO`: the session is about to unmount.
-    public func sessionWillEnd() {
+    package func sessionWillEnd() {
         let answered = parkedReads.answerAll(with: .ioError)
         if answered > 0 {
             MountCounters.add(counters.errors, Int64(answered))

@@ -4,7 +4,7 @@ import LayoutFS
 extension MountAdapter {
     /// `statfs`: the layout's total size in 4 KiB blocks and its node count, nothing free (a
     /// read-only file system), 255-byte names. Walks the tree (one pass over the blobs).
-    public func statistics(_ request: consuming Request, inode: UInt64) {
+    package func statistics(_ request: consuming Request, inode: UInt64) {
         var totalBytes: Int64 = 0
         var nodes: UInt64 = 1
         var directories = [LayoutTree.rootInode]

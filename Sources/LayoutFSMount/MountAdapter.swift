@@ -15,9 +15,9 @@ import SystemPackage
 /// - Reads are answered by splicing from the blob's file descriptor (`fuse_reply_data`), or
 ///   with bytes; a read the tree completes later is parked and answered from its completion.
 /// - Extended attributes are answered by name and never listed.
-public final class MountAdapter: FileSystem {
+package final class MountAdapter: FileSystem {
     /// The tree served.
-    public let tree: LayoutTree
+    package let tree: LayoutTree
     let logger: Logger
     let timeouts: CacheTimeouts
     let owner: (userID: UInt32, groupID: UInt32)
@@ -31,7 +31,7 @@ public final class MountAdapter: FileSystem {
     ///   - timeouts: kernel cache lifetimes.
     ///   - readDeadline: longest wait of a read for its bytes; then `EIO`.
     ///   - logger: receives I/O errors and the negotiated connection.
-    public init(tree: LayoutTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger) {
+    package init(tree: LayoutTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger) {
         self.tree = tree
         let counters = MountCounters()
         self.counters = counters
@@ -46,11 +46,11 @@ public final class MountAdapter: FileSystem {
     }
 
     /// Splice reads, 1 MiB readahead, 64 background requests, `readdirplus`.
-    public var configuration: FileSystemConfiguration {
+    package var configuration: FileSystemConfiguration {
         FileSystemConfiguration(spliceWrite: true, maxReadahead: 1 << 20, maxBackground: 64, readdirPlus: true)
     }
 
-    public func connectionEstablished(_ info: ConnectionInfo) {
+    package func connectionEstablished(_ info: ConnectionInfo) {
         logger.debug(
             "FUSE connection established",
             metadata: [
@@ -59,7 +59,7 @@ public final class MountAdapter: FileSystem {
             ])
     }
 
-    public func lookup(_ request: consuming Request, parent: UInt64, name: String) {
+    package func lookup(_ request: consuming Request, parent: UInt64, name: String) {
         do {
             let attributes = try tree.lookup(parent: parent, name: name)
             if attributes.kind == .directory {
@@ -71,7 +71,7 @@ public final class MountAdapter: FileSystem {
         }
     }
 
-    public func getAttributes(_ request: consuming Request, inode: UInt64) {
+    package func getAttributes(_ request: consuming Request, inode: UInt64) {
         do {
             let attributes = try tree.attributes(of: inode)
             request.reply(attributes: fileAttributes(attributes), timeout: timeout(for: attributes.inode))
@@ -80,7 +80,7 @@ public final class MountAdapter: FileSystem {
         }
     }
 
-    public func open(_ request: consuming Request, inode: UInt64, flags: Int32) {
+    package func open(_ request: consuming Request, inode: UInt64, flags: Int32) {
         do {
             let handle = try tree.open(inode)
             request.reply(open: handle, keepCache: tree.keepsCache(inode) && tree.keepsPages(handle: handle))
@@ -90,12 +90,12 @@ public final class MountAdapter: FileSystem {
         }
     }
 
-    public func release(_ request: consuming Request, inode: UInt64, fileHandle: UInt64) {
+    package func release(_ request: consuming Request, inode: UInt64, fileHandle: UInt64) {
         tree.release(handle: fileHandle)
         request.replySuccess()
     }
 
-    public func getExtendedAttribute(_ request: consuming Request, inode: UInt64, name: String, size: Int) {
+    package func getExtendedAttribute(_ request: consuming Request, inode: UInt64, name: String, size: Int) {
         if inode == LayoutTree.rootInode, let value = counters.attributes(bytesFetched: tree.bytesFetched)[name] {
             return request.reply(xattrValue: Array(String(value).utf8), requestedSize: size)
         }
@@ -109,13 +109,13 @@ public final class MountAdapter: FileSystem {
 
     /// Always an empty list: `user.layoutfs.*` attributes are answered by name only, so
     /// `cp -a`, `rsync -X` and `tar --xattrs` never copy them.
-    public func listExtendedAttributes(_ request: consuming Request, inode: UInt64, size: Int) {
+    package func listExtendedAttributes(_ request: consuming Request, inode: UInt64, size: Int) {
         request.reply(xattrNames: [], requestedSize: size)
     }
 
     /// `R_OK` and `X_OK` against the permission bits (only asked without `default_permissions`;
     /// the kernel answers `W_OK` with `EROFS` itself on this read-only mount).
-    public func access(_ request: consuming Request, inode: UInt64, mask: Int32) {
+    package func access(_ request: consuming Request, inode: UInt64, mask: Int32) {
         do {
             let attributes = try tree.attributes(of: inode)
             let allowed = attributes.permissions & 0o7

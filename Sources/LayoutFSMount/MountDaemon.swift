@@ -13,13 +13,13 @@ import Synchronization
 /// Threads: the caller's thread waits; the FUSE loop (`fuse_session_loop_mt` and its workers)
 /// runs on a thread of its own; one more thread owns `SIGINT`/`SIGTERM`/`SIGHUP`, which are
 /// blocked everywhere else, and ends the session on the first of them.
-public enum MountDaemon {
+package enum MountDaemon {
     /// Blocks `SIGINT`, `SIGTERM` and `SIGHUP` in the calling thread and every thread created
     /// after it (`pthread_sigmask`), and ignores `SIGPIPE`. Call it first thing in a daemon
     /// process, before anything starts threads (a thread created earlier could take a signal and
     /// end the process without unmounting). ``run(tree:mountpoint:options:logger:ready:)`` calls
     /// it too.
-    public static func blockTerminationSignals() {
+    package static func blockTerminationSignals() {
         SignalOwner.blockTerminationSignals()
     }
 
@@ -43,7 +43,7 @@ public enum MountDaemon {
     ///   ``MountError/Code/mountFailed`` when the session cannot be created or mounted (the
     ///   message says what to check); ``MountError/Code/sessionFailed`` when the loop fails. A
     ///   signal or an external unmount is a normal return.
-    public static func run(
+    package static func run(
         tree: LayoutTree, mountpoint: String, options: MountOptions = MountOptions(), logger: Logger,
         announce: (String) -> Void = { _ in }, ready: (MountControl) -> Void
     ) throws(MountError) {
@@ -142,12 +142,12 @@ public enum MountDaemon {
 
 /// What a running mount's owner may tell the kernel, from any thread except a FUSE request
 /// handler (libfuse documents the deadlock).
-public struct MountControl: Sendable {
+package struct MountControl: Sendable {
     let session: Session
 
     /// Makes the kernel forget `name` in directory `parent` (a moved `index.json`).
     /// - Throws: `FUSEError` when the mount is gone.
-    public func invalidateEntry(parent: UInt64, name: String) throws(FUSEError) {
+    package func invalidateEntry(parent: UInt64, name: String) throws(FUSEError) {
         try session.notifyInvalidateEntry(parent: parent, name: name)
     }
 }

@@ -1,21 +1,21 @@
 /// How a layoutfs mount is made and served.
-public struct MountOptions: Sendable, Hashable {
+package struct MountOptions: Sendable, Hashable {
     /// Let other users see the mount (`allow_other`, which then also sets
     /// `default_permissions` so the kernel checks the 0444/0555 modes). Non-root users need
     /// `user_allow_other` in `/etc/fuse.conf`.
-    public var allowOther: Bool
+    package var allowOther: Bool
     /// The source shown in `/proc/self/mountinfo` and `df` (`fsname`).
-    public var fileSystemName: String
+    package var fileSystemName: String
     /// libfuse's request trace on stderr (`debug`).
-    public var debug: Bool
+    package var debug: Bool
     /// Most libfuse worker threads serving requests at once.
-    public var maxThreads: Int
+    package var maxThreads: Int
     /// How long the kernel caches names and attributes.
-    public var timeouts: CacheTimeouts
+    package var timeouts: CacheTimeouts
     /// Longest wait of a read for its bytes (a lazy fetch); then it gets `EIO`.
-    public var readDeadline: Duration
+    package var readDeadline: Duration
 
-    public init(
+    package init(
         allowOther: Bool = false, fileSystemName: String = "layoutfs", debug: Bool = false, maxThreads: Int = 16,
         timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30)
     ) {

@@ -6,36 +6,36 @@ import SystemPackage
 #endif
 
 /// One line of `/proc/self/mountinfo` (proc(5)).
-public struct MountTableEntry: Sendable, Hashable {
+package struct MountTableEntry: Sendable, Hashable {
     /// Unique id of the mount.
-    public var mountID: Int
+    package var mountID: Int
     /// Id of the parent mount.
-    public var parentID: Int
+    package var parentID: Int
     /// `st_dev` of files in the mount, as `major:minor`.
-    public var device: String
+    package var device: String
     /// The directory of the file system mounted here (usually `/`).
-    public var root: String
+    package var root: String
     /// Where it is mounted, as an absolute path (unescaped).
-    public var mountPoint: String
+    package var mountPoint: String
     /// Per-mount options (`ro`, `nosuid`, ...).
-    public var mountOptions: String
+    package var mountOptions: String
     /// The file system type, `fuse.<subtype>` for FUSE mounts: `fuse.layoutfs` for ours.
-    public var fileSystemType: String
+    package var fileSystemType: String
     /// The mount source (`fsname` for FUSE).
-    public var source: String
+    package var source: String
     /// Per-superblock options.
-    public var superOptions: String
+    package var superOptions: String
 }
 
 /// The mounts the calling process sees (`/proc/self/mountinfo`).
-public enum MountTable {
+package enum MountTable {
     /// The file system type of layoutfs mounts.
-    public static let layoutFSType = "fuse.layoutfs"
+    package static let layoutFSType = "fuse.layoutfs"
 
     /// Every mount, in mount order (later entries are mounted on top of earlier ones).
     ///
     /// - Throws: ``MountError/Code/mountTableUnreadable``.
-    public static func entries() throws(MountError) -> [MountTableEntry] {
+    package static func entries() throws(MountError) -> [MountTableEntry] {
         do throws(Errno) {
             return parse(try ProcFile.text("/proc/self/mountinfo"))
         } catch {
@@ -47,14 +47,14 @@ public enum MountTable {
     /// touching the last component, so a stale FUSE mount does not get in the way), or `nil`.
     ///
     /// - Throws: ``MountError/Code/mountTableUnreadable``, ``MountError/Code/invalidPath``.
-    public static func entry(at path: String) throws(MountError) -> MountTableEntry? {
+    package static func entry(at path: String) throws(MountError) -> MountTableEntry? {
         let mountpoint = try canonicalMountpoint(path)
         return try entries().last { $0.mountPoint == mountpoint }
     }
 
     /// The file system type mounted at `path` (`fuse.layoutfs` for ours), or `nil` when `path` is
     /// not a mount point or cannot be resolved.
-    public static func isMountpoint(_ path: String) -> String? {
+    package static func isMountpoint(_ path: String) -> String? {
         (try? entry(at: path))??.fileSystemType
     }
 
@@ -106,7 +106,7 @@ public enum MountTable {
     ///
     /// - Throws: ``MountError/Code/invalidPath`` when the parent directory does not resolve, or
     ///   symlinks loop (more than 40).
-    public static func canonicalMountpoint(_ path: String) throws(MountError) -> String {
+    package static func canonicalMountpoint(_ path: String) throws(MountError) -> String {
         let absolute: String
         do {
             absolute = try CanonicalPath.absolute(path)

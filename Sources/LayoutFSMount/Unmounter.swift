@@ -6,9 +6,9 @@ import SystemPackage
 
 /// Unmounting layoutfs mounts, live or stale, for `layoutfs unmount` and for `layoutfs mount`
 /// finding a dead mount in its way.
-public enum Unmounter {
+package enum Unmounter {
     /// What is at a mount point.
-    public enum State: Sendable, Hashable {
+    package enum State: Sendable, Hashable {
         /// Nothing is mounted there.
         case notMounted
         /// A file system of this type (`fuse.layoutfs` for ours) is mounted and answers.
@@ -24,7 +24,7 @@ public enum Unmounter {
     /// within 2 s (stopped) counts as mounted.
     ///
     /// - Throws: ``MountError/Code/mountTableUnreadable``, ``MountError/Code/invalidPath``.
-    public static func state(of path: String) throws(MountError) -> State {
+    package static func state(of path: String) throws(MountError) -> State {
         guard let entry = try MountTable.entry(at: path) else { return .notMounted }
         if entry.fileSystemType.hasPrefix("fuse"), ConnectionProbe.probe(entry.mountPoint) == .gone {
             return .stale(fileSystemType: entry.fileSystemType)
@@ -39,14 +39,14 @@ public enum Unmounter {
     /// - Returns: whether a stale mount was removed.
     /// - Throws: ``MountError`` when the detach fails.
     @discardableResult
-    public static func removeStaleMount(at path: String) throws(MountError) -> Bool {
+    package static func removeStaleMount(at path: String) throws(MountError) -> Bool {
         guard try state(of: path) == .stale(fileSystemType: MountTable.layoutFSType) else { return false }
         try detach(MountTable.canonicalMountpoint(path), lazy: true)
         return true
     }
 
     /// The error for a mount point that is taken (by a live mount, or anything not ours).
-    public static func alreadyMounted(_ path: String, type: String) -> MountError {
+    package static func alreadyMounted(_ path: String, type: String) -> MountError {
         MountError(
             code: .alreadyMounted,
             message: "\(path) is already a mountpoint (\(type)): unmount it first (layoutfs unmount \(path))")
@@ -64,7 +64,7 @@ public enum Unmounter {
     /// - Returns: true when the mount was stale (its daemon gone): it is then detached lazily
     ///   even without `lazy`, since nothing can be served from it any more.
     @discardableResult
-    public static func unmount(_ path: String, lazy: Bool) throws(MountError) -> Bool {
+    package static func unmount(_ path: String, lazy: Bool) throws(MountError) -> Bool {
         guard let entry = try MountTable.entry(at: path) else {
             throw MountError(code: .notMounted, message: "nothing is mounted at \(path)")
         }

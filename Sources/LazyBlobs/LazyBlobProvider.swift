@@ -6,7 +6,7 @@ import Registry
 import Synchronization
 
 /// A blob opened for reading: local in the store, or lazy (fetched on demand).
-public enum OpenedBlob: Sendable {
+package enum OpenedBlob: Sendable {
     case local(BlobFile)
     case lazy(LazyBlob)
 }
@@ -14,7 +14,7 @@ public enum OpenedBlob: Sendable {
 /// Blob content for a mount that shows lazy blobs: local blobs from the store, the others
 /// through one ``LazyBlob`` each (cache entries under `<root>/cache`, fetched from the sources
 /// `pull --lazy` recorded).
-public final class LazyBlobProvider: Sendable {
+package final class LazyBlobProvider: Sendable {
     let store: Store
     let client: RegistryClient
     let options: LazyReadOptions
@@ -26,7 +26,7 @@ public final class LazyBlobProvider: Sendable {
     /// - Parameters:
     ///   - client: used for every fetch; must outlive the provider's use.
     ///   - logger: fetch failures, digest mismatches, commits.
-    public init(store: Store, client: RegistryClient, options: LazyReadOptions = LazyReadOptions(), logger: Logger) {
+    package init(store: Store, client: RegistryClient, options: LazyReadOptions = LazyReadOptions(), logger: Logger) {
         self.store = store
         self.client = client
         self.options = options
@@ -38,7 +38,7 @@ public final class LazyBlobProvider: Sendable {
     /// digest for the provider's life; it takes ownership of the cache entry, or holds chunks
     /// in memory when another process owns it).
     /// - Throws: `.missingBlob` when it is neither local nor recorded with a source; `.io`.
-    public func open(_ descriptor: Descriptor) throws(ImagesError) -> OpenedBlob {
+    package func open(_ descriptor: Descriptor) throws(ImagesError) -> OpenedBlob {
         let digest = descriptor.digest
         if store.hasBlob(digest) {
             do {
@@ -74,7 +74,7 @@ public final class LazyBlobProvider: Sendable {
     }
 
     /// `local`, `lazy P/N` or `fetching P/N` (bytes present of N).
-    public func state(of descriptor: Descriptor) -> String {
+    package func state(of descriptor: Descriptor) -> String {
         if store.hasBlob(descriptor.digest) { return "local" }
         if let blob = blobs.withLock({ $0[descriptor.digest] }) { return blob.stateDescription }
         let stored = CacheEntry.peekChunks(cacheRoot: store.location.cacheRoot, digest: descriptor.digest)
@@ -85,7 +85,7 @@ public final class LazyBlobProvider: Sendable {
     /// True when the kernel may hold pages of `digest` that this mount served unverified (it
     /// was lazy here and never verified here, though it may be local now, committed by someone
     /// else): an open must not keep them.
-    public func mayHoldUnverifiedPages(_ digest: Digest) -> Bool {
+    package func mayHoldUnverifiedPages(_ digest: Digest) -> Bool {
         guard let blob = blobs.withLock({ $0[digest] }) else { return false }
         return !blob.isVerified && blob.bytesFetched > 0
     }
@@ -94,16 +94,16 @@ public final class LazyBlobProvider: Sendable {
     /// waiting reads now and refuses new ones at once while it retries in the background
     /// (``LazyBlob/readTimedOut(after:)``).
     /// - Returns: why the bytes did not come; nil for a blob not opened lazily here.
-    public func readTimedOut(_ digest: Digest, after deadline: Duration) -> String? {
+    package func readTimedOut(_ digest: Digest, after deadline: Duration) -> String? {
         blobs.withLock { $0[digest] }?.readTimedOut(after: deadline)
     }
 
     /// Bytes received from registries for every lazy blob opened so far.
-    public var bytesFetched: Int64 { blobs.withLock { Array($0.values) }.reduce(0) { $0 + $1.bytesFetched } }
+    package var bytesFetched: Int64 { blobs.withLock { Array($0.values) }.reduce(0) { $0 + $1.bytesFetched } }
 
     /// Sets what runs (on a worker thread, never a FUSE request thread) when a blob turned out
     /// corrupt and its cache was dropped: the mount evicts the kernel's pages of it.
-    public func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void) {
+    package func onCorruption(_ handler: @escaping @Sendable (Digest) -> Void) {
         corruptionHandler.withLock { $0 = handler }
     }
 

@@ -1,8 +1,8 @@
 import ImageStore
 /// How the mount reads lazy blobs (DESIGN.md "The mount", lazy blobs).
-public struct LazyReadOptions: Sendable {
+package struct LazyReadOptions: Sendable {
     /// What happens after the first read of a lazy blob.
-    public enum Prefetch: String, Sendable, CaseIterable {
+    package enum Prefetch: String, Sendable, CaseIterable {
         /// The rest of the blob is fetched in the background (the default).
         case onTouch = "on-touch"
         /// Only what readers ask for is fetched.
@@ -10,7 +10,7 @@ public struct LazyReadOptions: Sendable {
     }
 
     /// Which reads wait for the whole-blob digest.
-    public enum Verification: String, Sendable, CaseIterable {
+    package enum Verification: String, Sendable, CaseIterable {
         /// Only the read that covers the last byte (so sequential readers never reach EOF on bad
         /// data; random readers may see bytes before verification). The default.
         case eof
@@ -18,25 +18,25 @@ public struct LazyReadOptions: Sendable {
         case strict
     }
 
-    public var prefetch: Prefetch
-    public var verification: Verification
+    package var prefetch: Prefetch
+    package var verification: Verification
     /// Chunk size in bytes (the unit of fetching, caching and the bitmap).
-    public var chunkSize: Int64
+    package var chunkSize: Int64
     /// Largest single `Range` request in bytes.
-    public var maximumRangeSize: Int64
+    package var maximumRangeSize: Int64
     /// Background (prefetch) fetches at once, over all blobs.
-    public var prefetchConcurrency: Int
+    package var prefetchConcurrency: Int
     /// Fetched data is made durable after this many bytes or `syncInterval`, whichever first.
-    public var syncBytes: Int64
-    public var syncInterval: Duration
+    package var syncBytes: Int64
+    package var syncInterval: Duration
     /// Bytes of chunks held in memory when they cannot be cached on disk (disk full, or another
     /// process owns the cache entry).
-    public var memoryLimit: Int64
+    package var memoryLimit: Int64
     /// A transfer that moves less than 1 MiB in this long is abandoned (a registry that trickles
     /// bytes never trips a read timeout); its readers get an error, the next read tries again.
-    public var stallTimeout: Duration
+    package var stallTimeout: Duration
 
-    public init(
+    package init(
         prefetch: Prefetch = .onTouch, verification: Verification = .eof, chunkSize: Int64 = ChunkBitmap.defaultChunkSize,
         maximumRangeSize: Int64 = 8 << 20, prefetchConcurrency: Int = 4, syncBytes: Int64 = 8 << 20,
         syncInterval: Duration = .milliseconds(100), memoryLimit: Int64 = 64 << 20, stallTimeout: Duration = .seconds(30)

@@ -15,20 +15,20 @@ import TarArchive
 ///
 /// Every blob is re-hashed on its way out. A file destination appears only when complete
 /// (`O_TMPFILE`, renamed over `path`); a failed export leaves what was there.
-public struct ArchiveExporter {
+package struct ArchiveExporter {
     /// What an export wrote.
-    public struct Summary: Sendable {
+    package struct Summary: Sendable {
         package init() {}
 
-        public var blobs = 0
+        package var blobs = 0
         /// Bytes of blob data (the archive is a little larger: headers and padding).
-        public var bytes: Int64 = 0
+        package var bytes: Int64 = 0
 
     }
 
     private let store: Store
 
-    public init(store: Store) { self.store = store }
+    package init(store: Store) { self.store = store }
 
     /// Writes `plan` to the file at `path`, or to standard output for "-" (refused when it is
     /// a terminal). Lazy blobs must have been fetched into the store first.
@@ -38,7 +38,7 @@ public struct ArchiveExporter {
     ///
     /// A symlink is followed to its (existing) target; a character device or FIFO is written
     /// into directly, as tar does (`--tar /dev/null`); other special files are refused.
-    public func export(_ plan: LayoutPlan, to path: String, extraFiles: [(name: String, bytes: [UInt8])] = []) throws(ImagesError) -> Summary {
+    package func export(_ plan: LayoutPlan, to path: String, extraFiles: [(name: String, bytes: [UInt8])] = []) throws(ImagesError) -> Summary {
         if path == "-" {
             guard isatty(STDOUT_FILENO) == 0 else {
                 throw ImagesError(.invalidArgument, "refusing to write an archive to a terminal: redirect standard output, or give a file")

@@ -13,11 +13,11 @@ import TarArchive
 /// expected members are accepted (``ArchiveMembers``); paths that leave the archive, devices and
 /// links under `blobs/` are refused. Names are bound only after every selected image is
 /// complete, so a failed import names nothing (its blobs are left for `prune`).
-public struct ArchiveImporter {
+package struct ArchiveImporter {
     private let store: Store
     private let logger: Logger
 
-    public init(store: Store, logger: Logger = Logger(label: "layoutfs.import")) {
+    package init(store: Store, logger: Logger = Logger(label: "layoutfs.import")) {
         self.store = store
         self.logger = logger
     }
@@ -27,7 +27,7 @@ public struct ArchiveImporter {
     ///   `index.json` nor `manifest.json`), `.corruptBlob` (a blob that does not match its
     ///   name, a layer that does not match its diff_id), `.missingBlob`, `.ambiguous`,
     ///   `.noPlatform`, `.noSpace`, `.io`.
-    public func importArchive(at path: String, options: LayoutImporter.Options) throws(ImagesError) -> LayoutImporter.Result {
+    package func importArchive(at path: String, options: LayoutImporter.Options) throws(ImagesError) -> LayoutImporter.Result {
         store.content.removeStaleIngests()
         var result = LayoutImporter.Result()
         let members = try ArchiveMembers.read(path, into: store.content, verifyExisting: options.verifyExisting, result: &result)

@@ -12,7 +12,7 @@ extension StoreChecker {
     /// a source serves it. A store blob no image needs is only removed. A running mount notices
     /// the new file at its next open of the blob (``BlobFile/isReplaced()``).
     /// - Parameter client: reaches the sources; nil when no finding has one.
-    public func repair(_ report: inout Report, client: RegistryClient?) async {
+    package func repair(_ report: inout Report, client: RegistryClient?) async {
         for i in report.findings.indices {
             let finding = report.findings[i]
             switch finding.location {

@@ -9,11 +9,11 @@ import OCISpec
 ///
 /// ``repair(_:client:)`` (in `StoreChecker+Repair.swift`) removes what is corrupt and fetches
 /// it again from its sources. Callers hold `gc.lock` shared, as other writers do.
-public struct StoreChecker {
+package struct StoreChecker {
     /// One corrupt blob or cache entry.
-    public struct Finding: Sendable {
+    package struct Finding: Sendable {
         /// Where the bad bytes are.
-        public enum Location: String, Sendable {
+        package enum Location: String, Sendable {
             /// `content/blobs/<alg>/<hex>`: a committed blob.
             case store
             /// `cache/<alg>/<hex>`: a complete, uncommitted lazy blob's cache entry.
@@ -21,7 +21,7 @@ public struct StoreChecker {
         }
 
         /// What became of it.
-        public enum Outcome: Sendable, Equatable {
+        package enum Outcome: Sendable, Equatable {
             /// Reported only (no `--repair`).
             case found
             /// Removed and fetched again, verified, from this source.
@@ -33,23 +33,23 @@ public struct StoreChecker {
             case unrepaired([String])
         }
 
-        public var digest: Digest
-        public var location: Location
+        package var digest: Digest
+        package var location: Location
         /// Bytes of the corrupt file.
-        public var size: Int64
+        package var size: Int64
         /// What its bytes hash to.
-        public var actualDigest: Digest
+        package var actualDigest: Digest
         /// The images whose closure holds it: names, or root digests for unnamed images.
-        public var images: [String]
+        package var images: [String]
         /// The blob's descriptor from a closure or lazy record (what a refetch needs), if known.
-        public var descriptor: Descriptor?
+        package var descriptor: Descriptor?
         /// Where it can be fetched again: the lazy record's sources, then the repositories of
         /// the image names that reach it.
-        public var sources: [BlobSource]
-        public var outcome: Outcome = .found
+        package var sources: [BlobSource]
+        package var outcome: Outcome = .found
 
         /// True when bad bytes remain, or images stay damaged.
-        public var remains: Bool {
+        package var remains: Bool {
             switch outcome {
             case .found: return true
             case .refetched, .removed: return false
@@ -58,7 +58,7 @@ public struct StoreChecker {
         }
 
         /// What was done, or what the user should do, in one sentence.
-        public var advice: String {
+        package var advice: String {
             switch outcome {
             case .found:
                 if images.isEmpty && location == .store { return "no image needs it: layoutfs check --repair (or prune) removes it" }
@@ -85,27 +85,27 @@ public struct StoreChecker {
     }
 
     /// What a check found (and, after ``repair(_:client:)``, what it did).
-    public struct Report: Sendable {
-        public var checkedBlobs = 0
-        public var checkedBytes: Int64 = 0
-        public var checkedCacheEntries = 0
+    package struct Report: Sendable {
+        package var checkedBlobs = 0
+        package var checkedBytes: Int64 = 0
+        package var checkedCacheEntries = 0
         /// Cache entries not checked: partial ones (verified when complete) and those a
         /// running mount owns (it verifies them itself).
-        public var uncheckedCacheEntries = 0
-        public var findings: [Finding] = []
+        package var uncheckedCacheEntries = 0
+        package var findings: [Finding] = []
         /// Blobs the checked images need that are neither in the store nor recorded as lazy
         /// (nor foreign layers): removed by a repair no source could restore, or by hand. Each
         /// with the images it leaves incomplete.
-        public var missing: [(digest: Digest, images: [String])] = []
+        package var missing: [(digest: Digest, images: [String])] = []
 
         /// Findings whose bad bytes remain or whose images stay damaged.
-        public var remaining: Int { findings.filter(\.remains).count }
+        package var remaining: Int { findings.filter(\.remains).count }
 
     }
 
     let store: Store
 
-    public init(store: Store) { self.store = store }
+    package init(store: Store) { self.store = store }
 
     /// Re-hashes store blobs and complete cache entries.
     /// - Parameters:
@@ -113,7 +113,7 @@ public struct StoreChecker {
     ///   - progress: bytes and blobs hashed so far (for a progress line).
     /// - Throws: `.io` when a blob cannot be read, `.unknownImage`; corrupt blobs are findings,
     ///   not errors.
-    public func check(_ images: [ResolvedImage]?, progress: @escaping @Sendable (Puller.Progress) -> Void = { _ in }) throws(ImagesError) -> Report {
+    package func check(_ images: [ResolvedImage]?, progress: @escaping @Sendable (Puller.Progress) -> Void = { _ in }) throws(ImagesError) -> Report {
         let reach = try Reachability(store: store, extraRoots: images ?? [])
         var blobs: [Digest]
         var cacheDigests = CacheEntry.digests(cacheRoot: store.location.cacheRoot).filter { !store.content.contains($0) }

@@ -8,30 +8,30 @@ import OCISpec
 /// The one closure walk (DESIGN.md "Closure"): the store's closures (mount, export, prune,
 /// check), an import's source layout or archive, and a pull's registry (which drives it in
 /// rounds, fetching the manifests a round reached) differ only in `read` and `has`.
-public struct ClosureWalker {
+package struct ClosureWalker {
     /// How deep indexes may nest: a descriptor at this depth (the root's is 0) is refused.
     /// The platform search and the OCI conversion keep to it too.
-    public static let maximumDepth = 16
+    package static let maximumDepth = 16
 
     /// True for a blob that may be absent from a closure without breaking it: a layer (no
     /// children) with `urls`, non-distributable (image-spec descriptor.md), recorded in
     /// `absentForeignLayers` when the source lacks it, never fetched from the registry.
-    public static func mayBeAbsent(_ descriptor: Descriptor) -> Bool {
+    package static func mayBeAbsent(_ descriptor: Descriptor) -> Bool {
         !descriptor.urls.isEmpty && !ManifestNode.hasChildren(descriptor.mediaType)
     }
 
     /// Reads a manifest, index or image config blob's bytes, or nil when the source lacks it
     /// (a config not at hand may be nil: it is then not checked).
-    public typealias ReadBlob = (Descriptor) throws(ImagesError) -> [UInt8]?
+    package typealias ReadBlob = (Descriptor) throws(ImagesError) -> [UInt8]?
     /// Whether a blob without children is available (a layer or config).
-    public typealias HasBlob = (Descriptor) -> Bool
+    package typealias HasBlob = (Descriptor) -> Bool
 
     /// Blobs of the closure, children first.
-    public private(set) var blobs: [Descriptor] = []
+    package private(set) var blobs: [Descriptor] = []
     /// Non-distributable layers that the source lacks.
-    public private(set) var absentForeignLayers: [Descriptor] = []
+    package private(set) var absentForeignLayers: [Descriptor] = []
     /// The config descriptor of each manifest walked (whatever its media type), each once.
-    public private(set) var configs: [Descriptor] = []
+    package private(set) var configs: [Descriptor] = []
     private var seen: Set<Digest> = []
     private var configDigests: Set<Digest> = []
     private let read: ReadBlob
@@ -42,7 +42,7 @@ public struct ClosureWalker {
     /// - Parameters:
     ///   - imageName: used in error messages ("blob X of image Y is missing").
     ///   - skippingMissing: walk past missing blobs instead of failing (what is left of an image).
-    public init(imageName: String, skippingMissing: Bool = false, read: @escaping ReadBlob, has: @escaping HasBlob) {
+    package init(imageName: String, skippingMissing: Bool = false, read: @escaping ReadBlob, has: @escaping HasBlob) {
         self.imageName = imageName
         self.skippingMissing = skippingMissing
         self.read = read
@@ -51,7 +51,7 @@ public struct ClosureWalker {
 
     /// Adds the closure of `root`.
     /// - Throws: `.missingBlob` naming the digest and image, `.corruptBlob`, `.invalidLayout`.
-    public mutating func walk(_ root: Descriptor) throws(ImagesError) {
+    package mutating func walk(_ root: Descriptor) throws(ImagesError) {
         try visit(root, depth: 0)
     }
 
@@ -91,7 +91,7 @@ public struct ClosureWalker {
 extension Store {
     /// The closure of `root` in this store, children first.
     /// - Throws: `.missingBlob` naming the digest and `imageName`, `.corruptBlob`.
-    public func closure(of root: Descriptor, imageName: String, skippingMissing: Bool = false) throws(ImagesError) -> ClosureWalker {
+    package func closure(of root: Descriptor, imageName: String, skippingMissing: Bool = false) throws(ImagesError) -> ClosureWalker {
         let store = self
         let lazyBlobs = self.lazyBlobs
         var walker = ClosureWalker(

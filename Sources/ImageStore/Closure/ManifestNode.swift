@@ -2,7 +2,7 @@ import ContentStore
 import OCISpec
 
 /// A manifest or index blob read and parsed, with its children for the closure walk.
-public enum ManifestNode: Sendable {
+package enum ManifestNode: Sendable {
     case index(ImageIndex)
     case manifest(ImageManifest)
     /// Anything else: a config, a layer, an unknown media type (no children).
@@ -12,7 +12,7 @@ public enum ManifestNode: Sendable {
     /// A blob of any other media type is a leaf: its content is never parsed.
     /// - Throws: `.corruptBlob` when the bytes do not match the descriptor, `.invalidLayout`
     ///   when a manifest or index is not valid JSON of its kind.
-    public init(descriptor: Descriptor, bytes: [UInt8]) throws(ImagesError) {
+    package init(descriptor: Descriptor, bytes: [UInt8]) throws(ImagesError) {
         try Self.verify(descriptor, bytes: bytes)
         let node: ManifestNode
         do throws(OCISpecError) {
@@ -64,7 +64,7 @@ public enum ManifestNode: Sendable {
     /// match names case-insensitively). Other media types and configs over 4 MiB pass unread.
     /// - Throws: `.corruptBlob` when `bytes` are not the config's; `.invalidLayout` naming the
     ///   config's digest and the member.
-    public static func checkConfiguration(_ descriptor: Descriptor, bytes: [UInt8]) throws(ImagesError) {
+    package static func checkConfiguration(_ descriptor: Descriptor, bytes: [UInt8]) throws(ImagesError) {
         guard descriptor.mediaType.isImageConfiguration, bytes.count <= ImageLayout.maximumManifestSize
         else { return }
         try verify(descriptor, bytes: bytes)
@@ -76,11 +76,11 @@ public enum ManifestNode: Sendable {
     }
 
     /// True for media types whose blobs we parse (index, manifest).
-    public static func hasChildren(_ mediaType: MediaType) -> Bool { mediaType.isIndex || mediaType.isManifest }
+    package static func hasChildren(_ mediaType: MediaType) -> Bool { mediaType.isIndex || mediaType.isManifest }
 
     /// Children in closure order (index: manifests; manifest: config, then layers). `subject`
     /// is an upward link and is not a child.
-    public var children: [Descriptor] {
+    package var children: [Descriptor] {
         switch self {
         case .index(let index): return index.manifests
         case .manifest(let manifest): return [manifest.config] + manifest.layers

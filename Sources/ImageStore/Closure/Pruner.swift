@@ -7,27 +7,27 @@ import OCISpec
 /// Holds `gc.lock` exclusively for the whole run, so an import, pull or export (which hold it
 /// shared until their names are bound) never loses its fresh blobs, and a mount starting up
 /// has its lease before prune looks. When any closure cannot be walked, nothing is deleted.
-public struct Pruner {
+package struct Pruner {
     /// What a run freed (or would free, with `dryRun`).
-    public struct Report: Sendable, Equatable {
+    package struct Report: Sendable, Equatable {
         package init() {}
 
-        public var blobs = 0
-        public var blobBytes: Int64 = 0
-        public var cacheEntries = 0
-        public var cacheBytes: Int64 = 0
-        public var lazyRecords = 0
-        public var ingests = 0
+        package var blobs = 0
+        package var blobBytes: Int64 = 0
+        package var cacheEntries = 0
+        package var cacheBytes: Int64 = 0
+        package var lazyRecords = 0
+        package var ingests = 0
         /// What stays.
-        public var keptBlobs = 0
-        public var images = 0
-        public var leases = 0
+        package var keptBlobs = 0
+        package var images = 0
+        package var leases = 0
 
     }
 
     private let store: Store
 
-    public init(store: Store) { self.store = store }
+    package init(store: Store) { self.store = store }
 
     /// Prunes.
     /// - Parameters:
@@ -35,7 +35,7 @@ public struct Pruner {
     ///   - waiting: called once when `gc.lock` is busy (an import, pull or export is running).
     /// - Throws: `.missingBlob`/`.corruptBlob` naming the image whose closure cannot be walked,
     ///   `.invalidLayout` for an unreadable lease, `.io`; nothing is deleted then.
-    public func prune(dryRun: Bool = false, waiting: () -> Void = {}) throws(ImagesError) -> Report {
+    package func prune(dryRun: Bool = false, waiting: () -> Void = {}) throws(ImagesError) -> Report {
         let lock: GCLock
         do {
             lock = try GCLock(root: store.location.root, exclusive: true, waiting: waiting)

@@ -9,9 +9,9 @@ import OCISpec
 /// An index entry contributes the manifest for the platform asked for (`--platform`), else this
 /// machine's. Images shown under several names give one entry with every name as a RepoTag;
 /// by-digest names are not tags and are left out.
-public enum DockerLoadManifest {
+package enum DockerLoadManifest {
     /// Its name at the top of the layout.
-    public static let fileName = ImageLayout.dockerManifestFileName
+    package static let fileName = ImageLayout.dockerManifestFileName
 
     /// The members of an entry, as docker and containers/image spell them.
     static let fields = ["Config", "RepoTags", "Layers", "Parent", "LayerSources"]
@@ -32,7 +32,7 @@ public enum DockerLoadManifest {
     /// The entries for `roots` (index.json entries, possibly indexes).
     /// - Returns: the entries, and warnings for indexes without a manifest for the platform.
     /// - Throws: `.missingBlob`, `.corruptBlob`.
-    public static func entries(for roots: [Descriptor], platform: Platform?, store: Store) throws(ImagesError) -> (entries: [JSONValue], warnings: [String]) {
+    package static func entries(for roots: [Descriptor], platform: Platform?, store: Store) throws(ImagesError) -> (entries: [JSONValue], warnings: [String]) {
         var order: [Digest] = []
         var images: [Digest: (manifest: ImageManifest, tags: [String])] = [:]
         var warnings: [String] = []
@@ -75,7 +75,7 @@ public enum DockerLoadManifest {
     /// `index.json` is merged: an existing entry with the same Config is replaced by the new one,
     /// which keeps its other RepoTags too; a tag a new entry claims leaves the entry that had it,
     /// and an entry left without tags is dropped.
-    public static func merge(_ entries: [JSONValue], into existing: [UInt8]?) -> [UInt8] {
+    package static func merge(_ entries: [JSONValue], into existing: [UInt8]?) -> [UInt8] {
         func tags(_ entry: JSONValue) -> [String] { entry["RepoTags"]?.arrayValue?.compactMap(\.stringValue) ?? [] }
         let newTags = Set(entries.flatMap(tags))
         var merged = entries

@@ -4,14 +4,14 @@ import OCISpec
 /// selected entry only); else `io.containerd.image.name`; else a ref name that parses as a full
 /// reference (it has a `/` or `:`); else a tag-only ref name T becomes `REPO:T`. Names are
 /// normalized. Nil: the entry stays unnamed (kept by digest, reported).
-public enum ImageNaming {
+package enum ImageNaming {
     /// What the rule gives an entry: its normalized name, or why it has none (a sentence
     /// fragment for the import report, e.g. `its ref name "v2.0+build.5" is not a valid docker tag`).
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         case named(String)
         case unnamed(reason: String)
 
-        public var name: String? {
+        package var name: String? {
             if case .named(let name) = self { return name }
             return nil
         }
@@ -20,14 +20,14 @@ public enum ImageNaming {
     /// - Parameters:
     ///   - repository: the repository for tag-only ref names (`--repo`, else the directory's base name).
     /// - Returns: the normalized name, or nil.
-    public static func name(for entry: Descriptor, repository: String?) -> String? {
+    package static func name(for entry: Descriptor, repository: String?) -> String? {
         outcome(for: entry, repository: repository).name
     }
 
     /// The name, or the reason there is none: the source gives none, or what it gives is not a
     /// valid docker name (an annotation or a ref name with `/`, `:` or `@`) or tag (a ref name
     /// without them, `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`), or a bare tag has no repository.
-    public static func outcome(for entry: Descriptor, repository: String?) -> Outcome {
+    package static func outcome(for entry: Descriptor, repository: String?) -> Outcome {
         var problems: [String] = []
         if let name = entry.annotations[AnnotationKey.containerdImageName] {
             do {
@@ -68,7 +68,7 @@ public enum ImageNaming {
 
     /// A repository name made from a directory's base name (lowercased, invalid characters
     /// replaced by `-`), or nil when nothing usable remains.
-    public static func repository(fromDirectory path: String) -> String? {
+    package static func repository(fromDirectory path: String) -> String? {
         let base = path.split(separator: "/").last.map(String.init) ?? ""
         var text = String(base.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-") ? $0 : "-" })
         while let first = text.first, !(first.isLetter || first.isNumber) { text.removeFirst() }
@@ -78,7 +78,7 @@ public enum ImageNaming {
     }
 
     /// The `org.opencontainers.image.ref.name` for a name: its tag (a by-digest name has none).
-    public static func refName(for name: String) -> String? {
+    package static func refName(for name: String) -> String? {
         (try? ImageReference(parsing: name))?.tag
     }
 }

@@ -4,31 +4,31 @@ import OCISpec
 /// What a layout directory shows for a set of images: the `index.json` entries and the blobs
 /// of their closures (children first). Shared by the mount and `export --materialize`, so both
 /// show the same thing (DESIGN.md "index.json, as readers expect it").
-public struct LayoutPlan: Sendable {
+package struct LayoutPlan: Sendable {
     /// One entry per image name (the same digest under two names gives two entries).
-    public var entries: [Descriptor]
+    package var entries: [Descriptor]
     /// The union of the closures, children first, each blob once.
-    public var blobs: [Descriptor]
+    package var blobs: [Descriptor]
     /// Things the user should know (duplicate ref names, absent non-distributable layers).
-    public var warnings: [String]
+    package var warnings: [String]
     /// Blobs of the closure that are not local yet (recorded by `pull --lazy`).
-    public var lazyBlobs: [Descriptor]
+    package var lazyBlobs: [Descriptor]
     /// The roots shown when they differ from the images' own (`--oci` conversions): a lease
     /// must hold them too.
-    public var convertedRoots: [Descriptor] = []
+    package var convertedRoots: [Descriptor] = []
     /// The entries of the `manifest.json` that `docker load` reads (`--format docker`), else nil.
-    public var dockerManifestEntries: [JSONValue]?
+    package var dockerManifestEntries: [JSONValue]?
 
     /// How the layout shows images.
-    public struct Shape: Sendable, Equatable {
+    package struct Shape: Sendable, Equatable {
         /// `--platform`: re-roots index roots at this platform's manifest.
-        public var platform: Platform?
+        package var platform: Platform?
         /// `--oci`: Docker-typed manifests and lists are shown converted to OCI media types.
-        public var oci: Bool
+        package var oci: Bool
         /// `--format docker`: add `manifest.json` for `docker load`.
-        public var dockerManifest: Bool
+        package var dockerManifest: Bool
 
-        public init(platform: Platform? = nil, oci: Bool = false, dockerManifest: Bool = false) {
+        package init(platform: Platform? = nil, oci: Bool = false, dockerManifest: Bool = false) {
             self.platform = platform
             self.oci = oci
             self.dockerManifest = dockerManifest
@@ -38,14 +38,14 @@ public struct LayoutPlan: Sendable {
     /// Builds the plan.
     /// - Parameter platform: re-roots index roots at this platform's manifest.
     /// - Throws: `.missingBlob` naming digest and image, `.corruptBlob`, `.noPlatform`.
-    public init(store: Store, images: [ResolvedImage], platform: Platform?) throws(ImagesError) {
+    package init(store: Store, images: [ResolvedImage], platform: Platform?) throws(ImagesError) {
         try self.init(store: store, images: images, shape: Shape(platform: platform))
     }
 
     /// Builds the plan for a `shape`.
     /// - Throws: `.missingBlob` naming digest and image, `.corruptBlob`, `.noPlatform`; with
     ///   `oci`, `.noSpace`/`.io` when a converted manifest cannot be stored.
-    public init(store: Store, images: [ResolvedImage], shape: Shape) throws(ImagesError) {
+    package init(store: Store, images: [ResolvedImage], shape: Shape) throws(ImagesError) {
         let platform = shape.platform
         var convertedRoots: [Descriptor] = []
         var entries: [Descriptor] = []
@@ -103,11 +103,11 @@ public struct LayoutPlan: Sendable {
     }
 
     /// A fresh `manifest.json` (`--format docker`), else nil.
-    public var dockerManifestBytes: [UInt8]? { dockerManifestEntries.map { JSONValue.array($0).encoded } }
+    package var dockerManifestBytes: [UInt8]? { dockerManifestEntries.map { JSONValue.array($0).encoded } }
 
     /// The `index.json` entry for an image: its root descriptor with
     /// `io.containerd.image.name` = full name and `org.opencontainers.image.ref.name` = tag.
-    public static func entry(for root: Descriptor, name: String?) -> Descriptor {
+    package static func entry(for root: Descriptor, name: String?) -> Descriptor {
         var entry = root
         if !root.mediaType.isManifest { entry = entry.settingPlatform(nil) }
         guard let name else { return entry }
@@ -117,5 +117,5 @@ public struct LayoutPlan: Sendable {
     }
 
     /// A fresh `index.json` listing `entries` (the mount's index).
-    public var indexBytes: [UInt8] { ImageIndex(manifests: entries).json.encoded }
+    package var indexBytes: [UInt8] { ImageIndex(manifests: entries).json.encoded }
 }

@@ -7,7 +7,7 @@ import OCISpec
 /// manifest list an OCI image index; other members are kept. Config and layer blobs are not
 /// touched (same digests): only the rewritten manifests and indexes are new blobs, written to
 /// the store. The same input always gives the same bytes.
-public struct OCIConversion {
+package struct OCIConversion {
     /// Docker layer media types and their OCI equivalents.
     static let layerTypes: [MediaType: MediaType] = [
         .dockerLayerGzip: .ociLayerGzip,
@@ -18,17 +18,17 @@ public struct OCIConversion {
 
     private let store: Store
 
-    public init(store: Store) { self.store = store }
+    package init(store: Store) { self.store = store }
 
     /// True when `root` or a manifest or index under it is Docker-typed.
-    public static func isDockerTyped(_ blobs: [Descriptor]) -> Bool {
+    package static func isDockerTyped(_ blobs: [Descriptor]) -> Bool {
         blobs.contains { $0.mediaType == .dockerManifest || $0.mediaType == .dockerManifestList }
     }
 
     /// The OCI-typed equivalent of `root` (itself when nothing under it is Docker-typed). A child
     /// manifest the store lacks is kept as it is.
     /// - Throws: `.corruptBlob` (a manifest that does not parse), `.noSpace`, `.io`.
-    public func convert(_ root: Descriptor) throws(ImagesError) -> Descriptor {
+    package func convert(_ root: Descriptor) throws(ImagesError) -> Descriptor {
         try convert(root, depth: 0)
     }
 

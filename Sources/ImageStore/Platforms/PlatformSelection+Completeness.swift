@@ -9,7 +9,7 @@ extension PlatformSelection {
     ///   - read: reads and parses an index or manifest blob (throws `.missingBlob` when absent).
     ///   - readBlob, has: as `ClosureWalker` takes them (nil / false when the source lacks it).
     /// - Returns: the platforms `offered(by:)` lists, split by whether their closure is all there.
-    public static func completeness(
+    package static func completeness(
         of root: Descriptor, readConfig: (Descriptor) -> [UInt8]?, read: (Descriptor) throws(ImagesError) -> ManifestNode,
         readBlob: @escaping ClosureWalker.ReadBlob, has: @escaping ClosureWalker.HasBlob
     ) -> (complete: [Platform], incomplete: [Platform]) {

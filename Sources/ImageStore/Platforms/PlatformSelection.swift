@@ -4,7 +4,7 @@ import OCISpec
 /// rooted at that platform's manifest, as `skopeo copy` without `--all` does). The one
 /// selector of pull, import, the layout plan (mount, export), `manifest.json` and `images`:
 /// each drives the same ``PlatformSearch`` with its own reads.
-public enum PlatformSelection {
+package enum PlatformSelection {
     /// The manifest of `root` for `platform`: `root` itself when it is a manifest; else the
     /// first matching entry of the index, searching nested indexes depth-first. Attestation
     /// manifests (`vnd.docker.reference.type`) never match.
@@ -16,7 +16,7 @@ public enum PlatformSelection {
     /// - Throws: `.noPlatform` listing the platforms the index offers; what `read` throws (a
     ///   nested index that is missing or corrupt is an error, not a platform less);
     ///   `.invalidLayout` for indexes nested more than ``ClosureWalker/maximumDepth`` deep.
-    public static func select(
+    package static func select(
         _ platform: Platform, from root: Descriptor, readConfig: (Descriptor) -> [UInt8]? = { _ in nil },
         read: (Descriptor) throws(ImagesError) -> ManifestNode
     ) throws(ImagesError) -> Descriptor {
@@ -40,7 +40,7 @@ public enum PlatformSelection {
     ///     lacks it.
     ///   - read: an index or manifest blob, parsed and verified.
     /// - Throws: as ``select(_:from:readConfig:read:)``, and whatever the reads throw.
-    public static func select(
+    package static func select(
         _ platform: Platform, from root: Descriptor, named label: String, readConfig: (Descriptor) async throws -> [UInt8]?,
         read: (Descriptor) async throws -> ManifestNode
     ) async throws -> Descriptor {
@@ -60,7 +60,7 @@ public enum PlatformSelection {
     /// indexes depth-first, attestations left out, entries without a `platform` judged by their
     /// config): what `select` can resolve is what is listed. A manifest root offers the platform
     /// its descriptor declares. Unreadable blobs end the listing early; they never throw.
-    public static func offered(
+    package static func offered(
         by root: Descriptor, readConfig: (Descriptor) -> [UInt8]? = { _ in nil }, read: (Descriptor) throws(ImagesError) -> ManifestNode
     ) -> [Platform] {
         guard root.mediaType.isIndex else { return root.platform.map { [$0] } ?? [] }

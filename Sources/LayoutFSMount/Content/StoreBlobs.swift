@@ -13,7 +13,7 @@ import OCISpec
 /// `open` call; a file that changed size is refused (the store was modified), and a file
 /// replaced in the store (`layoutfs check --repair`) is noticed at the next open and by
 /// ``LocalBlobContent/replacement()``.
-public final class StoreBlobs: BlobProvider {
+package final class StoreBlobs: BlobProvider {
     private let store: Store
     private let lazy: LazyBlobProvider?
     private let files: BlobFileCache
@@ -21,13 +21,13 @@ public final class StoreBlobs: BlobProvider {
     /// - Parameters:
     ///   - lazy: serves blobs that are not local; nil for a mount that shows local blobs only.
     ///   - openFileLimit: how many blob files stay open in the LRU cache.
-    public init(store: Store, lazy: LazyBlobProvider?, openFileLimit: Int = 1024) {
+    package init(store: Store, lazy: LazyBlobProvider?, openFileLimit: Int = 1024) {
         self.store = store
         self.lazy = lazy
         self.files = BlobFileCache(capacity: openFileLimit)
     }
 
-    public func open(_ descriptor: Descriptor) throws(LayoutFSError) -> any FileContent {
+    package func open(_ descriptor: Descriptor) throws(LayoutFSError) -> any FileContent {
         let digest = descriptor.digest
         // A cached file whose path now names another file (or none) was replaced by a repair:
         // its bytes are bad, open the new one.
@@ -55,18 +55,18 @@ public final class StoreBlobs: BlobProvider {
         }
     }
 
-    public func state(of descriptor: Descriptor) -> String {
+    package func state(of descriptor: Descriptor) -> String {
         if let lazy { return lazy.state(of: descriptor) }
         return store.hasBlob(descriptor.digest) ? "local" : "missing"
     }
 
-    public func onInvalidate(_ handler: @escaping @Sendable (Digest) -> Void) {
+    package func onInvalidate(_ handler: @escaping @Sendable (Digest) -> Void) {
         lazy?.onCorruption(handler)
     }
 
-    public var bytesFetched: Int64 { lazy?.bytesFetched ?? 0 }
+    package var bytesFetched: Int64 { lazy?.bytesFetched ?? 0 }
 
-    public func readTimedOut(_ digest: Digest, after deadline: Duration) -> String? {
+    package func readTimedOut(_ digest: Digest, after deadline: Duration) -> String? {
         lazy?.readTimedOut(digest, after: deadline)
     }
 

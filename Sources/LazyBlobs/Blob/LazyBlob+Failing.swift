@@ -9,7 +9,7 @@ extension LazyBlob {
     ///
     /// - Returns: why, for the mount's log line: the last fetch error, else the registry
     ///   client's last retry, else that the registry has not answered.
-    public func readTimedOut(after deadline: Duration) -> String {
+    package func readTimedOut(after deadline: Duration) -> String {
         let lastError = core.withLock { $0.machine.lastFetchError }
         let reason =
             lastError ?? provider.client.latestRetry(within: deadline).map { "the registry client is retrying: \($0)" }

@@ -43,8 +43,8 @@ import Synchronization
 /// present are never rewritten within its generation.
 ///
 /// Thread-safe.
-public final class LazyBlob: Sendable {
-    public let descriptor: Descriptor
+package final class LazyBlob: Sendable {
+    package let descriptor: Descriptor
     let sources: [BlobSource]
     let provider: LazyBlobProvider
     /// Nil when another process owns the cache entry (memory only).
@@ -67,17 +67,17 @@ public final class LazyBlob: Sendable {
     }
 
     /// What the `user.layoutfs.state` attribute says: `local`, `lazy P/N` or `fetching P/N`.
-    public var stateDescription: String { core.withLock { $0.machine.stateDescription } }
+    package var stateDescription: String { core.withLock { $0.machine.stateDescription } }
 
     /// Bytes received from registries for this blob so far.
-    public var bytesFetched: Int64 { core.withLock { $0.machine.bytesFetched } }
+    package var bytesFetched: Int64 { core.withLock { $0.machine.bytesFetched } }
 
     /// The generation a file opened now reads (bumped each time the cache is dropped as
     /// corrupt); pass it to ``read(offset:byteCount:openedAt:completion:)``.
-    public var generation: UInt64 { core.withLock { $0.machine.generation } }
+    package var generation: UInt64 { core.withLock { $0.machine.generation } }
 
     /// True once the whole blob matched its digest: its bytes may stay in the kernel's cache.
-    public var isVerified: Bool { core.withLock { $0.machine.verified } }
+    package var isVerified: Bool { core.withLock { $0.machine.verified } }
 
     /// Reads up to `byteCount` bytes at `offset`; `completion` is called exactly once, at once
     /// when the bytes are present, else when the fetch that brings them ends.
@@ -87,7 +87,7 @@ public final class LazyBlob: Sendable {
     /// so its reader never reaches EOF on bad data.
     /// - Failure: `.io` when fetching failed, `.corruptBlob` when the blob did not match its
     ///   digest while the file was open.
-    public func read(
+    package func read(
         offset: Int64, byteCount: Int, openedAt: UInt64, completion: @escaping @Sendable (Result<ReadResult, ImagesError>) -> Void
     ) {
         let pending = core.withLock { core in

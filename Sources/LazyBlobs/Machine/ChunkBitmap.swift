@@ -2,18 +2,18 @@ import ImageStore
 /// Which aligned chunks of a lazy blob are present in its cache file (DESIGN.md "Lazy blobs":
 /// 1 MiB chunks, a `<hex>.chunks` bitmap written after the data is durable). A plain value:
 /// persisted by its owner with `bytes`, restored with `init(size:chunkSize:bytes:)`.
-public struct ChunkBitmap: Sendable, Equatable {
+package struct ChunkBitmap: Sendable, Equatable {
     /// Default chunk size in bytes (1 MiB).
-    public static let defaultChunkSize: Int64 = 1 << 20
+    package static let defaultChunkSize: Int64 = 1 << 20
 
     /// Blob size in bytes.
-    public let size: Int64
+    package let size: Int64
     /// Chunk size in bytes; the last chunk may be shorter.
-    public let chunkSize: Int64
+    package let chunkSize: Int64
     private var bits: [UInt8]
 
     /// An empty bitmap for a blob of `size` bytes.
-    public init(size: Int64, chunkSize: Int64 = ChunkBitmap.defaultChunkSize) {
+    package init(size: Int64, chunkSize: Int64 = ChunkBitmap.defaultChunkSize) {
         precondition(size >= 0 && chunkSize > 0)
         self.size = size
         self.chunkSize = chunkSize
@@ -22,7 +22,7 @@ public struct ChunkBitmap: Sendable, Equatable {
 
     /// A bitmap restored from `bytes`; nil when they do not fit the blob (a torn or foreign file:
     /// the caller starts over rather than trust it).
-    public init?(size: Int64, chunkSize: Int64 = ChunkBitmap.defaultChunkSize, bytes: [UInt8]) {
+    package init?(size: Int64, chunkSize: Int64 = ChunkBitmap.defaultChunkSize, bytes: [UInt8]) {
         self.init(size: size, chunkSize: chunkSize)
         guard bytes.count == bits.count else { return nil }
         let count = chunkCount
@@ -34,38 +34,38 @@ public struct ChunkBitmap: Sendable, Equatable {
     static func chunkCount(size: Int64, chunkSize: Int64) -> Int64 { (size + chunkSize - 1) / chunkSize }
 
     /// Number of chunks.
-    public var chunkCount: Int64 { Self.chunkCount(size: size, chunkSize: chunkSize) }
+    package var chunkCount: Int64 { Self.chunkCount(size: size, chunkSize: chunkSize) }
 
     /// The persisted form.
-    public var bytes: [UInt8] { bits }
+    package var bytes: [UInt8] { bits }
 
-    public func isPresent(_ chunk: Int64) -> Bool {
+    package func isPresent(_ chunk: Int64) -> Bool {
         bits[Int(chunk / 8)] & (1 << UInt8(chunk % 8)) != 0
     }
 
-    public mutating func markPresent(_ chunk: Int64) {
+    package mutating func markPresent(_ chunk: Int64) {
         bits[Int(chunk / 8)] |= 1 << UInt8(chunk % 8)
     }
 
-    public mutating func markAbsent(_ chunk: Int64) {
+    package mutating func markAbsent(_ chunk: Int64) {
         bits[Int(chunk / 8)] &= ~(1 << UInt8(chunk % 8))
     }
 
     /// Bytes in present chunks.
-    public var presentBytes: Int64 {
+    package var presentBytes: Int64 {
         (0..<chunkCount).reduce(Int64(0)) { isPresent($1) ? $0 + Int64(byteRange(of: $1).count) : $0 }
     }
 
     /// True when every chunk is present.
-    public var isComplete: Bool { (0..<chunkCount).allSatisfy(isPresent) }
+    package var isComplete: Bool { (0..<chunkCount).allSatisfy(isPresent) }
 
     /// Byte range of `chunk`, half-open.
-    public func byteRange(of chunk: Int64) -> Range<Int64> {
+    package func byteRange(of chunk: Int64) -> Range<Int64> {
         chunk * chunkSize..<min(size, (chunk + 1) * chunkSize)
     }
 
     /// The chunks a read of `range` (bytes, half-open, clipped to the blob) touches.
-    public func chunks(covering range: Range<Int64>) -> Range<Int64> {
+    package func chunks(covering range: Range<Int64>) -> Range<Int64> {
         let lower = max(0, range.lowerBound)
         let upper = min(size, range.upperBound)
         guard lower < upper else { return 0..<0 }
@@ -73,7 +73,7 @@ public struct ChunkBitmap: Sendable, Equatable {
     }
 
     /// Bytes present from the start of the blob without a gap (what the prefix hash has seen).
-    public var contiguousPrefix: Int64 {
+    package var contiguousPrefix: Int64 {
         var chunk: Int64 = 0
         while chunk < chunkCount, isPresent(chunk) { chunk += 1 }
         return chunk == chunkCount ? size : chunk * chunkSize

@@ -3,21 +3,21 @@ import ImageStore
 /// already being fetched (one fetch per chunk however many readers wait), adjacent misses merged
 /// into one single range (never a multi-range request), each at most `maximumRangeSize` bytes.
 /// A plain value with no I/O; its owner records completions and failures.
-public struct ChunkFetchPlanner: Sendable {
-    public private(set) var bitmap: ChunkBitmap
+package struct ChunkFetchPlanner: Sendable {
+    package private(set) var bitmap: ChunkBitmap
     /// Chunks with a fetch under way.
-    public private(set) var inFlight: Set<Int64> = []
+    package private(set) var inFlight: Set<Int64> = []
     /// Largest single range in bytes.
-    public let maximumRangeSize: Int64
+    package let maximumRangeSize: Int64
 
-    public init(bitmap: ChunkBitmap, maximumRangeSize: Int64 = 8 << 20) {
+    package init(bitmap: ChunkBitmap, maximumRangeSize: Int64 = 8 << 20) {
         self.bitmap = bitmap
         self.maximumRangeSize = max(bitmap.chunkSize, maximumRangeSize)
     }
 
     /// The fetches to start for a read of `range` (bytes); the chunks they cover become in flight.
     /// - Returns: chunk ranges, each contiguous and at most `maximumRangeSize` bytes.
-    public mutating func plan(read range: Range<Int64>) -> [Range<Int64>] {
+    package mutating func plan(read range: Range<Int64>) -> [Range<Int64>] {
         var fetches: [Range<Int64>] = []
         var start: Int64?
         let perFetch = maximumRangeSize / bitmap.chunkSize
@@ -42,12 +42,12 @@ public struct ChunkFetchPlanner: Sendable {
     }
 
     /// The byte range to request for a planned chunk range.
-    public func byteRange(of chunks: Range<Int64>) -> Range<Int64> {
+    package func byteRange(of chunks: Range<Int64>) -> Range<Int64> {
         bitmap.byteRange(of: chunks.lowerBound).lowerBound..<bitmap.byteRange(of: chunks.upperBound - 1).upperBound
     }
 
     /// Records chunks as durable and present.
-    public mutating func completed(_ chunks: Range<Int64>) {
+    package mutating func completed(_ chunks: Range<Int64>) {
         for chunk in chunks {
             inFlight.remove(chunk)
             bitmap.markPresent(chunk)
@@ -55,19 +55,19 @@ public struct ChunkFetchPlanner: Sendable {
     }
 
     /// Records a failed fetch: its chunks may be planned again.
-    public mutating func failed(_ chunks: Range<Int64>) {
+    package mutating func failed(_ chunks: Range<Int64>) {
         for chunk in chunks { inFlight.remove(chunk) }
     }
 
     /// Records a chunk as no longer present (dropped from memory): it may be planned again.
-    public mutating func forget(_ chunk: Int64) {
+    package mutating func forget(_ chunk: Int64) {
         bitmap.markAbsent(chunk)
     }
 
     /// The next fetch for a background pass: the first chunk at or after `chunk` that is
     /// neither present nor in flight, extended over following such chunks up to
     /// `maximumRangeSize`. Its chunks become in flight. Nil when there is none.
-    public mutating func planNext(from chunk: Int64) -> Range<Int64>? {
+    package mutating func planNext(from chunk: Int64) -> Range<Int64>? {
         var first = max(0, chunk)
         while first < bitmap.chunkCount, bitmap.isPresent(first) || inFlight.contains(first) { first += 1 }
         guard first < bitmap.chunkCount else { return nil }
@@ -82,12 +82,12 @@ public struct ChunkFetchPlanner: Sendable {
 
     /// True when some chunk of `range` (bytes) is neither present nor in flight: a reader of it
     /// waits for nothing unless a fetch is planned.
-    public func hasUnplannedChunk(in range: Range<Int64>) -> Bool {
+    package func hasUnplannedChunk(in range: Range<Int64>) -> Bool {
         bitmap.chunks(covering: range).contains { !bitmap.isPresent($0) && !inFlight.contains($0) }
     }
 
     /// True when a read of `range` can be answered from the cache.
-    public func isReadable(_ range: Range<Int64>) -> Bool {
+    package func isReadable(_ range: Range<Int64>) -> Bool {
         bitmap.chunks(covering: range).allSatisfy(bitmap.isPresent)
     }
 }
