@@ -42,7 +42,6 @@ let package = Package(
             name: "ContentStore",
             dependencies: [
                 "OCISpec", "CLinuxShims",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -52,15 +51,14 @@ let package = Package(
             dependencies: [
                 "OCISpec", "CLinuxShims",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         .target(
             name: "ImageStore",
-            dependencies: [
-                "ContentStore", "OCISpec", "CLinuxShims", .product(name: "Logging", package: "swift-log"),
-                .product(name: "SystemPackage", package: "swift-system"),
-            ],
+            dependencies: ["ContentStore", "OCISpec"],
             swiftSettings: strict),
         .target(
             name: "LazyBlobs",
@@ -72,16 +70,13 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "ImageImport",
-            dependencies: [
-                "ImageStore", "ContentStore", "OCISpec", "TarArchive", "CLinuxShims", .product(name: "Logging", package: "swift-log"),
-                .product(name: "SystemPackage", package: "swift-system"),
-            ],
+            dependencies: ["ImageStore", "ContentStore", "OCISpec", "TarArchive", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "ImageExport",
             dependencies: [
                 "ImageStore", "ImagePull", "ContentStore", "OCISpec", "Registry", "TarArchive", "CLinuxShims", "BlockingWork",
-                .product(name: "Logging", package: "swift-log"), .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
         .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
@@ -104,15 +99,15 @@ let package = Package(
         .executableTarget(name: "layoutfs", dependencies: ["LayoutFSCommands"], swiftSettings: strict),
         .target(
             name: "TestSupport",
-            dependencies: ["OCISpec", "ContentStore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["OCISpec", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/TestSupport"),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "BlockingWorkTests", dependencies: ["BlockingWork"]),
         .testTarget(name: "LayoutFSCommandsTests", dependencies: ["LayoutFSCommands", "ImageStore", "ImagePull", "ImageExport"]),
         .testTarget(
-            name: "ContentStoreTests", dependencies: ["ContentStore", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "ImagesTests", dependencies: ["ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "Registry", "TestSupport"]),
-        .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "TestSupport"]),
+            name: "ContentStoreTests", dependencies: ["ContentStore", "OCISpec", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(name: "ImagesTests", dependencies: ["ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "TestSupport"]),
+        .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "ContentStore", "OCISpec", "TestSupport"]),
         .testTarget(
             name: "LayoutFSMountTests", dependencies: ["LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
