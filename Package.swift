@@ -62,11 +62,11 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "LazyBlobs",
-            dependencies: ["ImageStore", "ContentStore", "OCISpec", "Registry", "BlockingWork", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ImageStore", "ContentStore", "OCISpec", "Registry", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "ImagePull",
-            dependencies: ["ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "BlockingWork", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "ImageImport",
@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "ImageExport",
             dependencies: [
-                "ImageStore", "ImagePull", "ContentStore", "OCISpec", "Registry", "TarArchive", "CLinuxShims", "BlockingWork",
+                "ImageStore", "ImagePull", "ContentStore", "OCISpec", "Registry", "TarArchive", "CLinuxShims",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
