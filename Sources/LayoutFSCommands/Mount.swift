@@ -87,7 +87,7 @@ struct Mount: AsyncParsableCommand {
     private func mount() async throws {
         let store = try contentDirectory.apply(to: try self.store.openStore())
         if let requestFd {
-            // The daemon: the parent resolved, checked and planned, and holds prune off until
+            // The daemon: the parent resolved and checked, and holds prune off until
             // the lease exists.
             let request = try MountRequest(bytes: try Self.readRequest(requestFd))
             try await serve(request, store: store, leased: {})
@@ -103,8 +103,7 @@ struct Mount: AsyncParsableCommand {
     }
 
     /// Resolves the images once (pulling `docker://REF` lazily first), checks the mountpoint and
-    /// plans the first generation, with prune held off until the daemon's lease exists.
-    /// Warnings go to stderr here.
+    /// holds prune off until the daemon's lease exists. The daemon plans (``MountService``).
     private func decide(store: Store) async throws -> (request: MountRequest, gcLock: GCLock) {
         // As the kernel will name it (symlinks followed, no trailing "/"): every check, the lock's
         // included, and the mount record see the one path.
@@ -137,12 +136,9 @@ struct Mount: AsyncParsableCommand {
         if state == .notMounted, !FileManager.default.fileExists(atPath: mountpoint, isDirectory: &isDirectory) || !isDirectory.boolValue {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")
         }
-        let plan = try LayoutPlan(store: store, images: images, shape: shape)
-        var stderr = StandardError()
-        for warning in plan.warnings { print("layoutfs: warning: \(warning)", to: &stderr) }
         let request = MountRequest(
             mountpoint: mountpoint, images: zip(specifiers, images).map { MountRequest.Image(specifier: $0, resolved: $1) }, changeCount: changeCount,
-            shape: shape, layout: ShownLayout(plan))
+            shape: shape)
         return (request, gcLock)
     }
 
@@ -164,8 +160,12 @@ struct Mount: AsyncParsableCommand {
         }
         // The pipe stays open (close-on-exec) until the daemon exits: once the parent has
         // returned, later lines meet EPIPE (SIGPIPE is ignored) and nothing else.
+        var stderr = StandardError()
         try await MountService(store: store, request: request, settings: settings, logger: logger).run(
-            announce: report, leased: leased, ready: { report("ready") })
+            warn: { warning in
+                print("layoutfs: warning: \(warning)", to: &stderr)
+                report("warning: \(warning)")
+            }, announce: report, leased: leased, ready: { report("ready") })
     }
 
     /// The request the parent wrote into the memfd `fd` (at most 64 MiB).

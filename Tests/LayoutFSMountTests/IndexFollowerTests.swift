@@ -200,14 +200,16 @@ struct IndexFollowerTests {
 
 @Suite("the mount request handed to the daemon")
 struct MountRequestTests {
-    @Test("a request reads back equal, platform, docker manifest and converted roots included")
+    @Test("a request reads back equal: pinned and followed images, change counter, platform and shape")
     func roundTrip() throws {
         let root = FollowerFixture.descriptor("root")
         let request = MountRequest(
-            mountpoint: "/mnt/a b", images: [MountRequest.Image(specifier: .name(try ImageReference(parsing: "app:1")), resolved: ResolvedImage(name: "docker.io/library/app:1", root: root, pinned: false)),
-                MountRequest.Image(specifier: .digest(root.digest), resolved: ResolvedImage(name: nil, root: root, pinned: true))],
-            changeCount: 7, shape: LayoutPlan.Shape(platform: try Platform(parsing: "linux/arm64/v8"), oci: true, dockerManifest: true),
-            layout: ShownLayout(entries: [root], blobs: [root, FollowerFixture.descriptor("layer")], convertedRoots: [FollowerFixture.descriptor("oci")], dockerManifestEntries: [.object([("Config", .string("blobs/sha256/x"))])]))
+            mountpoint: "/mnt/a b",
+            images: [
+                MountRequest.Image(specifier: .name(try ImageReference(parsing: "app:1")), resolved: ResolvedImage(name: "docker.io/library/app:1", root: root, pinned: false)),
+                MountRequest.Image(specifier: .digest(root.digest), resolved: ResolvedImage(name: nil, root: root, pinned: true)),
+            ],
+            changeCount: 7, shape: LayoutPlan.Shape(platform: try Platform(parsing: "linux/arm64/v8"), oci: true, dockerManifest: true))
         #expect(try MountRequest(bytes: request.json.encoded) == request)
     }
 

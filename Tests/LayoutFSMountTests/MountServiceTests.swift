@@ -36,14 +36,15 @@ struct MountServiceTests {
         let root = Descriptor(mediaType: .ociManifest, digest: DigestHasher.digest(of: bytes), size: Int64(bytes.count))
         return MountRequest(
             mountpoint: "/nowhere", images: [MountRequest.Image(specifier: .name(try ImageReference(parsing: "app:1")), resolved: ResolvedImage(name: "docker.io/library/app:1", root: root, pinned: false))],
-            changeCount: nil, shape: LayoutPlan.Shape(), layout: ShownLayout(entries: [root], blobs: [root]))
+            changeCount: nil, shape: LayoutPlan.Shape())
     }
 
     private func service(_ store: Store, _ request: MountRequest, _ session: FakeSession) -> MountService {
         MountService(
             store: store, request: request,
             settings: MountService.Settings(mount: MountOptions(), lazy: LazyReadOptions(), registry: RegistryConfiguration(), grace: .seconds(1)),
-            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, session: session)
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, session: session,
+            planner: { images in (ShownLayout(entries: images.map(\.root), blobs: images.map(\.root)), ["a warning"]) })
     }
 
     private func withStore(_ body: (Store) async throws -> Void) async throws {
@@ -52,17 +53,20 @@ struct MountServiceTests {
         try await body(try Store.open(root: root))
     }
 
-    @Test("while mounted, a lease holds the images and a record names the mount; both are gone after the unmount")
+    @Test("the plan's warnings are told; while mounted, a lease holds the images and a record names the mount; both are gone after the unmount")
     func leaseAndRecord() async throws {
         try await withStore { store in
             let request = try request(store)
             let seen = Mutex<(leased: [Digest], records: [MountRecord], generation: UInt64?)>(([], [], nil))
             let leasedCalls = Mutex(0)
             let readyCalls = Mutex(0)
+            let warnings = Mutex<[String]>([])
             try await service(store, request, FakeSession { tree in
                 let leased = try store.leasedRoots(removeStale: false).roots.map(\.digest)
                 seen.withLock { $0 = (leased, MountRecord.running(in: store), tree.generation) }
-            }).run(announce: { _ in }, leased: { leasedCalls.withLock { $0 += 1 } }, ready: { readyCalls.withLock { $0 += 1 } })
+            }).run(
+                warn: { warning in warnings.withLock { $0.append(warning) } }, announce: { _ in }, leased: { leasedCalls.withLock { $0 += 1 } },
+                ready: { readyCalls.withLock { $0 += 1 } })
             let observed = seen.withLock { $0 }
             #expect(observed.leased == [request.images[0].resolved.root.digest])
             #expect(observed.records.map(\.mountpoint) == ["/nowhere"])
@@ -70,6 +74,7 @@ struct MountServiceTests {
             #expect(observed.generation == 0)
             #expect(leasedCalls.withLock { $0 } == 1)
             #expect(readyCalls.withLock { $0 } == 1)
+            #expect(warnings.withLock { $0 } == ["a warning"])
             #expect(try store.leasedRoots().leases == 0)
             #expect(MountRecord.running(in: store).isEmpty)
         }

@@ -1,10 +1,14 @@
 import ImageStore
 import OCISpec
 
-/// What the command decided for a mount, handed to the daemon whole (a JSON object through a
-/// pipe) so the daemon resolves and plans nothing again: the mountpoint as the kernel names
+/// What the command decided for a mount, handed to the daemon whole (a JSON object in an
+/// inherited memfd) so the daemon resolves nothing again: the mountpoint as the kernel names
 /// it, each IMAGE argument with the image it resolved to, meta.db's change counter at that
-/// moment, the layout's shape and the first generation's ``ShownLayout``.
+/// moment, and the layout's shape.
+///
+/// The daemon plans the first generation itself (``MountService``): handing it the plan's
+/// descriptors (10,000 for a large image) cost more than planning (50 ms in `scripts/bench`'s
+/// mount-ready case).
 package struct MountRequest: Sendable, Equatable {
     /// One IMAGE argument: how it names the image (followed or pinned) and what it resolved to.
     package struct Image: Sendable, Equatable {
@@ -22,25 +26,18 @@ package struct MountRequest: Sendable, Equatable {
     /// meta.db's change counter read before the images were resolved.
     package var changeCount: Int64?
     package var shape: LayoutPlan.Shape
-    package var layout: ShownLayout
 
-    package init(mountpoint: String, images: [Image], changeCount: Int64?, shape: LayoutPlan.Shape, layout: ShownLayout) {
+    package init(mountpoint: String, images: [Image], changeCount: Int64?, shape: LayoutPlan.Shape) {
         self.mountpoint = mountpoint
         self.images = images
         self.changeCount = changeCount
         self.shape = shape
-        self.layout = layout
     }
 
     /// The request as one JSON object.
     package var json: JSONValue {
-        func descriptors(_ list: [Descriptor]) -> JSONValue { .array(list.map(\.json)) }
         var shapeMembers: [(key: String, value: JSONValue)] = [("oci", .bool(shape.oci)), ("dockerManifest", .bool(shape.dockerManifest))]
         if let platform = shape.platform { shapeMembers.append(("platform", platform.json)) }
-        var layoutMembers: [(key: String, value: JSONValue)] = [
-            ("entries", descriptors(layout.entries)), ("blobs", descriptors(layout.blobs)), ("convertedRoots", descriptors(layout.convertedRoots)),
-        ]
-        if let entries = layout.dockerManifestEntries { layoutMembers.append(("dockerManifest", .array(entries))) }
         var members: [(key: String, value: JSONValue)] = [
             ("mountpoint", .string(mountpoint)),
             (
@@ -54,7 +51,7 @@ package struct MountRequest: Sendable, Equatable {
                         return .object(members)
                     })
             ),
-            ("shape", .object(shapeMembers)), ("layout", .object(layoutMembers)),
+            ("shape", .object(shapeMembers)),
         ]
         if let changeCount { members.append(("changeCount", .number(String(changeCount)))) }
         return .object(members)
@@ -65,12 +62,6 @@ package struct MountRequest: Sendable, Equatable {
     package init(bytes: [UInt8]) throws(OCISpecError) {
         let json = try JSONParser.parse(bytes)
         func fail(_ what: String) -> OCISpecError { OCISpecError(.invalidJSON, "the mount request's \(what) is missing or malformed") }
-        func descriptors(_ value: JSONValue?, _ what: String) throws(OCISpecError) -> [Descriptor] {
-            guard let list = value?.arrayValue else { throw fail(what) }
-            var result: [Descriptor] = []
-            for item in list { result.append(try Descriptor(json: item)) }
-            return result
-        }
         guard let mountpoint = json["mountpoint"]?.stringValue else { throw fail("mountpoint") }
         guard let imageList = json["images"]?.arrayValue else { throw fail("images") }
         var images: [Image] = []
@@ -83,12 +74,8 @@ package struct MountRequest: Sendable, Equatable {
             throw fail("shape")
         }
         let platform = try shapeJSON["platform"].map { json throws(OCISpecError) in try Platform(json: json) }
-        guard let layoutJSON = json["layout"] else { throw fail("layout") }
-        let layout = ShownLayout(
-            entries: try descriptors(layoutJSON["entries"], "entries"), blobs: try descriptors(layoutJSON["blobs"], "blobs"),
-            convertedRoots: try descriptors(layoutJSON["convertedRoots"], "convertedRoots"), dockerManifestEntries: layoutJSON["dockerManifest"]?.arrayValue)
         self.init(
             mountpoint: mountpoint, images: images, changeCount: json["changeCount"]?.int64Value,
-            shape: LayoutPlan.Shape(platform: platform, oci: oci, dockerManifest: dockerManifest), layout: layout)
+            shape: LayoutPlan.Shape(platform: platform, oci: oci, dockerManifest: dockerManifest))
     }
 }

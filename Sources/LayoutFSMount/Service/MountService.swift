@@ -44,19 +44,34 @@ package struct MountService: Sendable {
         }
     }
 
+    /// Plans what a generation shows for the images: the layout and the warnings for the user.
+    /// Blocking (reads the store).
+    package typealias Planner = @Sendable ([ResolvedImage]) throws -> (layout: ShownLayout, warnings: [String])
+
     let store: Store
     let request: MountRequest
     let settings: Settings
     let logger: Logger
     let session: any MountSession
+    let planner: Planner
 
-    /// - Parameter session: the kernel side; tests give a fake.
-    package init(store: Store, request: MountRequest, settings: Settings, logger: Logger, session: any MountSession = FUSEMountSession()) {
+    /// - Parameters:
+    ///   - session: the kernel side; tests give a fake.
+    ///   - planner: nil plans from the store (``LayoutPlan`` in the request's shape); tests give
+    ///     their own.
+    package init(
+        store: Store, request: MountRequest, settings: Settings, logger: Logger, session: any MountSession = FUSEMountSession(), planner: Planner? = nil
+    ) {
         self.store = store
         self.request = request
         self.settings = settings
         self.logger = logger
         self.session = session
+        self.planner =
+            planner ?? { [store, shape = request.shape] images in
+                let plan = try LayoutPlan(store: store, images: images, shape: shape)
+                return (ShownLayout(plan), plan.warnings)
+            }
     }
 
     /// Mounts and serves until the mount goes away (`layoutfs unmount`, `fusermount3 -u`) or a
@@ -64,20 +79,31 @@ package struct MountService: Sendable {
     ///
     /// The caller holds prune off (the shared `gc.lock`) from resolving the request's images
     /// until `leased` is called.
+    /// Steps: plans the first generation (the plan's warnings go to `warn`), leases the images,
+    /// writes the mount record, then serves.
     /// - Parameters:
+    ///   - warn: told what the user should know about the layout (entries sharing a ref name).
     ///   - announce: told what was done on the user's behalf (a stale mount removed).
     ///   - leased: called once the mount's lease holds the images.
     ///   - ready: called once when the mount is live.
-    /// - Throws: `ImagesError` when the lease cannot be written, `ContentStoreError` for the
-    ///   record, ``MountError`` from the session.
-    package func run(announce: @escaping @Sendable (String) -> Void, leased: () -> Void, ready: @escaping @Sendable () -> Void) async throws {
-        let lease = try store.lease(request.images.map(\.resolved.root) + request.layout.convertedRoots)
+    /// - Throws: `ImagesError` when the images cannot be planned or the lease cannot be written,
+    ///   `ContentStoreError` for the record, ``MountError`` from the session.
+    package func run(
+        warn: (String) -> Void = { _ in }, announce: @escaping @Sendable (String) -> Void, leased: () -> Void, ready: @escaping @Sendable () -> Void
+    ) async throws {
+        let (planner, store, request) = (self.planner, self.store, self.request)
+        let (layout, lease, warnings) = try await BlockingWork.run { () throws -> (ShownLayout, LockedRecord, [String]) in
+            let (layout, warnings) = try planner(request.images.map(\.resolved))
+            return (layout, try store.lease(request.images.map(\.resolved.root) + layout.convertedRoots), warnings)
+        }
         leased()
-        let record = try MountRecord.create(
-            in: store, mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
+        for warning in warnings { warn(warning) }
+        let record = try await BlockingWork.run {
+            try MountRecord.create(in: store, mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
+        }
         try await RegistryClient.with(configuration: settings.registry, logger: logger) { client in
             let provider = StoreBlobs(store: store, lazy: LazyBlobProvider(store: store, client: client, options: settings.lazy, logger: logger))
-            try await PosixThread.run { try serve(provider: provider, lease: lease, announce: announce, ready: ready) }
+            try await PosixThread.run { try serve(layout: layout, provider: provider, lease: lease, announce: announce, ready: ready) }
             if provider.bytesFetched > 0 { logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs") }
         }
         withExtendedLifetime((lease, record)) {}
@@ -85,11 +111,10 @@ package struct MountService: Sendable {
 
     /// The blocking part, on a thread of its own: the tree, the follower and the session.
     private func serve(
-        provider: StoreBlobs, lease: LockedRecord, announce: @escaping @Sendable (String) -> Void, ready: @escaping @Sendable () -> Void
+        layout: ShownLayout, provider: StoreBlobs, lease: LockedRecord, announce: @escaping @Sendable (String) -> Void, ready: @escaping @Sendable () -> Void
     ) throws {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let layout = request.layout
         let tree = LayoutTree(
             index: layout.indexBytes, dockerManifest: layout.dockerManifestBytes, blobs: layout.blobs, provider: provider, modificationTime: Int64(now.tv_sec))
         let names = FollowedNames(
