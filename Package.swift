@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
-                "OCISpec", "CLinuxShims",
+                "OCISpec", "CLinuxShims", "BlockingWork",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -64,7 +64,10 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "LazyBlobs",
-            dependencies: ["ImageStore", "ContentStore", "OCISpec", "Registry", "BlockingWork", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ImageStore", "ContentStore", "OCISpec", "Registry", "BlockingWork", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .target(
             name: "ImagePull",
