@@ -84,6 +84,8 @@ package struct MountService: Sendable {
             let provider = StoreBlobs(store: store, lazy: lazy)
             var failure: (any Error)?
             do {
+                // The FUSE session blocks for the mount's whole life: a thread of its own, never
+                // one of the blocking pool's (BlockingWork) or the cooperative pool's.
                 try await PosixThread.run { try serve(provider: provider, lazy: lazy, lease: lease, announce: announce, ready: ready) }
             } catch {
                 failure = error
