@@ -55,17 +55,25 @@ package final class LazyBlobProvider: Sendable {
         self.scheduler = BackgroundFetches(limit: options.prefetchConcurrency, lifetime: lifetime)
     }
 
-    /// Looks up in meta.db the sources of the blobs of `descriptors` that are neither local nor
-    /// known yet, so that ``open(_:)`` finds them in memory. Blocks (SQLite, `stat`): call it on
-    /// the blocking pool before a tree shows these blobs (the mount's first generation, and each
-    /// one a followed name moves to). A blob that cannot be looked up is logged and left for
-    /// ``open(_:)`` to look up.
+    /// Looks up in meta.db the sources of the blobs of `descriptors` that are recorded as lazy
+    /// and not known yet, so that ``open(_:)`` finds them in memory: one query for the recorded
+    /// digests, then one per lazy blob of `descriptors` (a mount of local blobs costs one
+    /// query). Blocks (SQLite): call it on the blocking pool before a tree shows these blobs
+    /// (the mount's first generation, and each one a followed name moves to). What cannot be
+    /// looked up is logged and left for ``open(_:)`` to look up.
     package func prepare(_ descriptors: [Descriptor]) {
+        let recorded: Set<Digest>
+        do throws(ContentStoreError) {
+            recorded = Set(try store.lazyBlobs.lazyDigests())
+        } catch {
+            logger.warning("cannot list the lazy blobs ahead; their first opens will look them up", metadata: ["error": "\(error)"])
+            return
+        }
         let known = table.withLock { Set($0.sources.keys).union($0.blobs.keys) }
         var found: [Digest: [BlobSource]] = [:]
         for descriptor in descriptors {
             let digest = descriptor.digest
-            guard !known.contains(digest), found[digest] == nil, !store.hasBlob(digest) else { continue }
+            guard recorded.contains(digest), !known.contains(digest), found[digest] == nil else { continue }
             do throws(ContentStoreError) {
                 if let sources = try store.lazyBlobs.lazyBlob(digest)?.sources, !sources.isEmpty { found[digest] = sources }
             } catch {
