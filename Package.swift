@@ -49,7 +49,7 @@ let package = Package(
         .target(
             name: "Registry",
             dependencies: [
-                "OCISpec", "CLinuxShims",
+                "OCISpec", "CLinuxShims", "BlockingWork",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -62,11 +62,14 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "LazyBlobs",
-            dependencies: ["ImageStore", "ContentStore", "OCISpec", "Registry", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ImageStore", "ContentStore", "OCISpec", "Registry", "BlockingWork", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .target(
             name: "ImagePull",
-            dependencies: ["ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "BlockingWork", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "ImageImport",
@@ -75,7 +78,7 @@ let package = Package(
         .target(
             name: "ImageExport",
             dependencies: [
-                "ImageStore", "ImagePull", "ContentStore", "OCISpec", "Registry", "TarArchive", "CLinuxShims",
+                "ImageStore", "ImagePull", "ContentStore", "OCISpec", "Registry", "TarArchive", "CLinuxShims", "BlockingWork",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
@@ -106,7 +109,9 @@ let package = Package(
         .testTarget(name: "LayoutFSCommandsTests", dependencies: ["LayoutFSCommands", "ImageStore", "ImagePull", "ImageExport"]),
         .testTarget(
             name: "ContentStoreTests", dependencies: ["ContentStore", "OCISpec", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "ImagesTests", dependencies: ["ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "TestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "Registry", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "ContentStore", "OCISpec", "TestSupport"]),
         .testTarget(
             name: "LayoutFSMountTests", dependencies: ["LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log")]),

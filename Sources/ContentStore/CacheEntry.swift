@@ -146,6 +146,9 @@ package final class CacheEntry: Sendable {
         } catch {
             throw ContentStoreError(.io, "cannot write the cache file \(dataPath)", errno: Errno(thrownBy: error).rawValue)
         }
+        // The disk write starts now (without waiting), so the batch's `fdatasync` has little
+        // left to wait for and holds a pool thread briefly.
+        _ = lfs_start_writeback(data.fileDescriptor, offset, Int64(bytes.count))
     }
 
     /// Makes the written data durable (`fdatasync`).

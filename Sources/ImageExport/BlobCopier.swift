@@ -5,6 +5,7 @@ import Glibc
 #endif
 import SystemPackage
 import CLinuxShims
+import BlockingWork
 import ContentStore
 import Dispatch
 import OCISpec
@@ -13,8 +14,10 @@ import OCISpec
 ///
 /// Data path: `FICLONE` (reflink), else `copy_file_range` looped over short counts, else
 /// read/write; `EXDEV`/`EOPNOTSUPP`/`EINVAL`/`ENOSYS` mean "fall back". When the kernel moves
-/// the bytes (reflink, copy_file_range) the source is hashed on another thread while the copy
-/// runs; with read/write the buffer is hashed. The file is an `O_TMPFILE` given its name with
+/// the bytes (copy_file_range) the source is hashed on the blocking pool (`BlockingWork`) while
+/// the copy runs on the caller's thread; after a reflink it is hashed on the caller's thread;
+/// with read/write the buffer is hashed. Blocks: never call it on a thread of the blocking
+/// pool (it would wait for the pool). The file is an `O_TMPFILE` given its name with
 /// `linkat` once complete and synced (or a unique temp + rename where `O_TMPFILE` is missing).
 enum BlobCopier {
     /// How the bytes were moved.
@@ -61,8 +64,10 @@ enum BlobCopier {
                 let first = lfs_copy_file_range(source.fileDescriptor, &inOffset, fd, &outOffset, Int(min(size, Self.copyStep)))
                 if first > 0 || (first == 0 && size == 0) {
                     method = .copyFileRange
-                    DispatchQueue.global().async(group: group) {
+                    group.enter()
+                    BlockingWork.submit {
                         hashed.result = hashFile(source, descriptor: descriptor)
+                        group.leave()
                     }
                     // The disk writes start while the source is still being hashed, so the
                     // final fdatasync has little left to wait for.
@@ -139,7 +144,7 @@ enum BlobCopier {
     }
 }
 
-/// The hashing thread's result; written before `DispatchGroup.leave`, read after `wait`.
+/// The hashing job's result; written before `DispatchGroup.leave`, read after `wait`.
 private final class HashOutcome: @unchecked Sendable {
     var result: Result<Digest, ImagesError> = .failure(ImagesError(.io, "not hashed"))
 }

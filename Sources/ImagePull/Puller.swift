@@ -1,7 +1,7 @@
+import BlockingWork
 import ImageStore
 import LazyBlobs
 import ContentStore
-import Dispatch
 import Logging
 import OCISpec
 import Registry
@@ -10,6 +10,10 @@ import Registry
 /// the store, through ingests that verify size and digest; blobs already local are skipped;
 /// the name is bound only once the closure is complete, so an interrupted pull names nothing
 /// and a re-run fetches only what is missing.
+///
+/// Threads: the pull is async; every call that blocks (ingest writes and commits, fsyncing
+/// writes, meta.db, reading and re-hashing store blobs) runs on the blocking pool
+/// (`BlockingWork`), never on Swift's cooperative pool.
 package struct Puller: Sendable {
     package struct Options: Sendable {
         /// Re-root an index at this platform's manifest.
@@ -73,7 +77,8 @@ package struct Puller: Sendable {
         async throws -> Result
     {
         let repository = ImageReference(domain: reference.domain, path: reference.path, tag: nil, digest: nil)
-        store.content.removeStaleIngests()
+        let store = self.store
+        _ = try await BlockingWork.run { store.content.removeStaleIngests() }
         var root = try await client.resolve(reference)
         // Manifests, indexes (and configs the platform search read) by digest, read before
         // anything is committed: they are stored from memory once their children are local.
@@ -93,18 +98,22 @@ package struct Puller: Sendable {
         let configs = Set(walker.configs.map(\.digest))
 
         if verify {
-            for leaf in leaves where try removeIfCorrupt(leaf.digest) { result.replacedBlobs += 1 }
+            for leaf in leaves {
+                if try await removeIfCorrupt(leaf.digest) { result.replacedBlobs += 1 }
+            }
         }
-        var missing = leaves.filter { !store.content.contains($0.digest) }
+        var missing = try await BlockingWork.run { leaves.filter { !store.content.contains($0.digest) } }
         // Configs the platform search fetched are stored from memory, not fetched again.
         let held = missing.filter { documents[$0.digest] != nil }
         missing = missing.filter { documents[$0.digest] == nil }
         if options.lazy {
             let layers = missing.filter { !configs.contains($0.digest) }
-            do {
-                try store.lazyBlobs.recordLazy(layers, source: BlobSource(domain: reference.domain, repository: reference.path))
-            } catch {
-                throw ImagesError(error, "cannot record the lazy blobs of \(reference)")
+            try await BlockingWork.run {
+                do throws(ContentStoreError) {
+                    try store.lazyBlobs.recordLazy(layers, source: BlobSource(domain: reference.domain, repository: reference.path))
+                } catch {
+                    throw ImagesError(error, "cannot record the lazy blobs of \(reference)")
+                }
             }
             result.lazyBlobs = layers.count
             result.lazyBytes = layers.reduce(Int64(0)) { $0 + $1.size }
@@ -119,42 +128,65 @@ package struct Puller: Sendable {
         result.fetchedBlobs = missing.count + held.count
         result.fetchedBytes = total + held.reduce(Int64(0)) { $0 + $1.size }
         // Configs are parsed by every reader: refuse one they would read differently from us.
-        for config in walker.configs {
-            guard let bytes = documents[config.digest] ?? (try? store.content.readBlob(config.digest)) else { continue }
-            try ManifestNode.checkConfiguration(config, bytes: bytes)
+        let configsAtHand = documents
+        let walkedConfigs = walker.configs
+        try await BlockingWork.run {
+            for config in walkedConfigs {
+                guard let bytes = configsAtHand[config.digest] ?? (try? store.content.readBlob(config.digest)) else { continue }
+                try ManifestNode.checkConfiguration(config, bytes: bytes)
+            }
         }
         // Children first (the walk's order): a manifest is committed once everything it
         // references is local.
-        for descriptor in walker.blobs where !store.content.contains(descriptor.digest) {
-            guard let bytes = documents[descriptor.digest] else { continue }
-            do {
-                try store.content.write(bytes, digest: descriptor.digest, size: descriptor.size)
-            } catch {
-                throw ImagesError(error, "cannot store \(descriptor.mediaType) \(descriptor.digest)")
+        let stored = documents
+        let walked = walker.blobs
+        try await BlockingWork.run {
+            for descriptor in walked where !store.content.contains(descriptor.digest) {
+                guard let bytes = stored[descriptor.digest] else { continue }
+                do throws(ContentStoreError) {
+                    try store.content.write(bytes, digest: descriptor.digest, size: descriptor.size)
+                } catch {
+                    throw ImagesError(error, "cannot store \(descriptor.mediaType) \(descriptor.digest)")
+                }
             }
         }
         var target = root
         if target.platform == nil, case .manifest(let manifest)? = documents[root.digest].flatMap({ try? ManifestNode(descriptor: root, bytes: $0) }),
-            let configBytes = try? store.content.readBlob(manifest.config.digest)
+            let configBytes = try await BlockingWork.run({ try? store.content.readBlob(manifest.config.digest) })
         {
             target = target.settingPlatform((try? ImageConfiguration(bytes: configBytes))?.platform)
         }
         result.target = target
-        do {
-            try store.images.bind(reference.description, to: target)
-        } catch {
-            throw ImagesError(error, "cannot name \(reference)")
+        let bound = target
+        try await BlockingWork.run {
+            do throws(ContentStoreError) {
+                try store.images.bind(reference.description, to: bound)
+            } catch {
+                throw ImagesError(error, "cannot name \(reference)")
+            }
         }
         return result
     }
 
-    /// Removes a store blob that does not hash to its digest; true when it did so.
-    private func removeIfCorrupt(_ digest: Digest) throws(ImagesError) -> Bool {
-        do {
-            return try store.content.removeIfCorrupt(digest)
-        } catch {
-            throw ImagesError(error, "cannot verify blob \(digest) in the store")
+    /// Removes a store blob that does not hash to its digest (on the blocking pool: it reads and
+    /// hashes the whole blob); true when it did so.
+    /// - Throws: `ImagesError` when the blob cannot be read.
+    private func removeIfCorrupt(_ digest: Digest) async throws -> Bool {
+        let store = self.store
+        return try await BlockingWork.run {
+            do throws(ContentStoreError) {
+                return try store.content.removeIfCorrupt(digest)
+            } catch {
+                throw ImagesError(error, "cannot verify blob \(digest) in the store")
+            }
         }
+    }
+
+    /// The store's bytes of a manifest, index or config (at most 4 MiB), read on the blocking
+    /// pool; nil when it is not local or cannot be read.
+    private func localDocument(_ digest: Digest) async -> [UInt8]? {
+        let store = self.store
+        return try? await BlockingWork.run { try? store.content.readBlob(digest) }
     }
 
     /// Fetches (or reads from the store) and verifies a manifest or index; with `verify`, a
@@ -163,9 +195,9 @@ package struct Puller: Sendable {
         async throws -> ManifestNode
     {
         if let bytes = manifests[descriptor.digest] { return try ManifestNode(descriptor: descriptor, bytes: bytes) }
-        if verify, try removeIfCorrupt(descriptor.digest) { result.replacedBlobs += 1 }
+        if verify, try await removeIfCorrupt(descriptor.digest) { result.replacedBlobs += 1 }
         let bytes: [UInt8]
-        if let local = try? store.content.readBlob(descriptor.digest) {
+        if let local = await localDocument(descriptor.digest) {
             bytes = local
         } else {
             let reference = ImageReference(domain: repository.domain, path: repository.path, tag: nil, digest: descriptor.digest)
@@ -213,8 +245,8 @@ package struct Puller: Sendable {
         _ descriptor: Descriptor, repository: ImageReference, documents: inout [Digest: [UInt8]], verify: Bool, result: inout Result
     ) async throws -> [UInt8]? {
         if let bytes = documents[descriptor.digest] { return bytes }
-        if verify, try removeIfCorrupt(descriptor.digest) { result.replacedBlobs += 1 }
-        if let local = try? store.content.readBlob(descriptor.digest) { return local }
+        if verify, try await removeIfCorrupt(descriptor.digest) { result.replacedBlobs += 1 }
+        if let local = await localDocument(descriptor.digest) { return local }
         guard descriptor.size <= ImageLayout.maximumManifestSize else { return nil }
         var bytes: [UInt8] = []
         var watch = TransferWatch(descriptor.digest, limit: client.readTimeout)
@@ -227,30 +259,41 @@ package struct Puller: Sendable {
         return bytes
     }
 
+    /// Bytes of a blob's body gathered before they are written (and hashed) into its ingest in
+    /// one call on the blocking pool.
+    static let writeBatchSize = 1 << 20
+
     /// Downloads one blob into an ingest and commits it (verified). A transfer that breaks
-    /// mid-body is restarted, up to `attempts` times; a digest mismatch is never retried.
+    /// mid-body is restarted, up to `attempts` times; a digest mismatch is never retried. The
+    /// ingest is created, written (in batches of ``writeBatchSize`` bytes), committed and
+    /// aborted on the blocking pool.
     package func download(_ descriptor: Descriptor, repository: ImageReference, attempts: Int, counter: ProgressCounter) async throws {
+        let store = self.store
         var attempt = 0
         while true {
             attempt += 1
-            let ingest: Ingest
-            do {
-                ingest = try store.content.ingest()
-            } catch {
-                throw ImagesError(error, "cannot start writing blob \(descriptor.digest)")
+            let box = try await BlockingWork.run {
+                do throws(ContentStoreError) {
+                    let ingest = try store.content.ingest()
+                    ingest.alsoHash(descriptor.digest.algorithm)
+                    return IngestBox(ingest)
+                } catch {
+                    throw ImagesError(error, "cannot start writing blob \(descriptor.digest)")
+                }
             }
-            ingest.alsoHash(descriptor.digest.algorithm)
-            let box = IngestBox(ingest)
             var written: Int64 = 0
+            var batch: [UInt8] = []
             var watch = TransferWatch(descriptor.digest, limit: client.readTimeout)
             do {
-                try await client.fetchBlob(descriptor, repository: repository, onOutcome: { _ in watch.restart() }) { bytes in
-                    try box.ingest.write(bytes)
+                try await client.streamBlob(descriptor, repository: repository, onOutcome: { _ in watch.restart() }) { bytes in
+                    bytes.withUnsafeBytes { batch.append(contentsOf: $0) }
                     written += Int64(bytes.count)
                     counter.add(bytes: Int64(bytes.count))
                     try watch.record(bytes.count)
+                    if batch.count >= Self.writeBatchSize { try await Self.write(&batch, to: box) }
                 }
-                try await Self.onBlockingThread {
+                try await Self.write(&batch, to: box)
+                try await BlockingWork.run {
                     do throws(ContentStoreError) {
                         try box.ingest.commit(digest: descriptor.digest, size: descriptor.size)
                     } catch {
@@ -262,32 +305,35 @@ package struct Puller: Sendable {
             } catch let error as RegistryError
                 where (error.code == .transport || error.code == .timeout || error.code == .protocolViolation) && attempt < attempts && !Task.isCancelled
             {
-                ingest.abort()
+                await Self.abort(box)
                 counter.add(bytes: -written)
                 logger.warning("retrying blob after a broken transfer", metadata: ["digest": "\(descriptor.digest)", "error": "\(error)"])
             } catch {
-                ingest.abort()
+                await Self.abort(box)
                 throw error
             }
         }
     }
 
-    /// Runs blocking work (fsync, rename) on a Dispatch thread, off the Swift concurrency pool.
-    package static func onBlockingThread(_ work: @escaping @Sendable () throws -> Void) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global().async {
-                do {
-                    try work()
-                    continuation.resume()
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+    /// Writes (and hashes) the gathered bytes into the ingest on the blocking pool, and empties
+    /// `batch`.
+    /// - Throws: `ContentStoreError` (`.noSpace`, `.io`: the ingest is then aborted).
+    private static func write(_ batch: inout [UInt8], to box: IngestBox) async throws {
+        guard !batch.isEmpty else { return }
+        let bytes = batch
+        batch = []
+        batch.reserveCapacity(writeBatchSize)
+        try await BlockingWork.run { try box.ingest.write(bytes) }
+    }
+
+    /// Removes the ingest's directory, on the blocking pool.
+    private static func abort(_ box: IngestBox) async {
+        _ = try? await BlockingWork.run { box.ingest.abort() }
     }
 }
 
-/// An ingest handed between a download task and the thread that commits it (one user at a time).
+/// An ingest handed between a download task and the pool threads that write and commit it
+/// (one user at a time: each call is awaited before the next).
 final class IngestBox: @unchecked Sendable {
     let ingest: Ingest
     init(_ ingest: Ingest) { self.ingest = ingest }

@@ -1,5 +1,5 @@
 /// Runs `body` for every element of `items`, at most `limit` at once; the first error cancels
-/// the rest and is thrown.
+/// the rest and is thrown. Structured: the tasks are a task group's, all ended when it returns.
 package func forEachConcurrently<Item: Sendable>(
     _ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) async throws -> Void
 ) async throws {

@@ -56,7 +56,8 @@ struct Status: ParsableCommand {
     }
 
     /// One counter from the mount root's attributes; nil when the mount does not answer within
-    /// a second (a stopped or hung daemon must not hang status: the call waits on its own thread).
+    /// a second (a stopped or hung daemon must not hang status: the call waits on its own thread,
+    /// not on the blocking pool, since it may never return).
     static func counter(_ name: String, of mountpoint: String) -> Int64? {
         let result = CounterBox()
         let done = DispatchSemaphore(value: 0)

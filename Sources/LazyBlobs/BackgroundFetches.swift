@@ -4,6 +4,7 @@ import Synchronization
 /// The background fetches of lazy blobs (`--prefetch on-touch`, and the rest of a blob whose
 /// last byte is read): at most `limit` at once over all blobs, taken round-robin, each planned
 /// only when it starts, so that reads (fetched at once, outside this limit) always go first.
+/// The fetches are tasks of the provider's ``ProviderLifetime``: none starts after shutdown.
 final class BackgroundFetches: Sendable {
     private struct Queue {
         var blobs: [LazyBlob] = []
@@ -12,8 +13,12 @@ final class BackgroundFetches: Sendable {
 
     private let queue = Mutex(Queue())
     private let limit: Int
+    private let lifetime: ProviderLifetime
 
-    init(limit: Int) { self.limit = max(1, limit) }
+    init(limit: Int, lifetime: ProviderLifetime) {
+        self.limit = max(1, limit)
+        self.lifetime = lifetime
+    }
 
     /// Adds `blob` (once) and starts what the limit allows.
     func add(_ blob: LazyBlob) {
@@ -38,10 +43,16 @@ final class BackgroundFetches: Sendable {
                 return nil
             }
             guard let (blob, chunks, generation) = next else { return }
-            Task {
+            let started = lifetime.start {
                 await blob.fetch(chunks, generation: generation)
                 self.queue.withLock { $0.running -= 1 }
                 self.startWhatFits()
+            }
+            guard started else {
+                // Shut down: the planned chunks are given back and nothing more starts.
+                queue.withLock { $0.running -= 1 }
+                blob.fetchEnded(unfinished: Set(chunks), generation: generation, failure: LazyBlob.shutDown)
+                return
             }
         }
     }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BlockingWork
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -42,7 +43,7 @@ extension RegistryClient {
     /// - Throws: `.unauthorized` when there is no way to authenticate (a Basic challenge to
     ///   credentials that are only an identity token, a token server refusing them).
     func authenticate(host: String, repository: String, challenge: AuthChallenge?) async throws(RegistryError) {
-        let credentials = try self.credentials.credentials(for: host == "registry-1.docker.io" ? "docker.io" : host)
+        let credentials = try await lookUpCredentials(for: host == "registry-1.docker.io" ? "docker.io" : host)
         let key = TokenKey(host: host, repository: repository)
         guard let challenge else {
             throw RegistryError(.unauthorized, "\(host) asked for authentication without a WWW-Authenticate challenge")
@@ -110,6 +111,21 @@ extension RegistryClient {
         default:
             throw RegistryError(.unauthorized, "\(host) asks for unsupported authentication \(challenge.scheme)")
         }
+    }
+
+    /// The credentials for `host` from the provider, asked on the blocking pool: it may read
+    /// `config.json` and run a credential helper (`posix_spawn` + `waitpid`), which must not hold
+    /// a thread of Swift's cooperative pool.
+    /// - Throws: what the provider throws; `.cancelled` when the pool no longer runs work.
+    private func lookUpCredentials(for host: String) async throws(RegistryError) -> Credentials? {
+        let provider = self.credentials
+        let answer: Result<Credentials?, RegistryError>
+        do {
+            answer = try await BlockingWork.run { Result { () throws(RegistryError) in try provider.credentials(for: host) } }
+        } catch {
+            throw RegistryError(.cancelled, "the credentials for \(host) were not looked up: \(error)")
+        }
+        return try answer.get()
     }
 
     static func basicAuthorization(_ credentials: Credentials) -> String {

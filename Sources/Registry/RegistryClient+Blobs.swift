@@ -31,6 +31,26 @@ extension RegistryClient {
         onOutcome: (BlobFetchOutcome) throws -> Void = { _ in },
         sink: (UnsafeRawBufferPointer) throws -> Void
     ) async throws -> BlobFetchOutcome {
+        try await streamBlob(descriptor, repository: repository, range: range, onOutcome: onOutcome) { bytes in
+            try bytes.withUnsafeBytes { try sink($0) }
+        }
+    }
+
+    /// Streams a blob (or one byte range of it) as ``fetchBlob(_:repository:range:onOutcome:sink:)``
+    /// does, to a `receive` that may suspend: it gets each piece of the body as it arrives
+    /// (no copy) and the next one is not read until it returns, so it can hand the bytes to a
+    /// thread that may block (a write, an `fdatasync`) and wait for it.
+    /// - Parameters:
+    ///   - range: half-open byte offsets into the blob.
+    ///   - onOutcome: called once the status is checked, before the first byte reaches `receive`.
+    ///   - receive: called with each piece of the body, in order; a thrown error stops the transfer.
+    /// - Throws: as ``fetchBlob(_:repository:range:onOutcome:sink:)``; what `receive` throws, untouched.
+    @discardableResult
+    public func streamBlob(
+        _ descriptor: Descriptor, repository: ImageReference, range: Range<Int64>? = nil,
+        onOutcome: (BlobFetchOutcome) throws -> Void = { _ in },
+        receive: (BlobBytes) async throws -> Void
+    ) async throws -> BlobFetchOutcome {
         var headers: [(String, String)] = []
         if let range { headers.append(("Range", "bytes=\(range.lowerBound)-\(range.upperBound - 1)")) }
         let response: Response
@@ -67,7 +87,7 @@ extension RegistryClient {
                     throw RegistryError(.protocolViolation, "\(response.url) sent more than the \(expected) bytes expected")
                 }
                 do {
-                    try chunk.withUnsafeReadableBytes { try sink($0) }
+                    try await receive(BlobBytes(buffer: chunk))
                 } catch {
                     throw SinkFailure(error: error)
                 }
@@ -82,6 +102,19 @@ extension RegistryClient {
             throw RegistryError(.protocolViolation, "\(response.url) ended after \(received) of \(expected) bytes")
         }
         return outcome
+    }
+}
+
+/// A piece of a blob's body as it arrived from the registry (``RegistryClient/streamBlob(_:repository:range:onOutcome:receive:)``).
+public struct BlobBytes: Sendable {
+    let buffer: ByteBuffer
+
+    /// Its size in bytes.
+    public var count: Int { buffer.readableBytes }
+
+    /// Runs `body` with the bytes (valid only during the call).
+    public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+        try buffer.withUnsafeReadableBytes(body)
     }
 }
 

@@ -123,6 +123,7 @@ struct MachineDriver {
         guard workerPasses > 0 else { return }
         workerPasses -= 1
         perform(machine.workerPassStarted(now: now))
+        perform(machine.workerPassEnded())
     }
 
     /// The background scheduler's turn: starts the fetch the machine wants, if any.

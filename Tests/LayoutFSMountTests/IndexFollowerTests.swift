@@ -83,7 +83,7 @@ private struct FollowerFixture {
     let follower: IndexFollower
     let start = ContinuousClock.now
 
-    init(dockerManifest: Bool = false) throws {
+    init(dockerManifest: Bool = false, prepareBlobs: @escaping @Sendable ([Descriptor]) -> Void = { _ in }) throws {
         let images = [ResolvedImage(name: name, root: first, pinned: false), ResolvedImage(name: pinnedName, root: pinned, pinned: true)]
         let specifiers = [ImageSpecifier.name(try ImageReference(parsing: name)), .name(try ImageReference(parsing: pinnedName + "@" + pinned.digest.description))]
         store.move(name, to: first)
@@ -91,7 +91,7 @@ private struct FollowerFixture {
         tree = LayoutTree(index: layout.indexBytes, dockerManifest: dockerManifest ? [] : nil, blobs: layout.blobs, provider: NoContent(), modificationTime: 0)
         follower = IndexFollower(
             names: FollowedNames(specifiers: specifiers, images: images, convertedRoots: [], grace: .seconds(300)),
-            changeCount: store.changeCount(), store: store, tree: tree, showsDockerManifest: dockerManifest,
+            changeCount: store.changeCount(), store: store, tree: tree, showsDockerManifest: dockerManifest, prepareBlobs: prepareBlobs,
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         follower.attach(kernel)
     }
@@ -128,6 +128,25 @@ struct IndexFollowerTests {
         #expect(f.tree.inode(of: f.first.digest) == nil)
         #expect(f.store.state.withLock { $0.leased.last }?.map(\.digest) == [f.second.digest, f.pinned.digest])
         #expect(f.kernel.forgotten.withLock { $0 }.contains(oldLayer.encoded))
+    }
+
+    @Test("a new generation's blobs are prepared (their sources looked up) before the tree shows them")
+    func preparesBeforeShowing() throws {
+        let prepared = Mutex<[(blobs: [Descriptor], shownGeneration: UInt64)]>([])
+        let tree = Mutex<LayoutTree?>(nil)
+        let f = try FollowerFixture(prepareBlobs: { blobs in
+            prepared.withLock { $0.append((blobs, tree.withLock { $0 }?.generation ?? 99)) }
+        })
+        tree.withLock { $0 = f.tree }
+        f.follower.poll(now: f.start)
+        #expect(prepared.withLock { $0 }.isEmpty, "nothing moved: nothing to prepare")
+        f.store.move(f.name, to: f.second)
+        f.follower.poll(now: f.start)
+        let calls = prepared.withLock { $0 }
+        #expect(calls.count == 1)
+        #expect(calls.first?.shownGeneration == 0, "prepared while the tree still showed the first generation")
+        #expect(Set(calls.first?.blobs.map(\.digest) ?? []) == [f.second.digest, f.pinned.digest, f.store.blob(of: f.second).digest, f.store.blob(of: f.pinned).digest])
+        #expect(f.tree.generation == 1)
     }
 
     @Test("with --format docker, manifest.json is forgotten with index.json")

@@ -48,6 +48,7 @@ package final class IndexFollower: Sendable {
     private let store: any FollowerStore
     private let tree: LayoutTree
     private let showsDockerManifest: Bool
+    private let prepareBlobs: @Sendable ([Descriptor]) -> Void
     private let logger: Logger
 
     /// - Parameters:
@@ -56,11 +57,18 @@ package final class IndexFollower: Sendable {
     ///     move while the mount started is seen at the first poll.
     ///   - showsDockerManifest: `manifest.json` is shown (`--format docker`) and must be
     ///     invalidated with `index.json`.
-    package init(names: FollowedNames, changeCount: Int64?, store: any FollowerStore, tree: LayoutTree, showsDockerManifest: Bool, logger: Logger) {
+    ///   - prepareBlobs: called (from ``poll(now:)``) with the blobs of a new generation before
+    ///     the tree shows them, so the content behind them is ready before a FUSE thread opens
+    ///     one (the lazy provider looks up their sources: ``LazyBlobProvider/prepare(_:)``).
+    package init(
+        names: FollowedNames, changeCount: Int64?, store: any FollowerStore, tree: LayoutTree, showsDockerManifest: Bool,
+        prepareBlobs: @escaping @Sendable ([Descriptor]) -> Void = { _ in }, logger: Logger
+    ) {
         state = Mutex(State(names: names, lastVersion: changeCount))
         self.store = store
         self.tree = tree
         self.showsDockerManifest = showsDockerManifest
+        self.prepareBlobs = prepareBlobs
         self.logger = logger
     }
 
@@ -122,6 +130,7 @@ package final class IndexFollower: Sendable {
             return state.kernel
         }
         guard let images = moved, let layout else { return }
+        prepareBlobs(layout.blobs)
         let generation = tree.replace(index: layout.indexBytes, dockerManifest: layout.dockerManifestBytes, blobs: layout.blobs)
         do {
             try kernel?.invalidateEntry(parent: LayoutTree.rootInode, name: ImageLayout.indexFileName)

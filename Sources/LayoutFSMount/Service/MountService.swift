@@ -18,8 +18,9 @@ import Glibc
 /// (``MountDaemon/run(tree:mountpoint:options:logger:announce:ready:)``).
 ///
 /// Everything it starts ends before ``run(announce:leased:ready:)`` returns: the follower's
-/// timer is cancelled, the session ends, the registry client shuts down, the lease and the
-/// record are removed.
+/// timer is cancelled, the session ends, the lazy blobs' fetches are cancelled and waited for
+/// (``LazyBlobProvider/shutdown()``), the registry client shuts down, the lease and the record
+/// are removed.
 package struct MountService: Sendable {
     /// How the daemon serves (the command's options).
     package struct Settings: Sendable {
@@ -102,8 +103,22 @@ package struct MountService: Sendable {
             try MountRecord.create(in: store, mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
         }
         try await RegistryClient.with(configuration: settings.registry, logger: logger) { client in
-            let provider = StoreBlobs(store: store, lazy: LazyBlobProvider(store: store, client: client, options: settings.lazy, logger: logger))
-            try await PosixThread.run { try serve(layout: layout, provider: provider, lease: lease, announce: announce, ready: ready) }
+            let lazy = LazyBlobProvider(store: store, client: client, options: settings.lazy, logger: logger)
+            // The first generation's lazy blobs are known before a FUSE thread opens one.
+            let blobs = layout.blobs
+            try await BlockingWork.run { lazy.prepare(blobs) }
+            let provider = StoreBlobs(store: store, lazy: lazy)
+            var failure: (any Error)?
+            do {
+                // The FUSE session blocks for the mount's whole life: a thread of its own, never
+                // one of the blocking pool's (BlockingWork) or the cooperative pool's.
+                try await PosixThread.run { try serve(layout: layout, provider: provider, lazy: lazy, lease: lease, announce: announce, ready: ready) }
+            } catch {
+                failure = error
+            }
+            // Fetches still under way end before the client they use shuts down.
+            await lazy.shutdown()
+            if let failure { throw failure }
             if provider.bytesFetched > 0 { logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs") }
         }
         withExtendedLifetime((lease, record)) {}
@@ -111,7 +126,8 @@ package struct MountService: Sendable {
 
     /// The blocking part, on a thread of its own: the tree, the follower and the session.
     private func serve(
-        layout: ShownLayout, provider: StoreBlobs, lease: LockedRecord, announce: @escaping @Sendable (String) -> Void, ready: @escaping @Sendable () -> Void
+        layout: ShownLayout, provider: StoreBlobs, lazy: LazyBlobProvider, lease: LockedRecord, announce: @escaping @Sendable (String) -> Void,
+        ready: @escaping @Sendable () -> Void
     ) throws {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
@@ -121,7 +137,7 @@ package struct MountService: Sendable {
             specifiers: request.images.map(\.specifier), images: request.images.map(\.resolved), convertedRoots: layout.convertedRoots, grace: settings.grace)
         let follower = IndexFollower(
             names: names, changeCount: request.changeCount, store: StoreFollowing(store: store, shape: request.shape, lease: lease), tree: tree,
-            showsDockerManifest: request.shape.dockerManifest, logger: logger)
+            showsDockerManifest: request.shape.dockerManifest, prepareBlobs: { lazy.prepare($0) }, logger: logger)
         // Polling starts once the mount is live, and ends (no poll running) before this returns.
         var polls: RepeatingWork?
         defer { polls?.cancel() }

@@ -1,6 +1,6 @@
 import ImageStore
+import BlockingWork
 import ContentStore
-import Dispatch
 import OCISpec
 
 extension LazyBlob {
@@ -63,13 +63,16 @@ extension LazyBlob {
         case .answer(_, let answer):
             pending.completion?(result(of: answer))
         case .fetch(let chunks, let generation):
-            Task { await self.fetch(chunks, generation: generation) }
+            guard provider.lifetime.start({ await self.fetch(chunks, generation: generation) }) else {
+                return deliver { $0.fetchEnded(unfinished: Set(chunks), generation: generation, failure: Self.shutDown) }
+            }
         case .addToBackgroundFetches:
             provider.scheduler.add(self)
         case .runWorkerPass:
-            worker.async { self.run { $0.workerPassStarted(now: .now) } }
+            // Not started after shutdown: nothing more is made durable, hashed or committed.
+            provider.lifetime.start { await self.workerPass() }
         case .scheduleSyncCheck(let delay):
-            worker.asyncAfter(deadline: .now() + delay.dispatchInterval) { self.run { $0.syncCheckDue() } }
+            provider.lifetime.schedule(after: delay) { self.run { $0.syncCheckDue() } }
         case .syncData(let chunks, let generation):
             return syncData(chunks, generation: generation)
         case .storeChunkBits(let bits, let generation):
@@ -86,6 +89,16 @@ extension LazyBlob {
             scheduleProbe(epoch: epoch, after: delay)
         }
         return []
+    }
+
+    /// One worker pass on the blocking pool: syncing, hashing and committing, as the machine
+    /// asks (it never asks for two passes of one blob at once). A pass cancelled before it
+    /// started (shutdown) does nothing.
+    private func workerPass() async {
+        _ = try? await BlockingWork.run {
+            self.run { $0.workerPassStarted(now: .now) }
+            self.run { $0.workerPassEnded() }
+        }
     }
 
     /// The reply for an answer: a range of the cache file, or bytes assembled from held chunks

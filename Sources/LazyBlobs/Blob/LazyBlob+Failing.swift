@@ -1,8 +1,10 @@
 import ImageStore
-import Dispatch
 import OCISpec
 
 extension LazyBlob {
+    /// What a fetch refused or cancelled at shutdown answers its waiting reads.
+    static let shutDown = ImagesError(.io, "the mount is shutting down: lazy blobs are no longer fetched")
+
     /// A read of this blob waited `deadline` for its bytes and is being answered `EIO`: the
     /// blob enters the failing state (``FetchFailure``), so every other waiting read fails now
     /// and the kernel's re-send of the same read fails at once instead of waiting again.
@@ -19,9 +21,10 @@ extension LazyBlob {
         return error.message
     }
 
-    /// Delivers ``LazyBlobMachine/probeDue(epoch:)`` after `delay`, off the FUSE threads.
+    /// Delivers ``LazyBlobMachine/probeDue(epoch:)`` after `delay`, off the FUSE threads, on
+    /// the timer thread (it only starts fetches); not after shutdown.
     func scheduleProbe(epoch: UInt64, after delay: Duration) {
-        DispatchQueue.global().asyncAfter(deadline: .now() + delay.dispatchInterval) { [self] in
+        provider.lifetime.schedule(after: delay) { [self] in
             let pending = deliver { $0.probeDue(epoch: epoch) }
             if pending.contains(where: { if case .fetch = $0.action { true } else { false } }) {
                 provider.logger.info("retrying a failing lazy blob in the background", metadata: ["digest": "\(descriptor.digest)"])

@@ -1,6 +1,5 @@
 import ImageStore
 import ContentStore
-import Dispatch
 import Logging
 import OCISpec
 import Registry
@@ -24,9 +23,12 @@ import Synchronization
 /// performs the actions it returns (``perform(_:)``): reads of the cache file, writes, syncs,
 /// hashing, fetches, timers.
 ///
-/// Threads: fetches run in `Task`s (one per planned range, and the background scheduler's);
-/// syncing, hashing and committing on `worker`, a serial queue per blob; probes and sync checks
-/// on Dispatch timers. Completions run on those threads or the caller's, never under a lock.
+/// Threads: fetches run in tasks the provider keeps (``ProviderLifetime``: one per planned
+/// range, and the background scheduler's) and hand each received chunk's write to the blocking
+/// pool (`BlockingWork`); syncing, hashing and committing run there too, one worker pass at a
+/// time (the machine's ``LazyBlobMachine/WorkerPass``); probes and sync checks are timers on
+/// `BlockingWork`'s event loop that only deliver events. Completions run on those threads or
+/// the caller's, never under a lock. Everything ends at ``LazyBlobProvider/shutdown()``.
 ///
 /// Locks, and their order:
 /// - `core` (the machine and the completions of waiting reads): held only to deliver one event
@@ -37,7 +39,10 @@ import Synchronization
 ///   machine's: a write of a dropped generation never lands in the next one's file. It may take
 ///   `core` (briefly, for the check) while held; `core` is never held while taking it.
 /// - The background scheduler's lock may take `core` (``nextBackgroundFetch()``); the
-///   provider's table of blobs is never held while a blob's lock is taken.
+///   provider's table of blobs is never held while a blob's lock is taken, nor during I/O
+///   (a blob is set up outside it; its other openers wait on its ``OpeningSlot`` holding no
+///   lock).
+/// - The provider's ``ProviderLifetime`` lock is taken last: nothing is taken while holding it.
 ///
 /// Reads of the cache file (answers, hashing) take no lock: bytes of a chunk the machine named
 /// present are never rewritten within its generation.
@@ -51,8 +56,6 @@ package final class LazyBlob: Sendable {
     let cache: CacheEntry?
     let core: Mutex<Core>
     let cacheWrites = Mutex(())
-    /// Syncing and hashing, one pass at a time, off the FUSE and concurrency threads.
-    let worker: DispatchQueue
 
     init(descriptor: Descriptor, sources: [BlobSource], provider: LazyBlobProvider, cache: CacheEntry?) {
         self.descriptor = descriptor
@@ -62,7 +65,6 @@ package final class LazyBlob: Sendable {
         let machine = LazyBlobMachine(
             descriptor: descriptor, sources: sources, options: provider.options, hasCacheFile: cache != nil, storedChunks: cache?.storedChunks() ?? [])
         core = Mutex(Core(machine: machine))
-        worker = DispatchQueue(label: "layoutfs.lazy.\(descriptor.digest.encoded.prefix(12))")
         run { $0.started() }
     }
 
@@ -110,7 +112,8 @@ package final class LazyBlob: Sendable {
     var firstSourceIndex: Int { core.withLock { $0.machine.sourceIndex } }
 
     /// Stores one complete chunk that a fetch of `generation` received: into the cache file
-    /// (under `cacheWrites`, checked against the machine's generation) or in memory.
+    /// (under `cacheWrites`, checked against the machine's generation) or in memory. Blocks
+    /// (`pwrite`, and the answers it leads to): call it on the blocking pool.
     /// - Throws: ``Superseded`` when the generation was dropped (the fetch stops).
     func store(chunk: Int64, bytes: [UInt8], generation: UInt64) throws(Superseded) {
         let offset = chunk * provider.options.chunkSize

@@ -19,7 +19,9 @@ package enum LazyBlobAction: Sendable {
     /// Queue the blob in the background scheduler (``BackgroundFetches``), which asks
     /// ``LazyBlobMachine/backgroundFetchWanted()`` for each fetch.
     case addToBackgroundFetches
-    /// Queue one worker pass: ``LazyBlobMachine/workerPassStarted(now:)`` on the worker thread.
+    /// Queue one worker pass off the FUSE and concurrency threads:
+    /// ``LazyBlobMachine/workerPassStarted(now:)``, its actions, then
+    /// ``LazyBlobMachine/workerPassEnded()`` (the machine never asks for two at once).
     case runWorkerPass
     /// After `after`, deliver ``LazyBlobMachine/syncCheckDue()``.
     case scheduleSyncCheck(after: Duration)

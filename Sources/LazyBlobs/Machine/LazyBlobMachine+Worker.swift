@@ -4,12 +4,21 @@ import OCISpec
 extension LazyBlobMachine {
     /// A queued worker pass starts at `now`: sync the pending batch when it holds `syncBytes`,
     /// is `syncInterval` old or the blob is complete (else check again when it will be due),
-    /// then hash the prefix as far as it is present.
+    /// then hash the prefix as far as it is present. The driver performs the actions (and
+    /// those of the events they lead to) and then delivers ``workerPassEnded()``.
     package mutating func workerPassStarted(now: ContinuousClock.Instant) -> [LazyBlobAction] {
-        workerQueued = false
+        workerPass = .running(again: false)
         var actions = syncStep(now: now)
         if let step = nextHashStep() { actions.append(.hash(step)) }
         return actions
+    }
+
+    /// The worker pass that started last, and everything it led to, is done: another one is
+    /// queued if an event asked for it meanwhile.
+    package mutating func workerPassEnded() -> [LazyBlobAction] {
+        guard case .running(let again) = workerPass else { return [] }
+        workerPass = .idle
+        return again ? queueWorkerPass() : []
     }
 
     /// The scheduled sync check is due: a worker pass looks at the batch.

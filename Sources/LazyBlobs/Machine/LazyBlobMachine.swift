@@ -31,6 +31,16 @@ package struct LazyReadWaiter: Sendable, Equatable {
 /// - While fetches fail, reads of missing bytes are refused at once and a probe retries
 ///   (``FetchFailure``).
 package struct LazyBlobMachine: Sendable {
+    /// Where the blob's worker passes (syncing, hashing, committing) stand: at most one is
+    /// queued or running at a time, whatever thread its driver runs it on.
+    enum WorkerPass: Sendable, Equatable {
+        case idle
+        /// ``LazyBlobAction/runWorkerPass`` was returned; ``workerPassStarted(now:)`` is next.
+        case queued
+        /// A pass runs; `again`: an event asked for one meanwhile (queued when it ends).
+        case running(again: Bool)
+    }
+
     /// The blob's digest: what the whole-blob hash must equal.
     package let digest: Digest
     /// Blob size in bytes.
@@ -69,8 +79,9 @@ package struct LazyBlobMachine: Sendable {
     var prefetchBlocked = false
     /// The source tried first (moves on after a corrupt blob).
     package internal(set) var sourceIndex = 0
-    /// A worker pass is queued; a sync check is scheduled.
-    var workerQueued = false
+    /// The blob's worker passes, one at a time (``WorkerPass``).
+    var workerPass = WorkerPass.idle
+    /// A sync check is scheduled.
     var syncCheckScheduled = false
     /// Chunks go to the cache file (false: no entry, or writing or resetting it failed).
     package internal(set) var caching: Bool
@@ -120,11 +131,19 @@ package struct LazyBlobMachine: Sendable {
         return "\(activeFetches > 0 ? "fetching" : "lazy") \(planner.bitmap.presentBytes)/\(size)"
     }
 
-    /// `.runWorkerPass` unless one is queued already.
+    /// `.runWorkerPass` unless one is queued already; while one runs, another is queued when
+    /// it ends (``workerPassEnded()``), so passes never overlap.
     mutating func queueWorkerPass() -> [LazyBlobAction] {
-        guard !workerQueued else { return [] }
-        workerQueued = true
-        return [.runWorkerPass]
+        switch workerPass {
+        case .idle:
+            workerPass = .queued
+            return [.runWorkerPass]
+        case .queued, .running(again: true):
+            return []
+        case .running(again: false):
+            workerPass = .running(again: true)
+            return []
+        }
     }
 
     /// Drops everything fetched (a digest mismatch): a new generation starts empty, the next

@@ -1,8 +1,0 @@
-import Dispatch
-
-extension Duration {
-    /// The duration for `DispatchQueue.asyncAfter`, in whole nanoseconds.
-    package var dispatchInterval: DispatchTimeInterval {
-        .nanoseconds(Int(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000))
-    }
-}
