@@ -86,14 +86,16 @@ let package = Package(
         .target(
             name: "LayoutFSMount",
             dependencies: [
-                "LayoutFS", "ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "FUSE", "BlockingWork", .product(name: "Logging", package: "swift-log"),
+                "LayoutFS", "ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "FUSE", "BlockingWork",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
         .target(
             name: "LayoutFSCommands",
             dependencies: [
-                "LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "Registry", "CLinuxShims",
+                "LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "Registry",
+                "CLinuxShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
@@ -109,12 +111,18 @@ let package = Package(
         .testTarget(name: "LayoutFSCommandsTests", dependencies: ["LayoutFSCommands", "ImageStore", "ImagePull", "ImageExport"]),
         .testTarget(
             name: "ContentStoreTests", dependencies: ["ContentStore", "OCISpec", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "ImagesTests", dependencies: ["ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "Registry", "TestSupport",
+        .testTarget(
+            name: "ImagesTests",
+            dependencies: [
+                "ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "Registry", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "LayoutFSTests", dependencies: ["LayoutFS", "ContentStore", "OCISpec", "TestSupport"]),
         .testTarget(
-            name: "LayoutFSMountTests", dependencies: ["LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log")]),
+            name: "LayoutFSMountTests",
+            dependencies: [
+                "LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims", "Registry"]),
     ]

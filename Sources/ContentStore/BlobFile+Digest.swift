@@ -1,8 +1,9 @@
+import OCISpec
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
-import OCISpec
 
 extension BlobFile {
     /// Hashes the whole file, from offset 0 to end of file, in 1 MiB `pread`s (so a file that
@@ -41,7 +42,7 @@ extension LocalContentStore {
         let file: BlobFile
         do {
             file = try openBlob(digest)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         }
         return try file.digest(digest.algorithm, progress: progress) == digest

@@ -1,7 +1,8 @@
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
 
 /// An open, read-only file descriptor for a committed blob, closed when the last reference
 /// goes away. Hold a reference for as long as the descriptor is in use (e.g. while splicing).

@@ -1,7 +1,8 @@
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import OCISpec
 
 extension CacheEntry {
     /// True when a process owns the entry of `digest` (holds its `.lock`): a mount daemon

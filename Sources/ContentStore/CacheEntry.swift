@@ -1,9 +1,10 @@
+import CLinuxShims
+import OCISpec
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
-import CLinuxShims
-import OCISpec
 
 /// One lazy blob's cache entry (DESIGN.md "On disk": `cache/<alg>/<hex>`): a sparse data file
 /// of the blob's size, `<hex>.chunks` (which chunks are durable, in the owner's format) and

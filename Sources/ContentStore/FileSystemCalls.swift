@@ -1,8 +1,9 @@
+import CLinuxShims
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
-import CLinuxShims
 
 /// Thin wrappers over the system calls the store uses, throwing `ContentStoreError.io` with
 /// the errno and the path involved.

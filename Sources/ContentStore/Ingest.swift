@@ -1,9 +1,10 @@
+import CLinuxShims
+import OCISpec
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
-import CLinuxShims
-import OCISpec
 
 /// One in-flight write into the content store (containerd's "ingest"): its own directory
 /// `content/ingest/<random>/`, `flock`ed for its whole life so stale-ingest cleanup never takes

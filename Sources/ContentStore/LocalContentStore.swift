@@ -1,7 +1,8 @@
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import OCISpec
 
 /// The local content store: `content/blobs/<alg>/<hex>` (containerd's local store layout) and
 /// per-writer `content/ingest/<id>/` directories (DESIGN.md "On disk").
@@ -33,7 +34,10 @@ package final class LocalContentStore: Sendable {
     package static func readOnly(contentRoot: String) throws(ContentStoreError) -> LocalContentStore {
         var st = stat()
         guard stat(contentRoot + "/blobs", &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
-            throw ContentStoreError(.invalidStore, "\(contentRoot) is not a content directory (it has no blobs/): give containerd's <root>/io.containerd.content.v1.content or BuildKit's <root>/runc-overlayfs/content")
+            throw ContentStoreError(
+                .invalidStore,
+                "\(contentRoot) is not a content directory (it has no blobs/): give containerd's <root>/io.containerd.content.v1.content or BuildKit's <root>/runc-overlayfs/content"
+            )
         }
         return LocalContentStore(existing: contentRoot)
     }
@@ -53,7 +57,7 @@ package final class LocalContentStore: Sendable {
         let fd: Int32
         do {
             fd = try FileSystemCalls.openFile(path(of: digest), O_RDONLY)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             throw ContentStoreError(.notFound, "blob \(digest) is not in the store")
         }
         var st = stat()

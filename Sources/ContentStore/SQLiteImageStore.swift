@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import GRDB
 import OCISpec
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `ImageStore` in `meta.db` (SQLite through GRDB): WAL journal, busy timeout, schema migrated
 /// under an exclusive `flock` on `meta.db.lock` so concurrent first runs do not race.

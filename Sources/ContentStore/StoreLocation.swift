@@ -1,8 +1,9 @@
+import CLinuxShims
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShims
-import Foundation
 
 /// Where the store lives (DESIGN.md "On disk"): `--root`, else `$LAYOUTFS_ROOT`, else
 /// `/var/lib/layoutfs` for root, else `$XDG_DATA_HOME/layoutfs` (`~/.local/share/layoutfs`).

@@ -1,14 +1,15 @@
+import BlockingWork
+import CLinuxShims
+import ContentStore
+import Dispatch
 import ImagePull
 import ImageStore
+import OCISpec
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
-import CLinuxShims
-import BlockingWork
-import ContentStore
-import Dispatch
-import OCISpec
 
 /// Copies one blob into a destination directory, verified and invisible until complete.
 ///
@@ -21,7 +22,11 @@ import OCISpec
 /// `linkat` once complete and synced (or a unique temp + rename where `O_TMPFILE` is missing).
 enum BlobCopier {
     /// How the bytes were moved.
-    enum Method: String { case reflink, copyFileRange = "copy_file_range", readWrite = "read/write" }
+    enum Method: String {
+        case reflink
+        case copyFileRange = "copy_file_range"
+        case readWrite = "read/write"
+    }
 
     /// Copies `source` (a blob of `descriptor`) to `directory/<hex>`, replacing what is there
     /// when `replace` is set.
@@ -80,7 +85,10 @@ enum BlobCopier {
                             copyError = errno
                             break
                         }
-                        if n == 0 { copyError = EIO; break }
+                        if n == 0 {
+                            copyError = EIO
+                            break
+                        }
                         _ = lfs_start_writeback(fd, start, outOffset - start)
                     }
                 } else if first < 0, ![EXDEV, EOPNOTSUPP, EINVAL, ENOSYS, EBADF].contains(errno) {

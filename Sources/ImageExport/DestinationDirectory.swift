@@ -1,11 +1,12 @@
+import CLinuxShims
+import ContentStore
 import ImagePull
 import ImageStore
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
-import CLinuxShims
-import ContentStore
 
 /// A directory of the destination layout, opened so that nothing inside it is reached through
 /// a symlink (`openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`): a symlinked `blobs/`

@@ -1,5 +1,6 @@
 import ImagePull
 import ImageStore
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,13 +1,14 @@
+import BlockingWork
+import ContentStore
 import ImagePull
 import ImageStore
+import OCISpec
+import Registry
+import SystemPackage
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
-import BlockingWork
-import ContentStore
-import OCISpec
-import Registry
 
 /// Fetches lazy blobs (recorded by `pull --lazy`) into the store from their recorded sources,
 /// whole and verified, a few at a time. Used by `export --materialize` so a lazily pulled image
@@ -47,7 +48,9 @@ package struct LazyBlobFetcher: Sendable {
     /// - Throws: as ``fetch(_:concurrency:)``; `.unsafeDestination`, `.noSpace`.
     /// - Parameter verifyExisting: re-hash a blob already there (right size) and fetch it again
     ///   when wrong (`--verify-existing`: the store cannot repair it, it does not have it).
-    package func fetch(_ descriptors: [Descriptor], intoLayout path: String, verifyExisting: Bool = false, concurrency: Int = 4) async throws -> (blobs: Int, bytes: Int64) {
+    package func fetch(_ descriptors: [Descriptor], intoLayout path: String, verifyExisting: Bool = false, concurrency: Int = 4) async throws -> (
+        blobs: Int, bytes: Int64
+    ) {
         let store = self.store
         let missing = try await BlockingWork.run {
             try Self.missing(descriptors, store: store, intoLayout: path, verifyExisting: verifyExisting)

@@ -1,10 +1,11 @@
+import ContentStore
 import ImagePull
 import ImageStore
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ContentStore
-import OCISpec
 
 /// `export --materialize` (DESIGN.md): makes a real OCI layout directory hold a plan's images,
 /// copying only the blobs it lacks, children before parents, then merging `index.json` last.
@@ -83,7 +84,9 @@ package struct Materializer {
         (summary.indexWritten, merged, summary.warnings) = try mergeIndex(plan.entries, dockerManifest: plan.dockerManifestEntries, in: root)
         summary.warnings += Self.sharedRefNames(in: merged)
         if plan.dockerManifestEntries == nil, (try? root.readFile(DockerLoadManifest.fileName, limit: ImageLayout.maximumManifestSize)) ?? nil != nil {
-            summary.warnings.append("\(path)/\(DockerLoadManifest.fileName) (what docker load reads) was left as it was and does not list these images: add --format docker to update it")
+            summary.warnings.append(
+                "\(path)/\(DockerLoadManifest.fileName) (what docker load reads) was left as it was and does not list these images: add --format docker to update it"
+            )
         }
         return summary
     }
@@ -169,7 +172,9 @@ package struct Materializer {
             guard let refName = entry.annotations[AnnotationKey.refName] else { continue }
             let name = entry.annotations[AnnotationKey.containerdImageName] ?? entry.digest.description
             if let first = firstName[refName] {
-                if first != name { warnings.append("index.json entries \(first) and \(name) share the ref name \"\(refName)\": readers such as skopeo take the first") }
+                if first != name {
+                    warnings.append("index.json entries \(first) and \(name) share the ref name \"\(refName)\": readers such as skopeo take the first")
+                }
             } else {
                 firstName[refName] = name
             }

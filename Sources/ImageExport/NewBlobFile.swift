@@ -1,9 +1,10 @@
+import CLinuxShims
 import ImagePull
 import ImageStore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShims
 
 /// A blob file being written into a destination directory, invisible until ``commit(replace:)``:
 /// an `O_TMPFILE` given its name with `linkat`, or (where `O_TMPFILE` is missing) a uniquely

@@ -1,9 +1,10 @@
+import ContentStore
 import ImageStore
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ContentStore
-import OCISpec
 
 /// Where `import` reads images from: a layout directory, or an archive already streamed into
 /// the store.

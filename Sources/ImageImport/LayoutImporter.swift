@@ -1,10 +1,11 @@
+import ContentStore
 import ImageStore
+import Logging
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ContentStore
-import Logging
-import OCISpec
 
 /// Imports images from an OCI layout directory into the store.
 ///
@@ -91,7 +92,8 @@ package struct LayoutImporter {
         if let name = options.name {
             guard entries.count == 1 else {
                 throw ImagesError(
-                    .ambiguous, "--name needs exactly one entry, but \(source.indexLabel) has \(entries.count): \(Self.listing(entries)); select one with --ref")
+                    .ambiguous, "--name needs exactly one entry, but \(source.indexLabel) has \(entries.count): \(Self.listing(entries)); select one with --ref"
+                )
             }
             let reference: ImageReference
             do {
@@ -118,11 +120,13 @@ package struct LayoutImporter {
         for (name, entry) in zip(names, entries) {
             guard let name else { continue }
             if let pinned = (try? ImageReference(parsing: name))?.digest, pinned != entry.digest {
-                throw ImagesError(.invalidLayout, "an entry of \(source.indexLabel) is named \(name), which pins another digest than the entry's \(entry.digest)")
+                throw ImagesError(
+                    .invalidLayout, "an entry of \(source.indexLabel) is named \(name), which pins another digest than the entry's \(entry.digest)")
             }
             if let other = firstEntry[name], other != entry.digest {
                 throw ImagesError(
-                    .ambiguous, "two entries of \(source.indexLabel) would both be named \(name) (\(other.short) and \(entry.digest.short)); select one with --ref")
+                    .ambiguous,
+                    "two entries of \(source.indexLabel) would both be named \(name) (\(other.short) and \(entry.digest.short)); select one with --ref")
             }
             firstEntry[name] = entry.digest
         }
@@ -141,7 +145,7 @@ package struct LayoutImporter {
             var walker = ClosureWalker(imageName: label, read: readBlob, has: { source.has($0.digest) })
             do {
                 try walker.walk(target)
-            } catch where error.code == .missingBlob && target.mediaType.isIndex {
+            } catch  where error.code == .missingBlob && target.mediaType.isIndex {
                 // A one-platform export of a multi-platform image: say what is there.
                 let (complete, incomplete) = PlatformSelection.completeness(
                     of: target, readConfig: { try? source.readBlob($0) }, read: readNode, readBlob: readBlob, has: { source.has($0.digest) })
@@ -191,7 +195,9 @@ package struct LayoutImporter {
             if let size = store.content.size(of: descriptor.digest) {
                 // Committed blobs match their digest; the descriptor must still say their size.
                 guard size == descriptor.size else {
-                    throw ImagesError(.corruptBlob, "\(descriptor.mediaType) \(descriptor.digest) has \(size) bytes, but its descriptor in \(source.label) says \(descriptor.size)")
+                    throw ImagesError(
+                        .corruptBlob,
+                        "\(descriptor.mediaType) \(descriptor.digest) has \(size) bytes, but its descriptor in \(source.label) says \(descriptor.size)")
                 }
                 result.skippedBlobs += 1
                 continue

@@ -1,9 +1,10 @@
+import ContentStore
 import ImageStore
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ContentStore
-import OCISpec
 
 /// An OCI image layout directory being read (image-spec image-layout.md). Digests are
 /// validated before any path is built; `index.json` and manifests are size-checked before
@@ -58,7 +59,7 @@ package struct SourceLayout: Sendable {
         do {
             // One byte more than the descriptor says, so a longer file is caught as corrupt.
             return try Self.readSmallFile(blobPath(descriptor.digest), limit: ImageLayout.maximumManifestSize + 1)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         } catch {
             throw ImagesError(error.code == .invalidContent ? .corruptBlob : .io, "cannot read blob \(descriptor.digest): \(error)")

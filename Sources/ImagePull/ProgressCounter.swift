@@ -13,10 +13,18 @@ package final class ProgressCounter: Sendable {
     }
 
     func add(bytes: Int64) {
-        report(state.withLock { $0.bytesDone += bytes; return $0 })
+        report(
+            state.withLock {
+                $0.bytesDone += bytes
+                return $0
+            })
     }
 
     func finishBlob() {
-        report(state.withLock { $0.blobsDone += 1; return $0 })
+        report(
+            state.withLock {
+                $0.blobsDone += 1
+                return $0
+            })
     }
 }

@@ -1,7 +1,7 @@
 import BlockingWork
+import ContentStore
 import ImageStore
 import LazyBlobs
-import ContentStore
 import Logging
 import OCISpec
 import Registry

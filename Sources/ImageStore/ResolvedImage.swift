@@ -65,7 +65,8 @@ extension Store {
         case .registry(let reference):
             throw ImagesError(
                 .invalidArgument,
-                "docker://\(reference) names a registry image, which mount, export and tag pull first; here name an image in the store: run layoutfs pull \(reference), then name \(reference)")
+                "docker://\(reference) names a registry image, which mount, export and tag pull first; here name an image in the store: run layoutfs pull \(reference), then name \(reference)"
+            )
         case .name(let reference):
             if let digest = reference.digest {
                 // A by-digest name (from pull or import), else any name of that repository
@@ -79,7 +80,8 @@ extension Store {
                     return r.repository == reference.repository && (reference.tag == nil || r.tag == reference.tag) && $0.target.digest == digest
                 }
                 guard let match else {
-                    throw ImagesError(.unknownImage, "no image \(reference.repository)\(reference.tag.map { ":" + $0 } ?? "") is bound to \(digest)\(availableHere(all))")
+                    throw ImagesError(
+                        .unknownImage, "no image \(reference.repository)\(reference.tag.map { ":" + $0 } ?? "") is bound to \(digest)\(availableHere(all))")
                 }
                 return ResolvedImage(name: match.name, root: match.target, pinned: true)
             }
@@ -103,7 +105,8 @@ extension Store {
     /// - Throws: `.invalidArgument`.
     package static func checkName(_ reference: ImageReference, for target: Descriptor) throws(ImagesError) {
         if let digest = reference.digest, digest != target.digest {
-            throw ImagesError(.invalidArgument, "\(reference) names digest \(digest), but the image is \(target.digest): drop the @digest or use the image's own")
+            throw ImagesError(
+                .invalidArgument, "\(reference) names digest \(digest), but the image is \(target.digest): drop the @digest or use the image's own")
         }
     }
 

@@ -20,7 +20,7 @@ extension Store {
         if let name {
             do {
                 return try resolve(.name(name))
-            } catch where error.code == .unknownImage {
+            } catch  where error.code == .unknownImage {
                 throw ImagesError(.unknownImage, "no image digest starts with \(prefix.hex), and \(error.message)")
             }
         }

@@ -134,7 +134,9 @@ package final class LayoutTree: Sendable {
                 DirectoryEntry(name: ImageLayout.indexFileName, inode: indexInode, kind: .regularFile),
                 DirectoryEntry(name: "ingest", inode: Self.ingestInode, kind: .directory),
             ]
-            if let dockerManifestInode { entries.append(DirectoryEntry(name: ImageLayout.dockerManifestFileName, inode: dockerManifestInode, kind: .regularFile)) }
+            if let dockerManifestInode {
+                entries.append(DirectoryEntry(name: ImageLayout.dockerManifestFileName, inode: dockerManifestInode, kind: .regularFile))
+            }
             entries.append(DirectoryEntry(name: ImageLayout.layoutFileName, inode: Self.layoutFileInode, kind: .regularFile))
             return entries
         case Self.blobsInode:

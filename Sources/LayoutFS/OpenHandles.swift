@@ -1,8 +1,9 @@
+import CLinuxShims
+import OCISpec
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLinuxShims
-import OCISpec
 
 /// Open files by handle. Reads (the hot path, on many threads at once) only look up, under
 /// the shared side of a reader-writer lock: with `Mutex`, 16 readers of 4 KiB spent half their

@@ -64,18 +64,25 @@ struct Check: AsyncParsableCommand {
             for finding in report.findings {
                 let breaks = finding.images.isEmpty ? "breaks no image" : "breaks \(finding.images.joined(separator: ", "))"
                 let location = finding.location == .store ? "store blob" : "cache entry"
-                print("corrupt \(location) \(finding.digest) (\(ByteFormat.string(finding.size)), hashes to \(finding.actualDigest.short)): \(breaks); \(finding.advice)")
+                print(
+                    "corrupt \(location) \(finding.digest) (\(ByteFormat.string(finding.size)), hashes to \(finding.actualDigest.short)): \(breaks); \(finding.advice)"
+                )
             }
             for missing in report.missing {
-                print("missing blob \(missing.digest): \(missing.images.joined(separator: ", ")) \(missing.images.count == 1 ? "is" : "are") incomplete; restore with layoutfs pull NAME or a re-import")
+                print(
+                    "missing blob \(missing.digest): \(missing.images.joined(separator: ", ")) \(missing.images.count == 1 ? "is" : "are") incomplete; restore with layoutfs pull NAME or a re-import"
+                )
             }
             print(report.line)
         }
         if !report.missing.isEmpty {
-            throw CommandFailure("\(ByteFormat.count(report.missing.count, "blob")) of the checked images \(report.missing.count == 1 ? "is" : "are") missing from the store")
+            throw CommandFailure(
+                "\(ByteFormat.count(report.missing.count, "blob")) of the checked images \(report.missing.count == 1 ? "is" : "are") missing from the store")
         }
         if report.remaining > 0 {
-            throw CommandFailure("\(ByteFormat.count(report.remaining, "corrupt blob")) \(report.remaining == 1 ? "remains" : "remain")\(repair ? "" : ": run layoutfs check --repair")")
+            throw CommandFailure(
+                "\(ByteFormat.count(report.remaining, "corrupt blob")) \(report.remaining == 1 ? "remains" : "remain")\(repair ? "" : ": run layoutfs check --repair")"
+            )
         }
     }
 

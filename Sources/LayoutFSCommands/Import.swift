@@ -44,7 +44,8 @@ struct Import: ParsableCommand {
         let options = LayoutImporter.Options(name: name, repository: repo, refName: ref, platform: try platform.parsed(), verifyExisting: verifyExisting)
         var st = stat()
         let isDirectory = path != "-" && stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
-        let result = isDirectory
+        let result =
+            isDirectory
             ? try LayoutImporter(store: store).importLayout(at: path, options: options)
             : try ArchiveImporter(store: store).importArchive(at: path, options: options)
         for image in result.images {
@@ -52,12 +53,16 @@ struct Import: ParsableCommand {
                 print("imported \(name) \(image.target.digest)")
             } else {
                 let why = image.unnamedReason ?? "the source gives it none"
-                print("imported \(image.target.digest) without a name: \(why); name it with --name (--ref selects the entry), or with --repo when its ref name is a bare tag")
+                print(
+                    "imported \(image.target.digest) without a name: \(why); name it with --name (--ref selects the entry), or with --repo when its ref name is a bare tag"
+                )
             }
         }
         for layer in result.absentForeignLayers {
             print("note: non-distributable layer \(layer.digest) is not in the layout and was not imported")
         }
-        print("copied \(ByteFormat.count(result.copiedBlobs, "blob")) (\(ByteFormat.string(result.copiedBytes))), skipped \(result.skippedBlobs)\(result.replacedBlobs > 0 ? ", replaced \(result.replacedBlobs) wrong" : "")")
+        print(
+            "copied \(ByteFormat.count(result.copiedBlobs, "blob")) (\(ByteFormat.string(result.copiedBytes))), skipped \(result.skippedBlobs)\(result.replacedBlobs > 0 ? ", replaced \(result.replacedBlobs) wrong" : "")"
+        )
     }
 }

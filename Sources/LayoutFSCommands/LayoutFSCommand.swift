@@ -4,9 +4,9 @@ import ImageExport
 import ImageImport
 import ImagePull
 import ImageStore
-import LazyBlobs
 import LayoutFS
 import LayoutFSMount
+import LazyBlobs
 import OCISpec
 import Registry
 
@@ -25,7 +25,9 @@ package struct LayoutFSCommand: AsyncParsableCommand {
             directory, copying only the blobs it lacks.
             """,
         version: "0.1.0",
-        subcommands: [Import.self, Pull.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self, Prune.self, Check.self, Status.self]
+        subcommands: [
+            Import.self, Pull.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self, Prune.self, Check.self, Status.self,
+        ]
     )
 
     package init() {}

@@ -15,9 +15,10 @@ struct ListImages: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Flag(name: .customLong("no-trunc"), help: "Show full digests.") var noTruncate = false
     @Flag(help: "Print JSON (name, digest, mediaType, size and lazy bytes, platforms, created, updated).") var json = false
-    @Option(help: ArgumentHelp(
-        "List the images of this containerd or BuildKit content directory instead (by digest: their names live in the builder's own database).",
-        valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "List the images of this containerd or BuildKit content directory instead (by digest: their names live in the builder's own database).",
+            valueName: "dir"))
     var content: String?
 
     func run() throws {
@@ -26,13 +27,14 @@ struct ListImages: ParsableCommand {
             store = try store.readingAlso(contentDirectory: content)
             let images = store.contentDirectoryImages()
             if json {
-                try Self.printJSON(images.map { image in
-                    let totals = Self.totals(of: image.root, in: store)
-                    return [
-                        "digest": image.root.digest.description, "mediaType": image.root.mediaType.rawValue,
-                        "size": totals.map { $0.bytes as Any } ?? NSNull(), "platforms": Self.platforms(of: image.root, in: store),
-                    ]
-                })
+                try Self.printJSON(
+                    images.map { image in
+                        let totals = Self.totals(of: image.root, in: store)
+                        return [
+                            "digest": image.root.digest.description, "mediaType": image.root.mediaType.rawValue,
+                            "size": totals.map { $0.bytes as Any } ?? NSNull(), "platforms": Self.platforms(of: image.root, in: store),
+                        ]
+                    })
                 return
             }
             var rows = [["DIGEST", "TYPE", "SIZE", "PLATFORMS"]]
@@ -77,7 +79,9 @@ struct ListImages: ParsableCommand {
         let columns = rows.first?.count ?? 0
         let widths = (0..<columns).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
-            print(row.enumerated().map { i, cell in i == columns - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+            print(
+                row.enumerated().map { i, cell in i == columns - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(
+                    separator: "  "))
         }
     }
 

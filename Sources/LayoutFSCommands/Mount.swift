@@ -6,8 +6,8 @@ import ImageExport
 import ImageImport
 import ImagePull
 import ImageStore
-import LazyBlobs
 import LayoutFSMount
+import LazyBlobs
 import Logging
 import OCISpec
 import Registry
@@ -38,7 +38,10 @@ struct Mount: AsyncParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: ArgumentHelp("Images (NAME[:TAG], NAME@sha256:..., sha256:... or its first 12+ hex digits), then the mountpoint (an existing directory).", valueName: "image|mountpoint"))
+    @Argument(
+        help: ArgumentHelp(
+            "Images (NAME[:TAG], NAME@sha256:..., sha256:... or its first 12+ hex digits), then the mountpoint (an existing directory).",
+            valueName: "image|mountpoint"))
     var arguments: [String]
     @OptionGroup var platform: PlatformOptions
     @OptionGroup var format: FormatOptions
@@ -59,7 +62,9 @@ struct Mount: AsyncParsableCommand {
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
         guard (0...86_400).contains(grace) else { throw ValidationError("--grace must be between 0 and 86400 seconds") }
         guard (1...86_400).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 1 and 86400 seconds") }
     }
@@ -71,7 +76,7 @@ struct Mount: AsyncParsableCommand {
         for fd in [readyFd, requestFd].compactMap({ $0 }) { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         do {
             try await mount()
-        } catch where readyFd != nil && LayoutFSCommand.isOurs(error) {
+        } catch  where readyFd != nil && LayoutFSCommand.isOurs(error) {
             // The parent prints this line as its own error (the log keeps it too).
             report("error: \(error)")
             throw error

@@ -3,8 +3,8 @@ import ImageExport
 import ImageImport
 import ImagePull
 import ImageStore
-import LazyBlobs
 import LayoutFSMount
+import LazyBlobs
 
 /// Guards against pointing layoutfs at itself: a mount inside its own store deadlocks (the
 /// daemon would read its blobs through its own mount), and writing a layout into the store

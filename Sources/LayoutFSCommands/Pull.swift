@@ -54,14 +54,17 @@ struct Pull: AsyncParsableCommand {
         let reporter = ProgressLine(enabled: showProgress)
         let result = try await RegistryClient.with(configuration: configuration, logger: log.logger("layoutfs.pull")) { client in
             try await Puller(store: store, client: client).pull(
-                reference, options: .init(platform: platform, concurrency: concurrency, lazy: lazy, verifyExisting: verifyExisting)) { progress in
+                reference, options: .init(platform: platform, concurrency: concurrency, lazy: lazy, verifyExisting: verifyExisting)
+            ) { progress in
                 reporter.update(progress)
             }
         }
         reporter.finish()
         let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
         print("pulled \(result.name) \(result.target.digest)")
-        print("fetched \(ByteFormat.count(result.fetchedBlobs, "blob")) (\(ByteFormat.string(result.fetchedBytes))), skipped \(result.skippedBlobs)\(result.replacedBlobs > 0 ? ", replaced \(result.replacedBlobs) wrong" : ""), in \(String(format: "%.2f", seconds)) s")
+        print(
+            "fetched \(ByteFormat.count(result.fetchedBlobs, "blob")) (\(ByteFormat.string(result.fetchedBytes))), skipped \(result.skippedBlobs)\(result.replacedBlobs > 0 ? ", replaced \(result.replacedBlobs) wrong" : ""), in \(String(format: "%.2f", seconds)) s"
+        )
         if result.lazyBlobs > 0 {
             print("recorded \(ByteFormat.count(result.lazyBlobs, "layer")) (\(ByteFormat.string(result.lazyBytes))) as lazy: not fetched")
         }

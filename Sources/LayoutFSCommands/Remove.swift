@@ -18,7 +18,9 @@ struct Remove: ParsableCommand {
         // Check every name first: a typo in one must not leave the others half-removed.
         let existing = Set(try store.allImages().map(\.name))
         if let unknown = normalized.first(where: { !existing.contains($0) }) {
-            throw CommandFailure("no image named \(unknown); available: \(existing.isEmpty ? "none" : existing.sorted().joined(separator: ", ")) (see layoutfs images); nothing was removed")
+            throw CommandFailure(
+                "no image named \(unknown); available: \(existing.isEmpty ? "none" : existing.sorted().joined(separator: ", ")) (see layoutfs images); nothing was removed"
+            )
         }
         for name in normalized {
             _ = try store.images.remove(name)

@@ -5,8 +5,8 @@ import ImageExport
 import ImageImport
 import ImagePull
 import ImageStore
-import LazyBlobs
 import LayoutFSMount
+import LazyBlobs
 
 #if canImport(Glibc)
 import Glibc
@@ -76,6 +76,14 @@ struct Status: ParsableCommand {
 private final class CounterBox: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Int64?
-    func set(_ value: Int64?) { lock.lock(); stored = value; lock.unlock() }
-    var value: Int64? { lock.lock(); defer { lock.unlock() }; return stored }
+    func set(_ value: Int64?) {
+        lock.lock()
+        stored = value
+        lock.unlock()
+    }
+    var value: Int64? {
+        lock.lock()
+        defer { lock.unlock() }
+        return stored
+    }
 }

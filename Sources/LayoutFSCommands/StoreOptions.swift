@@ -1,11 +1,11 @@
 import ArgumentParser
-import Logging
 import ContentStore
 import ImageExport
 import ImageImport
 import ImagePull
 import ImageStore
 import LazyBlobs
+import Logging
 import OCISpec
 import Registry
 
@@ -43,7 +43,9 @@ struct FormatOptions: ParsableArguments {
         case oci, docker
     }
 
-    @Option(help: "oci: an OCI layout; docker: also the manifest.json that docker load reads (an index gives its manifest for --platform, else this machine's).") var format: Format = .oci
+    @Option(
+        help: "oci: an OCI layout; docker: also the manifest.json that docker load reads (an index gives its manifest for --platform, else this machine's).")
+    var format: Format = .oci
     @Flag(help: "Show Docker-typed manifests and lists converted to OCI media types (new manifest digests, same layers), as skopeo copy --format oci does.")
     var oci = false
 
@@ -57,9 +59,10 @@ struct FormatOptions: ParsableArguments {
 struct RegistryOptions: ParsableArguments {
     @Option(name: .customLong("insecure-registry"), help: "A registry host[:port] to reach over plain HTTP (repeatable; loopback hosts always may be).")
     var insecureRegistries: [String] = []
-    @Option(help: """
-        Retries of a registry request after a refused connection (waiting 0.5, 1, 2, 4 s...), a timeout, 5xx or 429: 0 to 10, 0 for a single attempt. Each is announced. An unknown host fails at once.
-        """)
+    @Option(
+        help: """
+            Retries of a registry request after a refused connection (waiting 0.5, 1, 2, 4 s...), a timeout, 5xx or 429: 0 to 10, 0 for a single attempt. Each is announced. An unknown host fails at once.
+            """)
     var retries = 4
 
     func validate() throws {
@@ -105,9 +108,10 @@ struct LogOptions: ParsableArguments {
 /// `--content DIR` and `--name`: read blobs straight from a containerd or BuildKit content
 /// directory (read-only, no daemon), naming an image given there by digest.
 struct ContentOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "Also read blobs from this content directory, read-only: containerd's <root>/io.containerd.content.v1.content, BuildKit's <root>/runc-overlayfs/content.",
-        valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Also read blobs from this content directory, read-only: containerd's <root>/io.containerd.content.v1.content, BuildKit's <root>/runc-overlayfs/content.",
+            valueName: "dir"))
     var content: String?
     @Option(help: "With --content: the name an image given by digest has in index.json (e.g. demo/app:1).") var name: String?
 

@@ -15,7 +15,8 @@ extension Pruner.Report {
 extension StoreChecker.Report {
     /// `checked N blobs (X) and M cache entries: all sound` / `..: K corrupt, R repaired, L remain`.
     package var line: String {
-        var text = "checked \(ByteFormat.count(checkedBlobs, "blob")) (\(ByteFormat.string(checkedBytes))) and \(checkedCacheEntries) cache \(checkedCacheEntries == 1 ? "entry" : "entries")"
+        var text =
+            "checked \(ByteFormat.count(checkedBlobs, "blob")) (\(ByteFormat.string(checkedBytes))) and \(checkedCacheEntries) cache \(checkedCacheEntries == 1 ? "entry" : "entries")"
         if uncheckedCacheEntries > 0 { text += " (\(uncheckedCacheEntries) partial or in use, not checked)" }
         guard !findings.isEmpty || !missing.isEmpty else { return text + ": all sound" }
         var parts: [String] = []

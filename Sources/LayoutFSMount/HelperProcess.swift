@@ -1,7 +1,7 @@
 import SystemPackage
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Runs a helper program (`fusermount3`) to completion and collects its stderr.

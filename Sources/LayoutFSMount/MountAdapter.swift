@@ -4,7 +4,7 @@ import Logging
 import SystemPackage
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Serves a ``LayoutTree`` through FUSE: every FUSE operation becomes a tree call, every

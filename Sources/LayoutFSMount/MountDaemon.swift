@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Runs one layoutfs mount in the foreground: mount, serve until unmounted or signaled, return.

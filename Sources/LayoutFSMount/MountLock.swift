@@ -1,7 +1,7 @@
 import SystemPackage
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A machine-wide lock that serializes "is anything mounted here? then mount" across every

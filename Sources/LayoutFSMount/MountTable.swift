@@ -2,7 +2,7 @@ import ContentStore
 import SystemPackage
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// One line of `/proc/self/mountinfo` (proc(5)).

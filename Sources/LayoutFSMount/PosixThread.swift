@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A joinable POSIX thread running one closure. The FUSE loop and the signal owner each get

@@ -2,7 +2,7 @@ import ContentStore
 import SystemPackage
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Whole-file reads of /proc files (their size is unknown until read: `stat` says 0).

@@ -1,8 +1,8 @@
-import SystemPackage
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The write end of the signal pipe, for the handler (a C function cannot capture). Set once

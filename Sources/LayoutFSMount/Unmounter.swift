@@ -1,7 +1,7 @@
 import SystemPackage
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Unmounting layoutfs mounts, live or stale, for `layoutfs unmount` and for `layoutfs mount`

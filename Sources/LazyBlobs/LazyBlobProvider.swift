@@ -1,5 +1,5 @@
-import ImageStore
 import ContentStore
+import ImageStore
 import Logging
 import OCISpec
 import Registry
@@ -94,7 +94,7 @@ package final class LazyBlobProvider: Sendable {
         if store.hasBlob(digest) {
             do {
                 return .local(try store.openBlob(digest))
-            } catch where error.code != .notFound {
+            } catch  where error.code != .notFound {
                 throw ImagesError(error, "cannot open blob \(digest)")
             } catch {}
         }

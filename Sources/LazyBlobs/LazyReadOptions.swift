@@ -1,4 +1,5 @@
 import ImageStore
+
 /// How the mount reads lazy blobs (DESIGN.md "The mount", lazy blobs).
 package struct LazyReadOptions: Sendable {
     /// What happens after the first read of a lazy blob.

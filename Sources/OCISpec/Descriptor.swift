@@ -35,7 +35,8 @@ public struct Descriptor: Sendable, Equatable {
         let digest = try Digest(parsing: digestText)
         guard let sizeValue = json["size"] else { throw OCISpecError(.invalidDescriptor, "descriptor of \(digest) has no size") }
         guard let size = sizeValue.int64Value, size >= 0, size <= ImageLayout.maximumBlobSize else {
-            throw OCISpecError(.invalidDescriptor, "descriptor of \(digest) has an invalid size \(Self.text(of: sizeValue)) (must be an integer from 0 to 1 TiB)")
+            throw OCISpecError(
+                .invalidDescriptor, "descriptor of \(digest) has an invalid size \(Self.text(of: sizeValue)) (must be an integer from 0 to 1 TiB)")
         }
         var annotations: [String: String] = [:]
         if let value = json["annotations"], value != .null {

@@ -61,7 +61,8 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         if tag == nil, digest == nil { tag = Self.defaultTag }
         let nameLength = domain.utf8.count + 1 + components.reduce(components.count - 1) { $0 + $1.utf8.count }
         guard nameLength <= Self.maximumNameLength else {
-            throw fail("the name (registry and repository, \(domain)/...) has \(nameLength) characters, more than the \(Self.maximumNameLength) a name may have")
+            throw fail(
+                "the name (registry and repository, \(domain)/...) has \(nameLength) characters, more than the \(Self.maximumNameLength) a name may have")
         }
         self.domain = domain
         self.path = components.joined(separator: "/")
@@ -109,7 +110,10 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         guard let first = utf8.first, let last = utf8.last, alnum(first), alnum(last) else { return false }
         var i = 0
         while i < utf8.count {
-            if alnum(utf8[i]) { i += 1; continue }
+            if alnum(utf8[i]) {
+                i += 1
+                continue
+            }
             var j = i
             while j < utf8.count, !alnum(utf8[j]) { j += 1 }
             let separator = String(decoding: utf8[i..<j], as: UTF8.self)

@@ -67,9 +67,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject(depth: depth)
         case UInt8(ascii: "["): return try parseArray(depth: depth)
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expect("null"); return .null
+        case UInt8(ascii: "t"):
+            try expect("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expect("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expect("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw failure("unexpected character")
         }
@@ -106,8 +112,14 @@ public struct JSONParser {
             path.removeLast()
             skipWhitespace()
             guard position < bytes.count else { throw failure("unterminated object") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "}") { position += 1; return .object(members) }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            if bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                return .object(members)
+            }
             throw failure("expected ',' or '}'")
         }
     }
@@ -127,8 +139,14 @@ public struct JSONParser {
             path.removeLast()
             skipWhitespace()
             guard position < bytes.count else { throw failure("unterminated array") }
-            if bytes[position] == UInt8(ascii: ",") { position += 1; continue }
-            if bytes[position] == UInt8(ascii: "]") { position += 1; return .array(elements) }
+            if bytes[position] == UInt8(ascii: ",") {
+                position += 1
+                continue
+            }
+            if bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                return .array(elements)
+            }
             throw failure("expected ',' or ']'")
         }
     }
@@ -188,7 +206,10 @@ public struct JSONParser {
                 break
             }
             if b < 0x20 { throw failure("control character in string") }
-            if b != UInt8(ascii: "\\") { position += 1; continue }
+            if b != UInt8(ascii: "\\") {
+                position += 1
+                continue
+            }
             out.append(contentsOf: bytes[runStart..<position])
             position += 1
             guard position < bytes.count else { throw failure("unterminated escape") }

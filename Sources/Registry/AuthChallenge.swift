@@ -27,8 +27,15 @@ public struct AuthChallenge: Sendable, Equatable {
                 var escaped = false
                 while let c = rest.first {
                     rest = rest.dropFirst()
-                    if escaped { value.append(c); escaped = false; continue }
-                    if c == "\\" { escaped = true; continue }
+                    if escaped {
+                        value.append(c)
+                        escaped = false
+                        continue
+                    }
+                    if c == "\\" {
+                        escaped = true
+                        continue
+                    }
                     if c == "\"" { break }
                     value.append(c)
                 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CLinuxShims
 import Foundation
 import OCISpec
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Credentials from docker's `config.json` (`$DOCKER_CONFIG/config.json`, else
 /// `~/.docker/config.json`), as docker and skopeo read it: `credHelpers[host]`, else
@@ -30,7 +31,9 @@ public struct DockerConfigCredentials: CredentialProvider {
         guard let config = try? JSONParser.parse(Array(data)) else {
             throw RegistryError(.invalidArgument, "\(path) is not valid JSON")
         }
-        let keys = host == "docker.io" ? ["docker.io", "https://index.docker.io/v1/", "index.docker.io", "registry-1.docker.io"] : [host, "https://\(host)", "http://\(host)"]
+        let keys =
+            host == "docker.io"
+            ? ["docker.io", "https://index.docker.io/v1/", "index.docker.io", "registry-1.docker.io"] : [host, "https://\(host)", "http://\(host)"]
         for key in keys {
             if let helper = config["credHelpers"]?[key]?.stringValue { return try Self.runHelper(helper, server: key) }
         }
@@ -65,8 +68,11 @@ public struct DockerConfigCredentials: CredentialProvider {
         let outFd = open(base + ".out", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         let nullFd = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer {
-            close(inFd); close(outFd); close(nullFd)
-            unlink(base + ".in"); unlink(base + ".out")
+            close(inFd)
+            close(outFd)
+            close(nullFd)
+            unlink(base + ".in")
+            unlink(base + ".out")
         }
         guard inFd >= 0, outFd >= 0 else { throw RegistryError(.transport, "cannot run \(program): no temporary file") }
         _ = server.withCString { write(inFd, $0, strlen($0)) }

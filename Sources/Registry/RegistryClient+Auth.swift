@@ -51,12 +51,14 @@ extension RegistryClient {
         switch challenge.scheme {
         case "basic":
             guard let credentials else {
-                throw RegistryError(.unauthorized, "\(host) needs a user name and password for \(repository): log in with docker login or add it to ~/.docker/config.json")
+                throw RegistryError(
+                    .unauthorized, "\(host) needs a user name and password for \(repository): log in with docker login or add it to ~/.docker/config.json")
             }
             if credentials.username.isEmpty, credentials.identityToken?.isEmpty == false {
                 throw RegistryError(
                     .unauthorized,
-                    "\(host) needs a user name and password for \(repository), but its credentials are an identity token (which only a bearer token server takes): log in with a user name and password")
+                    "\(host) needs a user name and password for \(repository), but its credentials are an identity token (which only a bearer token server takes): log in with a user name and password"
+                )
             }
             let basic = Self.basicAuthorization(credentials)
             tokens.withLock { $0[key] = CachedToken(authorization: basic, expires: .now + .seconds(3600)) }
@@ -94,9 +96,11 @@ extension RegistryClient {
                 if identityToken != nil {
                     throw RegistryError(
                         .unauthorized,
-                        "the token server of \(host) refused the identity token for \(repository) (\(response.status.code)); log in again (docker login) for a new one")
+                        "the token server of \(host) refused the identity token for \(repository) (\(response.status.code)); log in again (docker login) for a new one"
+                    )
                 }
-                throw RegistryError(.unauthorized, "the token server of \(host) refused a token for \(repository) (\(response.status.code)); check your credentials")
+                throw RegistryError(
+                    .unauthorized, "the token server of \(host) refused a token for \(repository) (\(response.status.code)); check your credentials")
             }
             // token.md answers `token` (and maybe `access_token`), oauth.md `access_token`.
             guard let json = try? JSONParser.parse(Array(body.readableBytesView)),

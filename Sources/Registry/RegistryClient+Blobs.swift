@@ -65,11 +65,13 @@ extension RegistryClient {
         var expected = descriptor.size
         if let range, response.status == 206 {
             let contentRange = response.header("Content-Range") ?? ""
-            guard contentRange == "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(descriptor.size)"
-                || contentRange == "bytes \(range.lowerBound)-\(range.upperBound - 1)/*"
+            guard
+                contentRange == "bytes \(range.lowerBound)-\(range.upperBound - 1)/\(descriptor.size)"
+                    || contentRange == "bytes \(range.lowerBound)-\(range.upperBound - 1)/*"
             else {
                 try await drain(response)
-                throw RegistryError(.protocolViolation, "\(response.url) answered Content-Range \"\(contentRange)\" for bytes \(range.lowerBound)-\(range.upperBound - 1)")
+                throw RegistryError(
+                    .protocolViolation, "\(response.url) answered Content-Range \"\(contentRange)\" for bytes \(range.lowerBound)-\(range.upperBound - 1)")
             }
             outcome = .range
             expected = range.upperBound - range.lowerBound

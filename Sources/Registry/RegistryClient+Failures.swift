@@ -72,7 +72,8 @@ extension RegistryClient {
         let tried = attempts > 1 ? ", tried \(attempts) times over \(RegistryRetry.seconds(.now - started))" : ""
         return RegistryError(
             .unreachable,
-            "cannot connect to \(authority(of: url)): connection refused\(tried) (\(url)); is the registry running, and are its host and port right? (--retries N tries longer)")
+            "cannot connect to \(authority(of: url)): connection refused\(tried) (\(url)); is the registry running, and are its host and port right? (--retries N tries longer)"
+        )
     }
 
     /// The wait before attempt `attempt + 1` after `failure`, or nil when `failure` is final: an

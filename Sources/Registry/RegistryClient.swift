@@ -29,10 +29,12 @@ public final class RegistryClient: Sendable {
         var httpConfiguration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(
-                connect: .nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
-                    + configuration.connectTimeout.components.attoseconds / 1_000_000_000),
-                read: .nanoseconds(Int64(configuration.readTimeout.components.seconds) * 1_000_000_000
-                    + configuration.readTimeout.components.attoseconds / 1_000_000_000)),
+                connect: .nanoseconds(
+                    Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
+                        + configuration.connectTimeout.components.attoseconds / 1_000_000_000),
+                read: .nanoseconds(
+                    Int64(configuration.readTimeout.components.seconds) * 1_000_000_000
+                        + configuration.readTimeout.components.attoseconds / 1_000_000_000)),
             decompression: .disabled)
         httpConfiguration.httpVersion = .automatic
         // A mount fetches many ranges at once (reads of several blobs plus background fetches):
@@ -152,7 +154,8 @@ public final class RegistryClient: Sendable {
                     continue
                 }
                 if status == 401 {
-                    throw RegistryError(.unauthorized, "\(host) refused access to \(repository) (401)\(body); log in (docker login / ~/.docker/config.json) or check the name")
+                    throw RegistryError(
+                        .unauthorized, "\(host) refused access to \(repository) (401)\(body); log in (docker login / ~/.docker/config.json) or check the name")
                 }
                 throw RegistryError(.denied, "\(host) denied access to \(repository) (403)\(body)")
             case 404:

@@ -6,7 +6,8 @@ public struct RegistryError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case unauthorized, denied, notFound, server, transport, unreachable, unknownHost, timeout, protocolViolation, digestMismatch, tooLarge, insecure, invalidArgument, cancelled
+            case unauthorized, denied, notFound, server, transport, unreachable, unknownHost, timeout, protocolViolation, digestMismatch, tooLarge, insecure,
+                invalidArgument, cancelled
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }

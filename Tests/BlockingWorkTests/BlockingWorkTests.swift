@@ -20,7 +20,10 @@ struct BlockingWorkTests {
         let release = DispatchSemaphore(value: 0)
         let finished = Mutex(false)
         let work = BlockingWork.every(.milliseconds(1)) {
-            let n = runs.withLock { $0 += 1; return $0 }
+            let n = runs.withLock {
+                $0 += 1
+                return $0
+            }
             guard n == 3 else { return }
             third.signal()
             release.wait()

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ContentStore
 import Foundation
 import SystemPackage
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The one path canonicaliser, each resolution as its callers rely on it.
 @Suite("canonical paths")
@@ -16,7 +17,8 @@ struct CanonicalPathTests {
 
     /// A directory with `real/sub`, `link -> real/sub` and `dangling -> missing`, resolved.
     func withTree(_ body: (String) throws -> Void) throws {
-        let made = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true).path
+        let made = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true)
+            .path
         defer { try? FileManager.default.removeItem(atPath: made) }
         let root = try CanonicalPath.of(made, resolving: .full)
         try FileManager.default.createDirectory(atPath: root + "/real/sub", withIntermediateDirectories: true)

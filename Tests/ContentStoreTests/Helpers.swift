@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ContentStore
 import Foundation
 import OCISpec
 import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs `body` with an empty content store in a temporary directory.
 func withContentStore<R>(_ body: (LocalContentStore, String) throws -> R) throws -> R {

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ContentStore
 import Foundation
 import OCISpec
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 private func descriptor(_ seed: String, extra: String = "") throws -> Descriptor {
     let digest = ImageBuilder.digest(of: Array(seed.utf8))

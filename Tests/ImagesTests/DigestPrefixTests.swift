@@ -47,7 +47,8 @@ struct DigestPrefixTests {
             #expect(!resolved.pinned)
             let error = #expect(throws: ImagesError.self) { try store.resolve(try ImageSpecifier(parsing: "012345012345")) }
             #expect(error?.code == .unknownImage)
-            #expect(error?.message.contains("no image digest starts with 012345012345, and no image named docker.io/library/012345012345:latest") == true,
+            #expect(
+                error?.message.contains("no image digest starts with 012345012345, and no image named docker.io/library/012345012345:latest") == true,
                 "\(error?.message ?? "")")
         }
     }

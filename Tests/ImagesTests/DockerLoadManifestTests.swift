@@ -24,7 +24,8 @@ struct DockerLoadManifestTests {
             entry("blobs/sha256/a", ["x/a:1"]), entry("blobs/sha256/b", ["x/b:1", "x/moved:1"]), entry("blobs/sha256/c", ["x/moved:2"]),
             entry("blobs/sha256/d", []),
         ]).encoded
-        let merged = try parse(DockerLoadManifest.merge([entry("blobs/sha256/a", ["x/a:2"]), entry("blobs/sha256/e", ["x/moved:1", "x/moved:2"])], into: existing))
+        let merged = try parse(
+            DockerLoadManifest.merge([entry("blobs/sha256/a", ["x/a:2"]), entry("blobs/sha256/e", ["x/moved:1", "x/moved:2"])], into: existing))
         #expect(merged.map(\.config) == ["blobs/sha256/b", "blobs/sha256/d", "blobs/sha256/a", "blobs/sha256/e"])
         #expect(merged[0].tags == ["x/b:1"])
         #expect(merged[2].tags == ["x/a:2", "x/a:1"])

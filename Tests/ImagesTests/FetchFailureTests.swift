@@ -68,7 +68,9 @@ struct FetchFailureTests {
         #expect(blob.machine.failing?.epoch == 2)
     }
 
-    @Test("a read deadline: waiters fail at once, new reads of missing bytes are refused at once, present bytes still read; a probe with no refused read since ends the episode")
+    @Test(
+        "a read deadline: waiters fail at once, new reads of missing bytes are refused at once, present bytes still read; a probe with no refused read since ends the episode"
+    )
     func readDeadline() {
         var blob = blob()
         blob.read(0, 4)

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ContentStore
 import Foundation
 import ImageExport
@@ -10,6 +7,10 @@ import ImageStore
 import LazyBlobs
 import OCISpec
 import TestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs `body` with a new store and a scratch directory (the store is at `<tmp>/store`).
 func withStore<R>(_ body: (Store, String) throws -> R) throws -> R {

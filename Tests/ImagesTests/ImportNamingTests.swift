@@ -94,7 +94,10 @@ struct ImportNamingTests {
             (nil, "v2.0+build.5", "demo/app", [#"its ref name "v2.0+build.5" is not a valid docker tag"#]),
             (nil, "Foo:Latest", "demo/app", [#"its ref name "Foo:Latest" is not a valid docker name"#, "lowercase"]),
             (nil, "x:" + String(repeating: "t", count: 129), nil, ["is not a valid docker name", "128 a tag may have"]),
-            ("Not A Reference", "-bad", "demo/app", [#"io.containerd.image.name "Not A Reference" is not a valid docker name"#, #"ref name "-bad" is not a valid docker tag"#]),
+            (
+                "Not A Reference", "-bad", "demo/app",
+                [#"io.containerd.image.name "Not A Reference" is not a valid docker name"#, #"ref name "-bad" is not a valid docker tag"#]
+            ),
             (nil, "1.0", nil, [#"its ref name "1.0" is a bare tag"#, "--repo"]),
             (nil, "1.0", String(repeating: "r", count: 250), ["does not make a valid docker name with repository", "255 a name may have"]),
         ] as [(String?, String?, String?, [String])])

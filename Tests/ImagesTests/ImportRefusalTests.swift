@@ -92,13 +92,15 @@ private func brokenLayout(_ damage: Damage, in tmp: String) throws -> Broken {
     case .manifestAlsoHasManifests:
         // CVE-2021-41190: a document that reads as a manifest and as an index.
         let config = image.config
-        let text = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(String(decoding: config.encoded, as: UTF8.self)),"layers":[],"manifests":[]}"#
+        let text =
+            #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(String(decoding: config.encoded, as: UTF8.self)),"layers":[],"manifests":[]}"#
         let bad = try layout.addBlob(Array(text.utf8), mediaType: .ociManifest)
         try layout.writeIndex([ImageBuilder.entry(bad, refName: "1.0")])
         return Broken(path: path, code: .invalidLayout, mentions: "ambiguous", notStored: [bad.digest])
     case .manifestClaimsOtherMediaType:
         let config = image.config
-        let text = #"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":\#(String(decoding: config.encoded, as: UTF8.self)),"layers":[]}"#
+        let text =
+            #"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":\#(String(decoding: config.encoded, as: UTF8.self)),"layers":[]}"#
         let bad = try layout.addBlob(Array(text.utf8), mediaType: .ociManifest)
         try layout.writeIndex([ImageBuilder.entry(bad, refName: "1.0")])
         return Broken(path: path, code: .invalidLayout, mentions: bad.digest.description, notStored: [bad.digest])
@@ -157,15 +159,18 @@ private func brokenLayout(_ damage: Damage, in tmp: String) throws -> Broken {
         let bad = try addManifest(layout, image, #""layers":[],"annotations":{"a":"1","b":"2","a":"3"}"#)
         return Broken(path: path, code: .invalidLayout, mentions: "\(bad.digest)", notStored: [bad.digest], member: "annotations.a")
     case .configDuplicateMember:
-        let config = try layout.addBlob(Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[],"diff_ids":[]}}"#.utf8), mediaType: .ociConfig)
+        let config = try layout.addBlob(
+            Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[],"diff_ids":[]}}"#.utf8), mediaType: .ociConfig)
         let manifest = try layout.addBlob(
-            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(json(config)),"layers":[]}"#.utf8), mediaType: .ociManifest)
+            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(json(config)),"layers":[]}"#.utf8),
+            mediaType: .ociManifest)
         try layout.writeIndex([ImageBuilder.entry(manifest, refName: "1.0")])
         return Broken(path: path, code: .invalidLayout, mentions: "\(config.digest)", member: "rootfs.diff_ids")
     case .configRootfsOtherCase:
         let config = try layout.addBlob(Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","Diff_IDs":[]}}"#.utf8), mediaType: .ociConfig)
         let manifest = try layout.addBlob(
-            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(json(config)),"layers":[]}"#.utf8), mediaType: .ociManifest)
+            Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(json(config)),"layers":[]}"#.utf8),
+            mediaType: .ociManifest)
         try layout.writeIndex([ImageBuilder.entry(manifest, refName: "1.0")])
         return Broken(path: path, code: .invalidLayout, mentions: "\(config.digest)", member: "Diff_IDs")
     case .indexDuplicateManifests:

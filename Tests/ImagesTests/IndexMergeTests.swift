@@ -18,7 +18,8 @@ private func descriptor(_ seed: String, ref: String? = nil, name: String? = nil,
 }
 
 private func index(_ entries: [Descriptor], extra: String = "") throws -> ImageIndex {
-    let text = #"{"schemaVersion":2,"x-first":18446744073709551615,"manifests":[\#(entries.map { String(decoding: $0.encoded, as: UTF8.self) }.joined(separator: ","))],"annotations":{"keep":"me"}\#(extra)}"#
+    let text =
+        #"{"schemaVersion":2,"x-first":18446744073709551615,"manifests":[\#(entries.map { String(decoding: $0.encoded, as: UTF8.self) }.joined(separator: ","))],"annotations":{"keep":"me"}\#(extra)}"#
     return try ImageIndex(bytes: Array(text.utf8))
 }
 

@@ -1,17 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ContentStore
 import Dispatch
 import Logging
 import OCISpec
 import Registry
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @testable import ImageStore
 @testable import LazyBlobs
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The lazy blob provider without a mount: sources looked up ahead so that an open (a FUSE
 /// thread) reads nothing from meta.db, one blob per digest however many open it at once, and a
@@ -48,7 +49,8 @@ struct LazyBlobProviderTests {
     @Test("a prepared blob opens with no look-up in meta.db; one nobody prepared is looked up by its open")
     func prepareMakesOpenLookNothingUp() async throws {
         try await Self.withProvider { store, provider, source in
-            let prepared = Self.layer("prepared"), unprepared = Self.layer("unprepared")
+            let prepared = Self.layer("prepared")
+            let unprepared = Self.layer("unprepared")
             try store.lazyBlobs.recordLazy([prepared, unprepared], source: source)
             provider.prepare([prepared])
             // Forgotten in meta.db: only what prepare kept in memory can answer now.

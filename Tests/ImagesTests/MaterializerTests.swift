@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ContentStore
 import Foundation
 import ImageExport
@@ -11,6 +8,10 @@ import LazyBlobs
 import OCISpec
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A store holding images `docker.io/demo/a:1` (single platform) and `docker.io/demo/b:2`
 /// (multi-platform), and their plans.
@@ -209,7 +210,8 @@ struct MaterializerTests {
             let plan = try fixture.plan(["demo/a:1"])
             let out = fixture.tmp + "/out"
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let foreignEntry = #"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:\#(String(repeating: "e", count: 64))","size":5,"annotations":{"org.opencontainers.image.ref.name":"other"},"x-entry":true}"#
+            let foreignEntry =
+                #"{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:\#(String(repeating: "e", count: 64))","size":5,"annotations":{"org.opencontainers.image.ref.name":"other"},"x-entry":true}"#
             let existing = #"{"schemaVersion":2,"manifests":[\#(foreignEntry)],"x-unknown":{"big":18446744073709551615,"url":"https://a/b"}}"#
             try writeFile(out + "/index.json", Array(existing.utf8))
             let summary = try fixture.materialize(plan, out)
@@ -226,7 +228,10 @@ struct MaterializerTests {
         arguments: [
             ("", "is an empty index (0 bytes)"), ("{}", "is an empty index ({})"),
             (#"{"schemaVersion":2,"manifests":[]}"#, "is an empty index (no manifests)"),
-            (#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]}"#, "has mediaType application/vnd.oci.image.manifest.v1+json"),
+            (
+                #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","manifests":[]}"#,
+                "has mediaType application/vnd.oci.image.manifest.v1+json"
+            ),
         ])
     func emptyOrUntypedIndex(existing: String, warning: String) throws {
         try withFixture { fixture in

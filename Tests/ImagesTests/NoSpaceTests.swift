@@ -1,15 +1,19 @@
+import ContentStore
+import Testing
+
+@testable import ImageStore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ContentStore
-@testable import ImageStore
-import Testing
 
 /// One place decides that a failed system call means a full disk (`.noSpace`): ContentStore's
 /// code for an errno, which ImagesError follows.
 @Suite("disk full: one decision")
 struct NoSpaceTests {
-    @Test("ENOSPC and EDQUOT are noSpace, other errnos io, in both modules", arguments: [(ENOSPC, true), (EDQUOT, true), (EIO, false), (EACCES, false), (0, false)])
+    @Test(
+        "ENOSPC and EDQUOT are noSpace, other errnos io, in both modules",
+        arguments: [(ENOSPC, true), (EDQUOT, true), (EIO, false), (EACCES, false), (0, false)])
     func decision(errno: Int32, full: Bool) {
         #expect((ContentStoreError.Code(errno: errno) == .noSpace) == full)
         #expect((ImagesError.Code(errno: errno) == .noSpace) == full)

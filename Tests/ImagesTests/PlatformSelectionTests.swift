@@ -123,8 +123,15 @@ struct PlatformSelectionTests {
             let read = reader(layout, reads: Locked([]))
             let readConfig = configReader(layout)
             let selected = try await PlatformSelection.select(
-                arm64, from: outer, named: "registry.test/team/app", readConfig: { await Task.yield(); return readConfig($0) },
-                read: { await Task.yield(); return try read($0) })
+                arm64, from: outer, named: "registry.test/team/app",
+                readConfig: {
+                    await Task.yield()
+                    return readConfig($0)
+                },
+                read: {
+                    await Task.yield()
+                    return try read($0)
+                })
             #expect(selected.digest == ctr[1].manifest.digest)
 
             await #expect {
@@ -133,7 +140,8 @@ struct PlatformSelectionTests {
                     read: { try read($0) })
             } throws: { error in
                 guard let error = error as? ImagesError else { return false }
-                return error.code == .noPlatform && error.message == "registry.test/team/app has no manifest for linux/s390x; it offers: linux/amd64, linux/arm64/v8"
+                return error.code == .noPlatform
+                    && error.message == "registry.test/team/app has no manifest for linux/s390x; it offers: linux/amd64, linux/arm64/v8"
             }
             try layout.removeBlob(ctr[0].manifest.digest)
             await #expect {

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ContentStore
 import ImageExport
 import ImageImport
@@ -10,6 +7,10 @@ import LazyBlobs
 import OCISpec
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Special files where a layout has regular files: a named pipe must be refused, never opened
 /// in a way that waits for a writer (which would hang the command for ever).

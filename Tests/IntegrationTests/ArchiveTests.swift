@@ -76,7 +76,9 @@ struct ArchiveTests {
             let digest = try Harness.runOK(["skopeo", "inspect", "--format", "{{.Digest}}", "oci:\(work)/src:1.35"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             let binary = Harness.binary
-            let imported = try Harness.runOK(["sh", "-c", "gzip -c \"$1\" | \"$2\" import - --name demo/piped:1 --root \"$3\"", "sh", work + "/image.tar", binary, store])
+            let imported = try Harness.runOK([
+                "sh", "-c", "gzip -c \"$1\" | \"$2\" import - --name demo/piped:1 --root \"$3\"", "sh", work + "/image.tar", binary, store,
+            ])
             #expect(imported.stdout.contains("imported docker.io/demo/piped:1 \(digest)"), "\(imported.stdout)")
 
             try Harness.runOK(["sh", "-c", "\"$1\" export demo/piped:1 --tar - --root \"$2\" > \"$3\"", "sh", binary, store, work + "/piped.tar"])
@@ -201,7 +203,9 @@ struct ArchiveTests {
 
     @Test(
         "a docker-archive whose layer (plain or gzip) is not its diff_id, names an absent layer, links outside, has a bad config or tag is refused; gzip layers import typed tar+gzip",
-        arguments: [("diffid", "rootfs.diff_ids\\[0\\]"), ("missing", "names layer absent.tar, which is not in the archive"), ("escape", "leaves the archive"), ("gzip", ""),
+        arguments: [
+            ("diffid", "rootfs.diff_ids\\[0\\]"), ("missing", "names layer absent.tar, which is not in the archive"), ("escape", "leaves the archive"),
+            ("gzip", ""),
             ("configarray", "is not an image config whose rootfs.diff_ids"), ("digesttag", "not a name with a tag"),
             ("gzipdiff", "has uncompressed digest .* but the config's rootfs.diff_ids\\[0\\]"),
             ("repotagscase", "member \"repotags\" that Go readers .* take as \"RepoTags\""),
@@ -222,7 +226,9 @@ struct ArchiveTests {
         }
     }
 
-    @Test("a docker-archive of the newer form (an OCI layout plus manifest.json, as export --tar --format docker and Docker 25 write it) imports through its index.json")
+    @Test(
+        "a docker-archive of the newer form (an OCI layout plus manifest.json, as export --tar --format docker and Docker 25 write it) imports through its index.json"
+    )
     func newerDockerArchive() throws {
         try Harness.withWorkDirectory { work in
             let imported = try Harness.importDemo(work: work, store: work + "/store")
@@ -240,9 +246,10 @@ struct ArchiveTests {
             try Harness.importDemo(work: work, store: store)
             try "previous".write(toFile: work + "/out.tar", atomically: false, encoding: .utf8)
             let blobs = store + "/content/blobs/sha256"
-            let largest = try #require(try FileManager.default.contentsOfDirectory(atPath: blobs).max {
-                (try Self.size(blobs + "/" + $0)) < (try Self.size(blobs + "/" + $1))
-            })
+            let largest = try #require(
+                try FileManager.default.contentsOfDirectory(atPath: blobs).max {
+                    (try Self.size(blobs + "/" + $0)) < (try Self.size(blobs + "/" + $1))
+                })
             let fd = open(blobs + "/" + largest, O_WRONLY)
             #expect(fd >= 0)
             #expect(pwrite(fd, "XXXX", 4, 1000) == 4)
@@ -255,7 +262,9 @@ struct ArchiveTests {
         }
     }
 
-    @Test("export --tar writes into a character device and through a symlink without replacing them, and refuses a path inside the store reached through a symlink and ..")
+    @Test(
+        "export --tar writes into a character device and through a symlink without replacing them, and refuses a path inside the store reached through a symlink and .."
+    )
     func exportTarDestinations() throws {
         try Harness.withWorkDirectory { work in
             let store = work + "/store"

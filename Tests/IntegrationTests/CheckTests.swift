@@ -187,7 +187,9 @@ struct CheckTests {
 
             let check = try Harness.layoutfs(["check", reference], store: store, expectSuccess: false)
             #expect(!check.succeeded)
-            #expect(check.stdout.contains("breaks \(reference)") && check.stdout.contains("fetches it again from \(registry.address)/team/busybox"), "\(check.stdout)")
+            #expect(
+                check.stdout.contains("breaks \(reference)") && check.stdout.contains("fetches it again from \(registry.address)/team/busybox"),
+                "\(check.stdout)")
 
             let repair = try Harness.layoutfs(["check", "--repair"], store: store)
             #expect(repair.stdout.contains("repaired: removed and fetched again from \(registry.address)/team/busybox"), "\(repair.stdout)")

@@ -90,7 +90,9 @@ struct CommandLineTests {
             #expect(tagged.stdout.contains("tagged docker.io/demo/busybox:short \(full)"), "\(tagged.stdout)")
             let unknown = try Harness.layoutfs(["export", "000000000000", "--materialize", work + "/none"], store: store, expectSuccess: false)
             #expect(unknown.status != 0)
-            #expect(unknown.stderr.contains("no image digest starts with 000000000000, and no image named docker.io/library/000000000000:latest"), "\(unknown.stderr)")
+            #expect(
+                unknown.stderr.contains("no image digest starts with 000000000000, and no image named docker.io/library/000000000000:latest"),
+                "\(unknown.stderr)")
             let tooShort = try Harness.layoutfs(["export", "sha256:0000", "--materialize", work + "/none"], store: store, expectSuccess: false)
             #expect(tooShort.stderr.contains("at least its first 12 lowercase hex digits"), "\(tooShort.stderr)")
         }

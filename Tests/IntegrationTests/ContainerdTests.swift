@@ -125,10 +125,12 @@ struct ContainerdTests {
             try layout.writeIndex([ImageBuilder.entry(built.index, refName: "1")])
             try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/multi.tar", "oci-layout", "index.json", "blobs"])
             try Harness.runOK([
-                "ctr", "-a", containerd.socket, "images", "import", "--all-platforms", "--no-unpack", "--index-name", "docker.io/demo/multi:1", work + "/multi.tar",
+                "ctr", "-a", containerd.socket, "images", "import", "--all-platforms", "--no-unpack", "--index-name", "docker.io/demo/multi:1",
+                work + "/multi.tar",
             ])
             try Harness.runOK([
-                "ctr", "-a", containerd.socket, "images", "export", "--skip-manifest-json", "--platform", "linux/arm64/v8", work + "/arm64.tar", "docker.io/demo/multi:1",
+                "ctr", "-a", containerd.socket, "images", "export", "--skip-manifest-json", "--platform", "linux/arm64/v8", work + "/arm64.tar",
+                "docker.io/demo/multi:1",
             ])
             // ctr 1.6 (here) still writes every platform's blobs; later ctr versions write the
             // whole index but only the selected platform's blobs: take the amd64 blobs out as they do.
@@ -172,9 +174,12 @@ struct ContainerdTests {
             let short = String(digest.prefix("sha256:".count + 12))
             try Harness.layoutfs(["export", "--content", content, short, "--name", "demo/built:1", "--materialize", work + "/out"], store: store)
             #expect(try String(contentsOfFile: work + "/out/index.json", encoding: .utf8).contains(digest))
-            try Harness.layoutfs(["export", "--content", content, String(short.dropFirst("sha256:".count)), "--name", "demo/built:1", "--tar", work + "/built.tar"], store: store)
+            try Harness.layoutfs(
+                ["export", "--content", content, String(short.dropFirst("sha256:".count)), "--name", "demo/built:1", "--tar", work + "/built.tar"], store: store
+            )
             #expect(FileManager.default.fileExists(atPath: work + "/built.tar"))
-            let byName = try Harness.layoutfs(["export", "--content", content, "demo/busybox:1.35", "--materialize", work + "/none"], store: store, expectSuccess: false)
+            let byName = try Harness.layoutfs(
+                ["export", "--content", content, "demo/busybox:1.35", "--materialize", work + "/none"], store: store, expectSuccess: false)
             #expect(byName.status != 0)
             #expect(!byName.stderr.contains("the store has no images yet"), "\(byName.stderr)")
             #expect(byName.stderr.contains("images in the content directory \(content) have no names there"), "\(byName.stderr)")

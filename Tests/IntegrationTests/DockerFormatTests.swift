@@ -7,7 +7,9 @@ import Glibc
 
 @Suite("Docker formats")
 struct DockerFormatTests {
-    @Test("a Docker-typed image pushed with skopeo --format v2s2 mounts lazily with --oci: skopeo, umoci and oci-image-tool read it, layers unchanged, and prune keeps the converted manifest")
+    @Test(
+        "a Docker-typed image pushed with skopeo --format v2s2 mounts lazily with --oci: skopeo, umoci and oci-image-tool read it, layers unchanged, and prune keeps the converted manifest"
+    )
     func dockerTypedImageMountsWithOCI() throws {
         try Harness.requireFUSE()
         try Harness.require("skopeo", "umoci", "oci-image-tool", "jq")
@@ -56,7 +58,9 @@ struct DockerFormatTests {
         }
     }
 
-    @Test("--format docker adds the manifest.json docker load reads: the same on a mount, in a directory and in a tar that skopeo reads as a docker-archive with the source's diff_ids")
+    @Test(
+        "--format docker adds the manifest.json docker load reads: the same on a mount, in a directory and in a tar that skopeo reads as a docker-archive with the source's diff_ids"
+    )
     func formatDockerManifest() throws {
         try Harness.requireFUSE()
         try Harness.require("skopeo")
@@ -88,7 +92,8 @@ struct DockerFormatTests {
             // A manifest.json that is not a JSON array is refused and left as it is.
             try FileManager.default.createDirectory(atPath: work + "/bad", withIntermediateDirectories: true)
             try "{not json".write(toFile: work + "/bad/manifest.json", atomically: false, encoding: .utf8)
-            let refused = try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/bad", "--format", "docker"], store: store, expectSuccess: false)
+            let refused = try Harness.layoutfs(
+                ["export", "demo/busybox:1.35", "--materialize", work + "/bad", "--format", "docker"], store: store, expectSuccess: false)
             #expect(!refused.succeeded && refused.stderr.contains("is not a JSON array of images"), "\(refused.stderr)")
             #expect(try String(contentsOfFile: work + "/bad/manifest.json", encoding: .utf8) == "{not json")
             #expect(!FileManager.default.fileExists(atPath: work + "/bad/index.json"))

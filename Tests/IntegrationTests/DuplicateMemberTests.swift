@@ -16,7 +16,8 @@ struct DuplicateMemberTests {
         let b = try layout.addLayer()
         let config = try layout.addConfig(platform: Platform(os: "linux", architecture: "amd64"), layers: [b])
         func json(_ d: Descriptor) -> String { String(decoding: d.json.encoded, as: UTF8.self) }
-        let text = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(json(config)),"layers":[\#(json(a))],"layers":[\#(json(b))]}"#
+        let text =
+            #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(json(config)),"layers":[\#(json(a))],"layers":[\#(json(b))]}"#
         let manifest = try layout.addBlob(Array(text.utf8), mediaType: .ociManifest)
         try layout.writeIndex([ImageBuilder.entry(manifest, refName: "1", imageName: "docker.io/demo/dup:1")])
         return (layout, manifest)

@@ -17,11 +17,18 @@ final class FaultProxy {
 
     struct Stats: Decodable {
         var requests: [[StringOrInt]]
-        var body_bytes: Int
+        var bodyBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case requests
+            case bodyBytes = "body_bytes"
+        }
     }
 
     enum StringOrInt: Decodable, Equatable {
-        case string(String), int(Int), none
+        case string(String)
+        case int(Int)
+        case none
         init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
             if let i = try? c.decode(Int.self) { self = .int(i) } else if let s = try? c.decode(String.self) { self = .string(s) } else { self = .none }
@@ -54,7 +61,7 @@ final class FaultProxy {
     }
 
     func stats() throws -> Stats {
-        guard let data = FileManager.default.contents(atPath: directory + "/stats.json") else { return Stats(requests: [], body_bytes: 0) }
+        guard let data = FileManager.default.contents(atPath: directory + "/stats.json") else { return Stats(requests: [], bodyBytes: 0) }
         return try JSONDecoder().decode(Stats.self, from: data)
     }
 

@@ -63,7 +63,10 @@ enum Harness {
     static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> RunResult {
         let pid = try spawn(arguments, environment: environment)
         let status = wait(pid.pid)
-        defer { unlink(pid.outputPath); unlink(pid.errorPath) }
+        defer {
+            unlink(pid.outputPath)
+            unlink(pid.errorPath)
+        }
         return RunResult(status: status, stdout: pid.readOutput(), stderr: pid.readError())
     }
 
@@ -84,7 +87,11 @@ enum Harness {
         let outFd = open(base + ".out", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         let errFd = open(base + ".err", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         let inFd = open("/dev/null", O_RDONLY | O_CLOEXEC)
-        defer { close(outFd); close(errFd); close(inFd) }
+        defer {
+            close(outFd)
+            close(errFd)
+            close(inFd)
+        }
         var pid: pid_t = 0
         let rc = withCStrings(arguments) { argv in
             withCStrings(env.map { "\($0)=\($1)" }) { envp in lfs_spawn(arguments[0], argv, envp, inFd, outFd, errFd, &pid) }
@@ -124,7 +131,9 @@ enum Harness {
     @discardableResult
     static func runOK(_ arguments: [String], environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
         let result = try run(arguments, environment: environment)
-        #expect(result.succeeded, "\(arguments.joined(separator: " ")) exited \(result.status)\nstdout: \(result.stdout)\nstderr: \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            result.succeeded, "\(arguments.joined(separator: " ")) exited \(result.status)\nstdout: \(result.stdout)\nstderr: \(result.stderr)",
+            sourceLocation: sourceLocation)
         if !result.succeeded { throw HarnessError("\(arguments[0]) failed") }
         return result
     }
@@ -177,10 +186,14 @@ enum Harness {
 
     /// Runs the layoutfs binary with a store at `store`.
     @discardableResult
-    static func layoutfs(_ arguments: [String], store: String, expectSuccess: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
+    static func layoutfs(_ arguments: [String], store: String, expectSuccess: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws
+        -> RunResult
+    {
         let result = try run([binary] + arguments + ["--root", store])
         if expectSuccess {
-            #expect(result.succeeded, "layoutfs \(arguments.joined(separator: " ")) exited \(result.status)\nstdout: \(result.stdout)\nstderr: \(result.stderr)", sourceLocation: sourceLocation)
+            #expect(
+                result.succeeded, "layoutfs \(arguments.joined(separator: " ")) exited \(result.status)\nstdout: \(result.stdout)\nstderr: \(result.stderr)",
+                sourceLocation: sourceLocation)
             if !result.succeeded { throw HarnessError("layoutfs \(arguments.first ?? "") failed") }
         }
         return result

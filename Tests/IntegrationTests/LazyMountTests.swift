@@ -88,7 +88,9 @@ struct LazyMountTests {
         }
     }
 
-    @Test("pull --lazy + mount + skopeo inspect fetch no layer byte; a full read fetches each byte once, is byte-identical and commits the blob; skopeo copies the rest")
+    @Test(
+        "pull --lazy + mount + skopeo inspect fetch no layer byte; a full read fetches each byte once, is byte-identical and commits the blob; skopeo copies the rest"
+    )
     func lazyFlow() throws {
         try Harness.require("getfattr")
         try withLazyMount { lazy in

@@ -28,7 +28,9 @@ struct LiveMountTests {
             var manifests: [String] = []
             for version in 1...2 {
                 layers.append(try PruneTests.makeVariant(of: work + "/src", at: work + "/v\(version)", work: work, bytes: 300_000))
-                manifests.append(try Harness.runOK(["jq", "-r", ".manifests[0].digest", work + "/v\(version)/index.json"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+                manifests.append(
+                    try Harness.runOK(["jq", "-r", ".manifests[0].digest", work + "/v\(version)/index.json"]).stdout.trimmingCharacters(
+                        in: .whitespacesAndNewlines))
             }
             try Harness.layoutfs(["import", work + "/v1", "--name", "team/app:1"], store: store)
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
@@ -49,14 +51,19 @@ struct LiveMountTests {
         return bytes
     }
 
-    @Test("a tag moved under a running mount: a new index.json within a second; readers of the old generation and its blobs read them to the end; prune keeps them")
+    @Test(
+        "a tag moved under a running mount: a new index.json within a second; readers of the old generation and its blobs read them to the end; prune keeps them"
+    )
     func tagMoves() throws {
         try Harness.require("skopeo", "jq")
         try withMountedFirstVersion([]) { v in
             let indexFD = open(v.mnt + "/index.json", O_RDONLY)
             let blobFD = open(v.mnt + "/blobs/sha256/" + v.layers[0], O_RDONLY)
             #expect(indexFD >= 0 && blobFD >= 0)
-            defer { close(indexFD); close(blobFD) }
+            defer {
+                close(indexFD)
+                close(blobFD)
+            }
             var head = [UInt8](repeating: 0, count: 100)
             #expect(read(blobFD, &head, 100) == 100)
 

@@ -56,7 +56,8 @@ struct MaterializeTests {
             try Harness.importDemo(work: work, store: store)
             try Harness.layoutfs(["export", "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
             let blobs = try FileManager.default.contentsOfDirectory(atPath: work + "/out/blobs/sha256")
-            let largest = try #require(blobs.max { (try? Self.size(work + "/out/blobs/sha256/" + $0)) ?? 0 < (try? Self.size(work + "/out/blobs/sha256/" + $1)) ?? 0 })
+            let largest = try #require(
+                blobs.max { (try? Self.size(work + "/out/blobs/sha256/" + $0)) ?? 0 < (try? Self.size(work + "/out/blobs/sha256/" + $1)) ?? 0 })
             let path = work + "/out/blobs/sha256/" + largest
             var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
             bytes[bytes.count / 2] ^= 0xFF
@@ -130,7 +131,10 @@ struct MaterializeTests {
             var sawIngest = false
             for _ in 0..<20_000 {
                 let ingests = (try? FileManager.default.contentsOfDirectory(atPath: store + "/content/ingest")) ?? []
-                if ingests.contains(where: { !$0.hasPrefix(".") }) { sawIngest = true; break }
+                if ingests.contains(where: { !$0.hasPrefix(".") }) {
+                    sawIngest = true
+                    break
+                }
                 var status: Int32 = 0
                 if waitpid(child.pid, &status, WNOHANG) == child.pid { break }
                 usleep(500)
@@ -197,7 +201,8 @@ struct MaterializeTests {
             let longName = "demo/" + String(repeating: "a", count: 313)  // 318 characters, as in issue 12
             let name = try Harness.layoutfs(["import", work + "/src", "--name", longName], store: store, expectSuccess: false)
             #expect(name.status != 0 && name.stderr.contains("more than the 255 a name may have"), "\(name.stderr)")
-            let tag = try Harness.layoutfs(["import", work + "/src", "--name", "demo/x:" + String(repeating: "t", count: 129)], store: store, expectSuccess: false)
+            let tag = try Harness.layoutfs(
+                ["import", work + "/src", "--name", "demo/x:" + String(repeating: "t", count: 129)], store: store, expectSuccess: false)
             #expect(tag.status != 0 && tag.stderr.contains("more than the 128 a tag may have"), "\(tag.stderr)")
             #expect(try Harness.layoutfs(["images", "--json"], store: store).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[]")
         }
@@ -211,8 +216,12 @@ struct MaterializeTests {
             let b = try layout.addImage()
             try layout.writeIndex([ImageBuilder.entry(a.manifest, refName: "v2.0+build.5"), ImageBuilder.entry(b.manifest, refName: "Foo:Latest")])
             let result = try Harness.layoutfs(["import", layout.path], store: work + "/store")
-            #expect(result.stdout.contains(#"imported \#(a.manifest.digest) without a name: its ref name "v2.0+build.5" is not a valid docker tag"#), "\(result.stdout)")
-            #expect(result.stdout.contains(#"imported \#(b.manifest.digest) without a name: its ref name "Foo:Latest" is not a valid docker name"#), "\(result.stdout)")
+            #expect(
+                result.stdout.contains(#"imported \#(a.manifest.digest) without a name: its ref name "v2.0+build.5" is not a valid docker tag"#),
+                "\(result.stdout)")
+            #expect(
+                result.stdout.contains(#"imported \#(b.manifest.digest) without a name: its ref name "Foo:Latest" is not a valid docker name"#),
+                "\(result.stdout)")
             #expect(!result.stdout.contains("the source gives it none"), "\(result.stdout)")
         }
     }
@@ -272,6 +281,14 @@ struct MaterializeTests {
 final class StatusBox: @unchecked Sendable {
     private let lock = NSLock()
     private var statuses: [Int32] = []
-    func append(_ s: Int32) { lock.lock(); statuses.append(s); lock.unlock() }
-    var values: [Int32] { lock.lock(); defer { lock.unlock() }; return statuses }
+    func append(_ s: Int32) {
+        lock.lock()
+        statuses.append(s)
+        lock.unlock()
+    }
+    var values: [Int32] {
+        lock.lock()
+        defer { lock.unlock() }
+        return statuses
+    }
 }

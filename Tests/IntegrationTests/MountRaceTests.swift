@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Mounts racing for one mountpoint, and mounts whose daemon died (issue 12, cases 1 and 5).
@@ -35,7 +35,10 @@ struct MountRaceTests {
                 }
                 let results = children.map { child in
                     let status = Harness.wait(child.pid)
-                    defer { unlink(child.outputPath); unlink(child.errorPath) }
+                    defer {
+                        unlink(child.outputPath)
+                        unlink(child.errorPath)
+                    }
                     return RunResult(status: status, stdout: child.readOutput(), stderr: child.readError())
                 }
                 let winners = results.filter(\.succeeded)

@@ -183,7 +183,8 @@ struct PullTests {
             try proxy.setFaults([.init(match: "/blobs/", fault: "redirect")])
             let config = work + "/docker-config"
             try Self.writeDockerConfig(at: config, host: proxy.address, user: "tester", password: "s3cret")
-            let pulled = try Harness.run([Harness.binary, "pull", "\(proxy.address)/team/private:1", "--root", work + "/store"], environment: ["DOCKER_CONFIG": config])
+            let pulled = try Harness.run(
+                [Harness.binary, "pull", "\(proxy.address)/team/private:1", "--root", work + "/store"], environment: ["DOCKER_CONFIG": config])
             #expect(pulled.succeeded, "\(pulled.stderr)")
             let faults = try proxy.requests(matching: "/blobs/").compactMap(\.fault)
             #expect(faults.filter { $0 == "redirect" }.count == 3)

@@ -28,24 +28,28 @@ struct TokenAuthTests {
             let none = work + "/no-config"
             try FileManager.default.createDirectory(atPath: none, withIntermediateDirectories: true)
             let store = work + "/store"
-            let anonymous = try Harness.run([Harness.binary, "pull", "\(registry.address)/public/busybox:1", "--root", store], environment: ["DOCKER_CONFIG": none])
+            let anonymous = try Harness.run(
+                [Harness.binary, "pull", "\(registry.address)/public/busybox:1", "--root", store], environment: ["DOCKER_CONFIG": none])
             #expect(anonymous.succeeded, "\(anonymous.stderr)")
             #expect(token.requests().contains { $0.scopes == ["repository:public/busybox:pull"] && !$0.authorized })
 
-            let refused = try Harness.run([Harness.binary, "pull", "\(registry.address)/private/busybox:1", "--root", store], environment: ["DOCKER_CONFIG": none])
+            let refused = try Harness.run(
+                [Harness.binary, "pull", "\(registry.address)/private/busybox:1", "--root", store], environment: ["DOCKER_CONFIG": none])
             #expect(!refused.succeeded)
             #expect(refused.stderr.contains("layoutfs: error:") && refused.stderr.contains("401"), "\(refused.stderr)")
 
             let wrongConfig = work + "/wrong"
             try PullTests.writeDockerConfig(at: wrongConfig, host: registry.address, user: token.user, password: "wrong-password")
-            let wrong = try Harness.run([Harness.binary, "pull", "\(registry.address)/private/busybox:1", "--root", store], environment: ["DOCKER_CONFIG": wrongConfig])
+            let wrong = try Harness.run(
+                [Harness.binary, "pull", "\(registry.address)/private/busybox:1", "--root", store], environment: ["DOCKER_CONFIG": wrongConfig])
             #expect(!wrong.succeeded)
             #expect(wrong.stderr.contains("token"), "\(wrong.stderr)")
             #expect(!wrong.stderr.contains("wrong-password"))
 
             let config = work + "/config"
             try PullTests.writeDockerConfig(at: config, host: registry.address, user: token.user, password: token.password)
-            let pulled = try Harness.run([Harness.binary, "pull", "\(registry.address)/private/busybox:1", "--root", store], environment: ["DOCKER_CONFIG": config])
+            let pulled = try Harness.run(
+                [Harness.binary, "pull", "\(registry.address)/private/busybox:1", "--root", store], environment: ["DOCKER_CONFIG": config])
             #expect(pulled.succeeded, "\(pulled.stderr)")
             #expect(token.requests().contains { $0.scopes == ["repository:private/busybox:pull"] && $0.authorized })
             #expect(try Harness.layoutfs(["images"], store: store).stdout.contains("\(registry.address)/private/busybox:1"))
@@ -118,7 +122,8 @@ struct TokenAuthTests {
             let config = work + "/config"
             try PullTests.writeDockerConfig(at: config, host: proxy.address, user: token.user, password: token.password)
             let before = token.requests().count
-            let pulled = try Harness.run([Harness.binary, "pull", "\(proxy.address)/private/busybox:1", "--root", work + "/store"], environment: ["DOCKER_CONFIG": config])
+            let pulled = try Harness.run(
+                [Harness.binary, "pull", "\(proxy.address)/private/busybox:1", "--root", work + "/store"], environment: ["DOCKER_CONFIG": config])
             #expect(pulled.succeeded, "\(pulled.stderr)")
             #expect(try proxy.requests(matching: "/blobs/").contains { $0.fault == "status403" })
             #expect(token.requests().count - before >= 2, "a fresh token after the 403")

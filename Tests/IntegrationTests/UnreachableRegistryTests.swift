@@ -80,11 +80,12 @@ struct UnreachableRegistryTests {
     @Test("--retries outside 0...10 is refused with a clear message by pull, export and mount", arguments: ["pull", "export", "mount"])
     func retriesValidated(command: String) throws {
         try Harness.withWorkDirectory { work in
-            let operands = switch command {
-            case "pull": ["127.0.0.1:1/x/y:1"]
-            case "export": ["x/y:1", "--materialize", work + "/out"]
-            default: ["x/y:1", work]
-            }
+            let operands =
+                switch command {
+                case "pull": ["127.0.0.1:1/x/y:1"]
+                case "export": ["x/y:1", "--materialize", work + "/out"]
+                default: ["x/y:1", work]
+                }
             for value in ["11", "-1"] {
                 let result = try Harness.layoutfs([command] + operands + ["--retries=\(value)"], store: work + "/store", expectSuccess: false)
                 #expect(!result.succeeded)

@@ -1,6 +1,6 @@
 import ImageStore
-import LazyBlobs
 import LayoutFS
+import LazyBlobs
 import Logging
 import OCISpec
 import Synchronization
@@ -85,7 +85,9 @@ private struct FollowerFixture {
 
     init(dockerManifest: Bool = false, prepareBlobs: @escaping @Sendable ([Descriptor]) -> Void = { _ in }) throws {
         let images = [ResolvedImage(name: name, root: first, pinned: false), ResolvedImage(name: pinnedName, root: pinned, pinned: true)]
-        let specifiers = [ImageSpecifier.name(try ImageReference(parsing: name)), .name(try ImageReference(parsing: pinnedName + "@" + pinned.digest.description))]
+        let specifiers = [
+            ImageSpecifier.name(try ImageReference(parsing: name)), .name(try ImageReference(parsing: pinnedName + "@" + pinned.digest.description)),
+        ]
         store.move(name, to: first)
         let layout = try store.layout(of: images)
         tree = LayoutTree(index: layout.indexBytes, dockerManifest: dockerManifest ? [] : nil, blobs: layout.blobs, provider: NoContent(), modificationTime: 0)
@@ -145,7 +147,10 @@ struct IndexFollowerTests {
         let calls = prepared.withLock { $0 }
         #expect(calls.count == 1)
         #expect(calls.first?.shownGeneration == 0, "prepared while the tree still showed the first generation")
-        #expect(Set(calls.first?.blobs.map(\.digest) ?? []) == [f.second.digest, f.pinned.digest, f.store.blob(of: f.second).digest, f.store.blob(of: f.pinned).digest])
+        #expect(
+            Set(calls.first?.blobs.map(\.digest) ?? []) == [
+                f.second.digest, f.pinned.digest, f.store.blob(of: f.second).digest, f.store.blob(of: f.pinned).digest,
+            ])
         #expect(f.tree.generation == 1)
     }
 
@@ -210,7 +215,9 @@ struct IndexFollowerTests {
     func followedSpecifiers() throws {
         let digest = FollowerFixture.descriptor("x")
         let names = FollowedNames(
-            specifiers: [.digest(digest.digest), .name(try ImageReference(parsing: "a:1")), .name(try ImageReference(parsing: "b@" + digest.digest.description))],
+            specifiers: [
+                .digest(digest.digest), .name(try ImageReference(parsing: "a:1")), .name(try ImageReference(parsing: "b@" + digest.digest.description)),
+            ],
             images: Array(repeating: ResolvedImage(name: nil, root: digest, pinned: true), count: 3), convertedRoots: [], grace: .zero)
         #expect(names.followed == [1])
         #expect(names.followsAnything)
@@ -225,7 +232,8 @@ struct MountRequestTests {
         let request = MountRequest(
             mountpoint: "/mnt/a b",
             images: [
-                MountRequest.Image(specifier: .name(try ImageReference(parsing: "app:1")), resolved: ResolvedImage(name: "docker.io/library/app:1", root: root, pinned: false)),
+                MountRequest.Image(
+                    specifier: .name(try ImageReference(parsing: "app:1")), resolved: ResolvedImage(name: "docker.io/library/app:1", root: root, pinned: false)),
                 MountRequest.Image(specifier: .digest(root.digest), resolved: ResolvedImage(name: nil, root: root, pinned: true)),
             ],
             changeCount: 7, shape: LayoutPlan.Shape(platform: try Platform(parsing: "linux/arm64/v8"), oci: true, dockerManifest: true))

@@ -4,7 +4,7 @@ import Testing
 @testable import LayoutFSMount
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 @Suite("the machine-wide mount lock")

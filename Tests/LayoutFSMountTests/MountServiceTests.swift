@@ -1,8 +1,8 @@
 import ContentStore
 import Foundation
 import ImageStore
-import LazyBlobs
 import LayoutFS
+import LazyBlobs
 import Logging
 import OCISpec
 import Registry
@@ -35,7 +35,11 @@ struct MountServiceTests {
         let bytes = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#.utf8)
         let root = Descriptor(mediaType: .ociManifest, digest: DigestHasher.digest(of: bytes), size: Int64(bytes.count))
         return MountRequest(
-            mountpoint: "/nowhere", images: [MountRequest.Image(specifier: .name(try ImageReference(parsing: "app:1")), resolved: ResolvedImage(name: "docker.io/library/app:1", root: root, pinned: false))],
+            mountpoint: "/nowhere",
+            images: [
+                MountRequest.Image(
+                    specifier: .name(try ImageReference(parsing: "app:1")), resolved: ResolvedImage(name: "docker.io/library/app:1", root: root, pinned: false))
+            ],
             changeCount: nil, shape: LayoutPlan.Shape())
     }
 
@@ -61,10 +65,13 @@ struct MountServiceTests {
             let leasedCalls = Mutex(0)
             let readyCalls = Mutex(0)
             let warnings = Mutex<[String]>([])
-            try await service(store, request, FakeSession { tree in
-                let leased = try store.leasedRoots(removeStale: false).roots.map(\.digest)
-                seen.withLock { $0 = (leased, MountRecord.running(in: store), tree.generation) }
-            }).run(
+            try await service(
+                store, request,
+                FakeSession { tree in
+                    let leased = try store.leasedRoots(removeStale: false).roots.map(\.digest)
+                    seen.withLock { $0 = (leased, MountRecord.running(in: store), tree.generation) }
+                }
+            ).run(
                 warn: { warning in warnings.withLock { $0.append(warning) } }, announce: { _ in }, leased: { leasedCalls.withLock { $0 += 1 } },
                 ready: { readyCalls.withLock { $0 += 1 } })
             let observed = seen.withLock { $0 }

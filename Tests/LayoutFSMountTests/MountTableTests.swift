@@ -47,7 +47,9 @@ struct MountTableTests {
     func canonical() throws {
         #expect(try MountTable.canonicalMountpoint("/tmp/") == "/tmp")
         #expect(try MountTable.canonicalMountpoint("/tmp/does-not-exist-layoutfs") == "/tmp/does-not-exist-layoutfs")
-        let directory = try FileManager.default.url(for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true).path
+        let directory = try FileManager.default.url(
+            for: .itemReplacementDirectory, in: .userDomainMask, appropriateFor: URL(fileURLWithPath: "/tmp"), create: true
+        ).path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let real = (directory as NSString).resolvingSymlinksInPath + "/mnt"
         try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)

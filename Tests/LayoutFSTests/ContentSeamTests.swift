@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ContentStore
 import LayoutFS
 import OCISpec
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The tree's side of the content seam (``BlobProvider``, ``FileContent``) with content that
 /// completes later, turns bad and is replaced: what lazy blobs and repaired store files do,

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ContentStore
 import LayoutFS
 import OCISpec
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A layout tree over the blobs of one multi-platform image written by `ImageBuilder`; the
 /// builder's directory doubles as the content store (`blobs/<alg>/<hex>` is the same layout).

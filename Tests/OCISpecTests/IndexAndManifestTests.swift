@@ -74,7 +74,8 @@ struct IndexAndManifestTests {
 
     @Test("a bad entry is reported with its position")
     func badEntry() {
-        let text = #"{"schemaVersion":2,"manifests":[{"mediaType":"a/b","digest":"\#(digestText)","size":1},{"mediaType":"a/b","digest":"\#(digestText)","size":-1}]}"#
+        let text =
+            #"{"schemaVersion":2,"manifests":[{"mediaType":"a/b","digest":"\#(digestText)","size":1},{"mediaType":"a/b","digest":"\#(digestText)","size":-1}]}"#
         let error = #expect(throws: OCISpecError.self) { try ImageIndex(bytes: bytes(text)) }
         #expect(error?.code == .invalidDescriptor)
         #expect(error?.message.contains("entry 1") == true)

@@ -70,9 +70,10 @@ struct ReferenceTests {
         #expect(try ImageReference(parsing: longest).repository.count == 255)
         #expect(try ImageReference(parsing: "x:" + String(repeating: "t", count: 128)).tag?.count == 128)
         // The issue's 318-character repository, and names that are too long only once normalized.
-        for text in ["example.com/" + String(repeating: "a", count: 244), "demo/" + String(repeating: "b", count: 313),
-            String(repeating: "c", count: 238) + ":1"]
-        {
+        for text in [
+            "example.com/" + String(repeating: "a", count: 244), "demo/" + String(repeating: "b", count: 313),
+            String(repeating: "c", count: 238) + ":1",
+        ] {
             let error = #expect(throws: OCISpecError.self) { try ImageReference(parsing: text) }
             #expect(error?.code == .invalidReference)
             #expect(error?.message.contains("more than the 255 a name may have") == true, "\(error?.message ?? "")")

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// A directory made under `/tmp` with `mkdtemp`, removed (recursively, symlinks not followed)
 /// when `remove()` is called. Prefer `withTemporaryDirectory { path in ... }`, which removes it

@@ -1,12 +1,13 @@
+import ContentStore
 import ImagePull
 import ImageStore
+import OCISpec
+import SystemPackage
+import TarArchive
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemPackage
-import ContentStore
-import OCISpec
-import TarArchive
 
 /// Streams a plan as an oci-archive: a tar of an OCI image layout (image-spec
 /// image-layout.md), as `skopeo copy ... oci-archive:` and BuildKit's `--output type=oci`
@@ -126,7 +127,10 @@ package struct ArchiveExporter {
         let source = FileDescriptor(rawValue: file.fileDescriptor)
         while offset < descriptor.size {
             // A failed read (swift-system retries EINTR) is reported as an early end.
-            let n = (try? source.read(fromAbsoluteOffset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), descriptor.size - offset))]))) ?? -1
+            let n =
+                (try? source.read(
+                    fromAbsoluteOffset: offset,
+                    into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), descriptor.size - offset))]))) ?? -1
             guard n > 0 else { throw ImagesError(.corruptBlob, "stored blob \(descriptor.digest) ends early or cannot be read at byte \(offset)") }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
             hasher.update(chunk)
@@ -135,7 +139,8 @@ package struct ArchiveExporter {
         }
         let actual = hasher.finalize()
         guard actual == descriptor.digest else {
-            throw ImagesError(.corruptBlob, "stored blob \(descriptor.digest) no longer matches its digest (it hashes to \(actual)); the archive was not finished")
+            throw ImagesError(
+                .corruptBlob, "stored blob \(descriptor.digest) no longer matches its digest (it hashes to \(actual)); the archive was not finished")
         }
     }
 }

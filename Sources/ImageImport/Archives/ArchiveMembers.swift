@@ -1,5 +1,5 @@
-import ImageStore
 import ContentStore
+import ImageStore
 import OCISpec
 import TarArchive
 
@@ -69,7 +69,8 @@ struct ArchiveMembers {
     /// The OCI index of an archive holding a layout (`oci-layout` must say 1.x).
     /// - Throws: `.invalidLayout`.
     func ociIndex(_ bytes: [UInt8]) throws(ImagesError) -> ImageIndex {
-        guard let layout = metadata["oci-layout"], let version = (try? JSONParser.parse(layout))?["imageLayoutVersion"]?.stringValue, version.hasPrefix("1.") else {
+        guard let layout = metadata["oci-layout"], let version = (try? JSONParser.parse(layout))?["imageLayoutVersion"]?.stringValue, version.hasPrefix("1.")
+        else {
             throw ImagesError(.invalidLayout, "\(source) has index.json but no oci-layout saying imageLayoutVersion 1.x")
         }
         let index: ImageIndex
@@ -106,7 +107,9 @@ struct ArchiveMembers {
         }
         let components = path.split(separator: "/")
         let isBlob = components.count == 3 && components[0] == "blobs"
-        let isLegacy = components.count == 1 ? (path.hasSuffix(".tar") || path.hasSuffix(".json")) && !Self.metadataNames.contains(path)
+        let isLegacy =
+            components.count == 1
+            ? (path.hasSuffix(".tar") || path.hasSuffix(".json")) && !Self.metadataNames.contains(path)
             : components.count == 2 && ["layer.tar", "json", "VERSION"].contains(components[1])
         switch entry.kind {
         case .regular where Self.metadataNames.contains(path):
@@ -136,7 +139,8 @@ struct ArchiveMembers {
         default:
             throw ImagesError(
                 .invalidLayout,
-                "\(source) has an unexpected member \(path) (\(entry.kind)): an oci-archive holds only oci-layout, index.json and blobs/<alg>/<hex>, a docker-archive manifest.json, repositories, configs and layer tars")
+                "\(source) has an unexpected member \(path) (\(entry.kind)): an oci-archive holds only oci-layout, index.json and blobs/<alg>/<hex>, a docker-archive manifest.json, repositories, configs and layer tars"
+            )
         }
     }
 
@@ -175,7 +179,7 @@ struct ArchiveMembers {
         }
         do {
             try ingest.commit(digest: digest, size: entry.size)
-        } catch where error.code == .digestMismatch || error.code == .sizeMismatch {
+        } catch  where error.code == .digestMismatch || error.code == .sizeMismatch {
             throw ImagesError(.corruptBlob, "\(entry.path) in \(source) does not match its name: \(error.message)")
         } catch {
             throw ImagesError(error, "cannot store \(entry.path) of \(source)")

@@ -1,5 +1,5 @@
-import ImageStore
 import ContentStore
+import ImageStore
 import OCISpec
 import TarArchive
 
@@ -73,7 +73,8 @@ struct DockerArchive {
         guard case .object = try? JSONParser.parse(configBytes), let diffIDs = configuration.diffIDs, diffIDs.count == layerPaths.count else {
             throw ImagesError(
                 .invalidLayout,
-                "config \(configPath) of \(what) is not an image config whose rootfs.diff_ids lists one digest per layer (\(layerPaths.count) in manifest.json)")
+                "config \(configPath) of \(what) is not an image config whose rootfs.diff_ids lists one digest per layer (\(layerPaths.count) in manifest.json)"
+            )
         }
         var layers: [Descriptor] = []
         for (j, path) in layerPaths.enumerated() {
@@ -84,7 +85,8 @@ struct DockerArchive {
             let uncompressed = mediaType == .ociLayer ? layer.digest : try uncompressedDigest(layer.digest, algorithm: diffIDs[j].algorithm)
             guard diffIDs[j] == uncompressed else {
                 throw ImagesError(
-                    .corruptBlob, "layer \(j) of \(what) (\(path)) has uncompressed digest \(uncompressed), but the config's rootfs.diff_ids[\(j)] is \(diffIDs[j])")
+                    .corruptBlob,
+                    "layer \(j) of \(what) (\(path)) has uncompressed digest \(uncompressed), but the config's rootfs.diff_ids[\(j)] is \(diffIDs[j])")
             }
             layers.append(Descriptor(mediaType: mediaType, digest: layer.digest, size: layer.size))
         }

@@ -1,6 +1,6 @@
+import ContentStore
 import ImageStore
 import LazyBlobs
-import ContentStore
 import OCISpec
 import Registry
 

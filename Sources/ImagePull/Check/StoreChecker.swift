@@ -1,6 +1,6 @@
+import ContentStore
 import ImageStore
 import LazyBlobs
-import ContentStore
 import OCISpec
 
 /// `layoutfs check`: re-hashes committed store blobs (all of them, or the closures of some
@@ -80,7 +80,8 @@ package struct StoreChecker {
             if let name = names.first { ways.append("layoutfs pull \(name) (from its registry)") }
             ways.append("re-import \(names.isEmpty ? "the image" : "it") from where it came (layoutfs import PATH --verify-existing)")
             if let name = names.first { ways.append("remove it (layoutfs rm \(name))") }
-            return "\(images.count == 1 ? "image" : "images") \(images.joined(separator: ", ")) \(images.count == 1 ? "stays" : "stay") damaged; restore with " + ways.joined(separator: ", or ")
+            return "\(images.count == 1 ? "image" : "images") \(images.joined(separator: ", ")) \(images.count == 1 ? "stays" : "stay") damaged; restore with "
+                + ways.joined(separator: ", or ")
         }
     }
 
@@ -146,7 +147,7 @@ package struct StoreChecker {
             let file: BlobFile
             do {
                 file = try store.content.openBlob(digest)
-            } catch where error.code == .notFound {
+            } catch  where error.code == .notFound {
                 continue  // removed meanwhile (rm + prune cannot run: gc.lock; another check may)
             } catch {
                 throw ImagesError(error, "cannot check blob \(digest)")

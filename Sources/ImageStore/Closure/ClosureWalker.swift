@@ -76,8 +76,7 @@ package struct ClosureWalker {
             }
             if skippingMissing { return }
             throw missing(descriptor)
-        } else if descriptor.mediaType.isImageConfiguration, descriptor.size <= ImageLayout.maximumManifestSize, let bytes = try read(descriptor)
-        {
+        } else if descriptor.mediaType.isImageConfiguration, descriptor.size <= ImageLayout.maximumManifestSize, let bytes = try read(descriptor) {
             try ManifestNode.checkConfiguration(descriptor, bytes: bytes)
         }
         blobs.append(descriptor)
@@ -99,7 +98,7 @@ extension Store {
             read: { (descriptor) throws(ImagesError) -> [UInt8]? in
                 do throws(ContentStoreError) {
                     return try store.readBlob(descriptor.digest)
-                } catch where error.code == .notFound {
+                } catch  where error.code == .notFound {
                     return nil
                 } catch {
                     throw ImagesError(error, "cannot read \(descriptor.digest)")

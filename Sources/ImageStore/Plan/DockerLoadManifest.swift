@@ -44,7 +44,7 @@ package enum DockerLoadManifest {
                     selected = try PlatformSelection.select(platform ?? .current, from: root, readConfig: { try? store.readBlob($0.digest) }) {
                         (d) throws(ImagesError) in try store.readRoot(d)
                     }
-                } catch where error.code == .noPlatform {
+                } catch  where error.code == .noPlatform {
                     warnings.append("manifest.json leaves out \(name ?? root.digest.description): \(error.message)")
                     continue
                 }

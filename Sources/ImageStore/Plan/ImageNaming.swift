@@ -47,7 +47,8 @@ package enum ImageNaming {
             }
         } else if !ImageReference.isValidTag(refName) {
             problems.append(
-                "its ref name \"\(refName)\" is not a valid docker tag (letters, digits, _ . and -, not first, at most \(ImageReference.maximumTagLength) characters)")
+                "its ref name \"\(refName)\" is not a valid docker tag (letters, digits, _ . and -, not first, at most \(ImageReference.maximumTagLength) characters)"
+            )
         } else if let repository {
             do {
                 return .named(try ImageReference(parsing: "\(repository):\(refName)").description)

@@ -71,7 +71,8 @@ package struct LayoutPlan: Sendable {
             let walker = try store.closure(of: root, imageName: label)
             if !shape.oci, OCIConversion.isDockerTyped(walker.blobs) {
                 warnings.append(
-                    "\(label) is Docker-typed (\(root.mediaType)): skopeo, umoci and oci-image-tool read only OCI-typed images from a layout; add --oci to show it converted (new manifest digests, same layers)")
+                    "\(label) is Docker-typed (\(root.mediaType)): skopeo, umoci and oci-image-tool read only OCI-typed images from a layout; add --oci to show it converted (new manifest digests, same layers)"
+                )
             }
             for blob in walker.blobs where seen.insert(blob.digest).inserted { blobs.append(blob) }
             for layer in walker.absentForeignLayers {

@@ -37,7 +37,7 @@ package struct OCIConversion {
         let bytes: [UInt8]
         do {
             bytes = try store.readBlob(descriptor.digest)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return descriptor
         } catch {
             throw ImagesError(error, "cannot read \(descriptor.digest) to convert it")

@@ -1,7 +1,7 @@
 import ContentStore
 import ImageStore
-import LazyBlobs
 import LayoutFS
+import LazyBlobs
 
 /// An open lazy blob: reads complete when their chunks arrive (``LazyBlob``). The generation
 /// it was opened at makes every read fail once the blob turned out corrupt while it was open.

@@ -1,7 +1,7 @@
 import ContentStore
 import ImageStore
-import LazyBlobs
 import LayoutFS
+import LazyBlobs
 import OCISpec
 
 /// The blobs of a mount of the store: local blobs from the store's files (or the content

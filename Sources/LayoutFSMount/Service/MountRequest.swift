@@ -68,7 +68,8 @@ package struct MountRequest: Sendable, Equatable {
         for item in imageList {
             guard let text = item["specifier"]?.stringValue, let root = item["root"], case .bool(let pinned)? = item["pinned"] else { throw fail("images") }
             let specifier = try ImageSpecifier(parsing: text)
-            images.append(Image(specifier: specifier, resolved: ResolvedImage(name: item["name"]?.stringValue, root: try Descriptor(json: root), pinned: pinned)))
+            images.append(
+                Image(specifier: specifier, resolved: ResolvedImage(name: item["name"]?.stringValue, root: try Descriptor(json: root), pinned: pinned)))
         }
         guard let shapeJSON = json["shape"], case .bool(let oci)? = shapeJSON["oci"], case .bool(let dockerManifest)? = shapeJSON["dockerManifest"] else {
             throw fail("shape")

@@ -1,8 +1,8 @@
 import BlockingWork
 import ContentStore
 import ImageStore
-import LazyBlobs
 import LayoutFS
+import LazyBlobs
 import Logging
 import OCISpec
 import Registry
@@ -100,7 +100,8 @@ package struct MountService: Sendable {
         leased()
         for warning in warnings { warn(warning) }
         let record = try await BlockingWork.run {
-            try MountRecord.create(in: store, mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
+            try MountRecord.create(
+                in: store, mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
         }
         try await RegistryClient.with(configuration: settings.registry, logger: logger) { client in
             let lazy = LazyBlobProvider(store: store, client: client, options: settings.lazy, logger: logger)

@@ -1,6 +1,6 @@
-import ImageStore
 import BlockingWork
 import ContentStore
+import ImageStore
 import OCISpec
 
 extension LazyBlob {
@@ -214,7 +214,8 @@ extension LazyBlob {
         }
         guard current else { return [] }
         if let failure {
-            provider.logger.error("cannot drop a corrupt cache entry; serving from memory", metadata: ["digest": "\(descriptor.digest)", "error": "\(failure)"])
+            provider.logger.error(
+                "cannot drop a corrupt cache entry; serving from memory", metadata: ["digest": "\(descriptor.digest)", "error": "\(failure)"])
         }
         return deliver { $0.storedChunksForgotten(generation: corruption.generation, succeeded: failure == nil) }
     }

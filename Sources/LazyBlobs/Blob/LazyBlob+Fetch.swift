@@ -76,7 +76,7 @@ extension LazyBlob {
                 }
             } catch is Superseded {
                 return
-            } catch where Task.isCancelled {
+            } catch  where Task.isCancelled {
                 failure = Self.shutDown
                 break
             } catch let error as RegistryError where watch.stalled {

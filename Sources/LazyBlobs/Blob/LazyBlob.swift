@@ -1,5 +1,5 @@
-import ImageStore
 import ContentStore
+import ImageStore
 import Logging
 import OCISpec
 import Registry

@@ -1,4 +1,5 @@
 import ImageStore
+
 /// Which aligned chunks of a lazy blob are present in its cache file (DESIGN.md "Lazy blobs":
 /// 1 MiB chunks, a `<hex>.chunks` bitmap written after the data is durable). A plain value:
 /// persisted by its owner with `bytes`, restored with `init(size:chunkSize:bytes:)`.

@@ -1,4 +1,5 @@
 import ImageStore
+
 /// Decides which byte ranges to fetch for a read of a lazy blob: only chunks neither present nor
 /// already being fetched (one fetch per chunk however many readers wait), adjacent misses merged
 /// into one single range (never a multi-range request), each at most `maximumRangeSize` bytes.

@@ -1,5 +1,5 @@
-import ImageStore
 import ContentStore
+import ImageStore
 import OCISpec
 
 /// Identifies one waiting read of a lazy blob; handed to ``LazyBlobMachine`` by its driver,

@@ -1,4 +1,5 @@
 import ImageStore
+
 /// A lazy blob whose fetches fail (a dead, stopped or refusing registry): reads of its missing
 /// bytes are refused at once instead of each waiting a deadline, while a probe retries in the
 /// background after `backoff` (1, 2, 4, 8 s) if a read was refused meanwhile.
@@ -76,7 +77,8 @@ extension LazyBlobMachine {
         guard var failure = failing else { return nil }
         failure.refusedRange = range
         failing = failure
-        return ImagesError(.io, "\(failure.error.message) (reads of the bytes not fetched yet fail at once; retrying in the background)", underlying: failure.error)
+        return ImagesError(
+            .io, "\(failure.error.message) (reads of the bytes not fetched yet fail at once; retrying in the background)", underlying: failure.error)
     }
 
     /// A chunk arrived: fetching works again.

@@ -1,4 +1,5 @@
 import ImageStore
+
 extension LazyBlobMachine {
     /// A read of up to `byteCount` bytes at `offset` (bytes) by a file opened at `openedAt`.
     ///

@@ -1,5 +1,5 @@
-import ImageStore
 import ContentStore
+import ImageStore
 import OCISpec
 
 /// A read waiting for chunks (or for the whole-blob digest).
@@ -175,7 +175,8 @@ package struct LazyBlobMachine: Sendable {
         let source = sources[sourceIndex % sources.count]
         let stranded = reset()
         let corruption = LazyCorruption(what: what, actual: actual, source: source, generation: generation)
-        let error = ImagesError(.corruptBlob, "\(what == "blob" ? "blob" : "\(what) of blob") \(digest) from \(source) does not match its digest (got \(actual))")
+        let error = ImagesError(
+            .corruptBlob, "\(what == "blob" ? "blob" : "\(what) of blob") \(digest) from \(source) does not match its digest (got \(actual))")
         return [.dropCache(corruption)] + stranded.map { .answer($0.id, .failure(error)) } + [.evictKernelPages]
     }
 }
