@@ -82,7 +82,7 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict),
-        .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec", "CLinuxShims"], swiftSettings: strict),
+        .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec"], swiftSettings: strict),
         .target(
             name: "LayoutFSMount",
             dependencies: [
