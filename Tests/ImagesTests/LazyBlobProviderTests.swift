@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ContentStore
 import Dispatch
+import Foundation
 import Logging
 import OCISpec
 import Registry
@@ -99,8 +100,12 @@ struct LazyBlobProviderTests {
             let answered = Answers()
             blob.read(offset: 0, byteCount: 4, openedAt: blob.generation) { answered.add($0) }
             #expect(blob.stateDescription.hasPrefix("fetching"))
-            // The fetch's request reached the registry, which never answers.
-            #expect(registry.waitForConnection(timeout: .seconds(60)))
+            // The fetch's request reached the registry, which never answers. (Waited for on a
+            // thread of its own: the fetch needs the cooperative pool this test runs on.)
+            let connected = await withCheckedContinuation { continuation in
+                Thread.detachNewThread { continuation.resume(returning: registry.waitForConnection(timeout: .seconds(60))) }
+            }
+            #expect(connected)
             #expect(answered.all.isEmpty)
             let clock = ContinuousClock()
             let took = await clock.measure { await provider.shutdown() }
