@@ -9,8 +9,16 @@ import NIOPosix
 /// signal owner) or may never return (a probe of a dead FUSE mount): those would hold a pool
 /// thread for ever.
 package enum BlockingWork {
-    /// `NIOThreadPool.singleton`: as many threads as cores, started once, never shut down.
-    static var pool: NIOThreadPool { NIOThreadPool.singleton }
+    /// How many threads the pool has: the work is I/O (fsync, pread, SQLite, waitpid), not
+    /// CPU, so more than cores: with NIO's singleton (one per core, 2 here) a long `fdatasync`
+    /// or a hashing pass held a thread the chunk writes that answer waiting readers needed.
+    static let threadCount = max(8, 2 * System.coreCount)
+    /// The process's pool, started once, never shut down.
+    static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: threadCount)
+        pool.start()
+        return pool
+    }()
     /// The event loop deadlines and timers are kept on (they only hand work to the pool).
     static let timers: any EventLoop = MultiThreadedEventLoopGroup.singleton.next()
 
