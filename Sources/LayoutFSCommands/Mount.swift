@@ -84,7 +84,9 @@ struct Mount: AsyncParsableCommand {
     }
 
     /// Writes one line to the parent waiting on `--ready-fd` (nothing in the foreground).
-    private func report(_ line: String) {
+    private func report(_ line: String) { Self.report(line, to: readyFd) }
+
+    private static func report(_ line: String, to readyFd: Int32?) {
         guard let readyFd else { return }
         _ = "\(line)\n".withCString { write(readyFd, $0, strlen($0)) }
     }
@@ -162,10 +164,7 @@ struct Mount: AsyncParsableCommand {
             registry: registry.configuration(readTimeout: readTimeout + 2) { logger.warning("\($0)") },
             grace: .seconds(grace))
         let readyFd = readyFd
-        let report = { @Sendable (line: String) in
-            guard let readyFd else { return }
-            _ = "\(line)\n".withCString { write(readyFd, $0, strlen($0)) }
-        }
+        let report = { @Sendable (line: String) in Self.report(line, to: readyFd) }
         // The pipe stays open (close-on-exec) until the daemon exits: once the parent has
         // returned, later lines meet EPIPE (SIGPIPE is ignored) and nothing else.
         var stderr = StandardError()
