@@ -100,4 +100,27 @@ struct ClosureWalkerRulesTests {
             #expect(Set(whole.blobs.map(\.digest)) == Set(built.blobs.map(\.digest)))
         }
     }
+
+    @Test("a store closure checks image configs from a --content directory, not the store's own (checked on the way in)")
+    func configsCheckedOnce() throws {
+        try withStore { store, tmp in
+            // Two "diff_ids" members: Go readers take the last, we the first; refused when read.
+            let bytes = Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[],"diff_ids":[]}}"#.utf8)
+            let layout = try ImageBuilder(path: tmp + "/content")
+            let config = try layout.addBlob(bytes, mediaType: .ociConfig)
+            let configJSON = String(decoding: config.json.encoded, as: UTF8.self)
+            let manifestBytes = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":\#(configJSON),"layers":[]}"#.utf8)
+            let manifest = try layout.addBlob(manifestBytes, mediaType: .ociManifest)
+
+            let foreign = try store.readingAlso(contentDirectory: layout.path)
+            let refused = #expect(throws: ImagesError.self) { try foreign.closure(of: manifest, imageName: "test/image") }
+            #expect(refused?.code == .invalidLayout)
+            #expect(refused?.message.contains("\(config.digest)") == true)
+
+            try store.content.write(bytes, digest: config.digest)
+            try store.content.write(manifestBytes, digest: manifest.digest)
+            let walked = try foreign.closure(of: manifest, imageName: "test/image")
+            #expect(walked.blobs.map(\.digest) == [config.digest, manifest.digest])
+        }
+    }
 }
