@@ -1,0 +1,25 @@
+import Synchronization
+
+/// Bytes gathered from a stream's chunks (handed over one at a time, in order).
+final class Collected: Sendable {
+    private let storage = Mutex<[UInt8]>([])
+
+    func append(_ chunk: [UInt8]) { storage.withLock { $0 += chunk } }
+
+    var bytes: [UInt8] { storage.withLock { $0 } }
+}
+
+/// A flag set once, by whichever task comes first.
+final class Latch: Sendable {
+    private let storage = Mutex(false)
+
+    /// Sets the flag; true for the call that set it.
+    func set() -> Bool {
+        storage.withLock { set in
+            defer { set = true }
+            return !set
+        }
+    }
+
+    var isSet: Bool { storage.withLock { $0 } }
+}

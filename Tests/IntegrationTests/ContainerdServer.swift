@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real containerd (its own root, state and socket in the test's directory, the cri plugin
+/// off), filled with `ctr images import`, whose content directory layoutfs reads directly.
+final class ContainerdServer {
+    let directory: String
+    let socket: String
+    private let child: Harness.Child
+    var contentDirectory: String { directory + "/root/io.containerd.content.v1.content" }
+
+    init(directory: String) throws {
+        try Harness.require("containerd", "ctr")
+        self.directory = directory
+        socket = directory + "/containerd.sock"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let config = """
+            version = 2
+            root = "\(directory)/root"
+            state = "\(directory)/state"
+            disabled_plugins = ["io.containerd.grpc.v1.cri"]
+            [grpc]
+              address = "\(socket)"
+            """
+        try config.write(toFile: directory + "/config.toml", atomically: true, encoding: .utf8)
+        child = try Harness.spawn(["containerd", "--config", directory + "/config.toml"])
+        try LazyMountTests.waitUntil("containerd listens") {
+            var st = stat()
+            return try stat(socket, &st) == 0 && Harness.run(["ctr", "-a", socket, "version"]).succeeded
+        }
+    }
+
+    deinit {
+        kill(child.pid, SIGTERM)
+        _ = Harness.wait(child.pid)
+    }
+
+    /// `ctr images import --index-name NAME` of an archive.
+    func importArchive(_ path: String, name: String, namespace: String = "default") throws {
+        try ctr(["images", "import", "--index-name", name, path], namespace: namespace)
+    }
+
+    /// Runs `ctr -a SOCKET -n NAMESPACE ARGUMENTS...`, expecting success.
+    @discardableResult
+    func ctr(_ arguments: [String], namespace: String = "default", sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
+        try Harness.runOK(["ctr", "-a", socket, "-n", namespace] + arguments, sourceLocation: sourceLocation)
+    }
+}
