@@ -114,7 +114,7 @@ struct Mount: AsyncParsableCommand {
     private func decide(store: Store) async throws -> (request: MountRequest, gcLock: GCLock) {
         // As the kernel will name it (symlinks followed, no trailing "/"): every check, the lock's
         // included, and the mount record see the one path.
-        let mountpoint = try MountTable.canonicalMountpoint(arguments.last!)
+        let mountpoint = try Self.mountpoint(arguments)
         let gcLock = try self.store.holdAgainstPrune(store)
         var specifiers = try arguments.dropLast().map { try ImageSpecifier(parsing: $0) }
         // docker://REF: pull --lazy first (manifests and configs only), then REF.
@@ -147,6 +147,20 @@ struct Mount: AsyncParsableCommand {
             mountpoint: mountpoint, images: zip(specifiers, images).map { MountRequest.Image(specifier: $0, resolved: $1) }, changeCount: changeCount,
             shape: shape)
         return (request, gcLock)
+    }
+
+    /// The mountpoint (the last argument) as the kernel will name it; when it does not exist but
+    /// the first argument is a directory, says that the mountpoint comes last.
+    private static func mountpoint(_ arguments: [String]) throws -> String {
+        let last = arguments.last!
+        var isDirectory: ObjCBool = false
+        if arguments.count > 1, !FileManager.default.fileExists(atPath: last),
+            FileManager.default.fileExists(atPath: arguments[0], isDirectory: &isDirectory), isDirectory.boolValue
+        {
+            throw CommandFailure(
+                "the mountpoint comes last: layoutfs mount IMAGE... MOUNTPOINT (\(last) does not exist; \(arguments[0]) is a directory)")
+        }
+        return try MountTable.canonicalMountpoint(last)
     }
 
     /// Serves `request` until unmounted (``MountService``); `leased` lets prune run again.
@@ -252,8 +266,14 @@ struct Mount: AsyncParsableCommand {
         }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
-        if let failure { throw CommandFailure(failure) }
         let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        if let failure {
+            // libfuse and fusermount3 print the cause (say, "fuse: failed to open /dev/fuse:
+            // Permission denied") to the daemon's stderr: the log, not the user's terminal.
+            let libfuse = log.split(separator: "\n").filter { $0.hasPrefix("fuse:") || $0.hasPrefix("fusermount") }
+            let said = libfuse.isEmpty ? "" : "\n" + libfuse.joined(separator: "\n")
+            throw CommandFailure("\(failure)\(said)\n(full log: \(logPath))")
+        }
         let lastLines = log.split(separator: "\n").suffix(5).map { line in
             line.hasPrefix("layoutfs: error: ") ? String(line.dropFirst("layoutfs: error: ".count)) : String(line)
         }

@@ -113,7 +113,7 @@ struct ContentOptions: ParsableArguments {
             "Also read blobs from this content directory, read-only: containerd's <root>/io.containerd.content.v1.content, BuildKit's <root>/runc-overlayfs/content.",
             valueName: "dir"))
     var content: String?
-    @Option(help: "With --content: the name an image given by digest has in index.json (e.g. demo/app:1).") var name: String?
+    @Option(help: "The name an image given by digest (from the store or --content) has in index.json (e.g. demo/app:1).") var name: String?
 
     /// The store, reading also from the content directory when one is given.
     func apply(to store: Store) throws -> Store {
@@ -125,8 +125,13 @@ struct ContentOptions: ParsableArguments {
     /// - Throws: when --name is given without exactly one digest image.
     func name(_ images: [ResolvedImage]) throws -> [ResolvedImage] {
         guard let name else { return images }
-        guard images.count == 1, images[0].name == nil else {
-            throw CommandFailure("--name names one image given by digest (sha256:...); \(images.count) images were given")
+        guard images.count == 1 else {
+            throw CommandFailure("--name names one image given by digest (sha256:... or its first 12 or more hex digits); \(images.count) images were given")
+        }
+        if let existing = images[0].name {
+            throw CommandFailure(
+                "--name names an image given by digest (sha256:... or its first 12 or more hex digits); \(existing) is a name already (layoutfs tag adds another)"
+            )
         }
         let reference = try ImageReference(parsing: name)
         return [ResolvedImage(name: reference.description, root: images[0].root, pinned: true)]

@@ -136,7 +136,7 @@ package enum MountDaemon {
         }
         return message
             + "; check that the mountpoint is an existing directory you own, that /dev/fuse exists and that "
-            + "fusermount3 is installed (libfuse printed the details above)"
+            + "fusermount3 is installed (libfuse's own message, with this one, names the cause)"
     }
 }
 

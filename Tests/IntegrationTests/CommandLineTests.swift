@@ -25,6 +25,50 @@ struct CommandLineTests {
         }
     }
 
+    @Test("the mountpoint given first, and --name on a name, say what to do instead")
+    func argumentMistakes() throws {
+        try Harness.withWorkDirectory { work in
+            try Harness.importDemo(work: work, store: work + "/store")
+            try FileManager.default.createDirectory(atPath: work + "/mnt", withIntermediateDirectories: true)
+            let swapped = try Harness.layoutfs(["mount", work + "/mnt", "demo/busybox:1.35"], store: work + "/store", expectSuccess: false)
+            #expect(swapped.status != 0)
+            #expect(swapped.stderr.contains("the mountpoint comes last: layoutfs mount IMAGE... MOUNTPOINT"), "\(swapped.stderr)")
+            let renamed = try Harness.layoutfs(
+                ["export", "demo/busybox:1.35", "--name", "demo/other:1", "--materialize", work + "/out"], store: work + "/store", expectSuccess: false)
+            #expect(renamed.status != 0)
+            #expect(renamed.stderr.contains("docker.io/demo/busybox:1.35 is a name already (layoutfs tag adds another)"), "\(renamed.stderr)")
+            #expect(!renamed.stderr.contains("1 images"), "\(renamed.stderr)")
+        }
+    }
+
+    @Test("a mount that libfuse refuses (a user without access to /dev/fuse or the mountpoint) shows libfuse's own message and the log")
+    func libfuseRefusal() throws {
+        try Harness.requireFUSE()
+        try Harness.require("setpriv")
+        try Harness.withWorkDirectory { work in
+            try Harness.importDemo(work: work, store: work + "/store")
+            // The user nobody runs its own copy of the binary on its own store, at a mountpoint
+            // root owns: libfuse refuses either /dev/fuse (mode 0600) or, through fusermount3,
+            // the mountpoint.
+            let binary = work + "/layoutfs"
+            // cp, not FileManager: a file this process held open for writing could be inherited
+            // by a child that another test forks meanwhile, and exec would fail with ETXTBSY.
+            try Harness.runOK(["cp", Harness.binary, binary])
+            try FileManager.default.createDirectory(atPath: work + "/mnt", withIntermediateDirectories: true)
+            try Harness.runOK(["chmod", "755", work, binary])
+            try Harness.runOK(["chown", "-R", "65534:65534", work + "/store"])
+            let refused = try Harness.run([
+                "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "LAYOUTFS_ROOT=\(work)/store", binary, "mount", "demo/busybox:1.35",
+                work + "/mnt",
+            ])
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("cannot mount \(work)/mnt"), "\(refused.stderr)")
+            let libfuse = refused.stderr.split(separator: "\n").filter { $0.hasPrefix("fuse:") || $0.hasPrefix("fusermount") }
+            #expect(!libfuse.isEmpty, "libfuse's message is not in: \(refused.stderr)")
+            #expect(refused.stderr.contains("(full log: \(work)/store/logs/mount-"), "\(refused.stderr)")
+        }
+    }
+
     @Test("images --json gives every name with digest, media type, size and platforms")
     func imagesJSON() throws {
         try Harness.withWorkDirectory { work in
