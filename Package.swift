@@ -101,6 +101,10 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: strict),
+        .target(
+            name: "ContainerdStore",
+            dependencies: ["Containerd", "ImageStore", "ContentStore", "OCISpec", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec"], swiftSettings: strict),
         .target(
             name: "LayoutFSMount",
@@ -114,7 +118,7 @@ let package = Package(
             name: "LayoutFSCommands",
             dependencies: [
                 "LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "ImagePull", "ImageImport", "ImageExport", "ContentStore", "OCISpec", "Registry",
-                "CLinuxShims",
+                "CLinuxShims", "Containerd", "ContainerdStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),

@@ -86,7 +86,7 @@ extension Store {
                 return ResolvedImage(name: match.name, root: match.target, pinned: true)
             }
             guard let match = try lookUp(reference.description) else {
-                throw ImagesError(.unknownImage, "no image named \(reference)\(availableHere(try allImages()))")
+                throw ImagesError(.unknownImage, "no image named \(reference)\(availableHere(try allImages(), near: reference.description))")
             }
             return ResolvedImage(name: match.name, root: match.target, pinned: false)
         }
@@ -120,7 +120,12 @@ extension Store {
     }
 
     /// `available(all)`, and with `--content` how the content directory's images are given.
-    func availableHere(_ all: [ImageRecord]) -> String {
+    func availableHere(_ all: [ImageRecord], near wanted: String? = nil) -> String {
+        if let namesOrigin {
+            guard !all.isEmpty else { return " in \(namesOrigin.place): it has no images" }
+            let nearest = NearestNames.rank(all.map(\.name), to: wanted ?? "").prefix(5)
+            return " in \(namesOrigin.place); nearest: \(nearest.joined(separator: ", ")) (see \(namesOrigin.listing))"
+        }
         guard let foreignContent else { return Self.available(all) }
         let names = all.isEmpty ? "" : Self.available(all)
         return "\(names); images in the content directory \(foreignContent.contentRoot) have no names there (containerd and BuildKit keep "

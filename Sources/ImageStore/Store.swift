@@ -5,7 +5,8 @@ import OCISpec
 package struct Store: Sendable {
     package let location: StoreLocation
     package let content: LocalContentStore
-    package let images: any ImageStore
+    /// Names: meta.db's, or containerd's (``naming(with:)``).
+    package private(set) var images: any ImageStore
     /// Blobs known by descriptor but not local yet (`pull --lazy`).
     package let lazyBlobs: any LazyBlobIndex
     /// Another tool's content directory read beside the store (`--content DIR`), never written.
@@ -22,6 +23,20 @@ package struct Store: Sendable {
         }
         return store
     }
+
+    /// The store, taking its names from `images` instead of meta.db (containerd's names with
+    /// `--containerd`); blobs, lazy blobs, leases and mounts stay the store's.
+    /// - Parameter origin: where the names live, for messages (`containerd namespace default`)
+    ///   and the command that lists them (`layoutfs images --containerd`).
+    package func naming(with images: any ImageStore, origin: (place: String, listing: String)) -> Store {
+        var store = self
+        store.images = images
+        store.namesOrigin = origin
+        return store
+    }
+
+    /// Where names come from when not from meta.db (``naming(with:origin:)``).
+    package private(set) var namesOrigin: (place: String, listing: String)?
 
     /// True when the blob can be read here (the store, or the content directory beside it).
     package func hasBlob(_ digest: Digest) -> Bool {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ContainerdStore
 import ImageExport
 import ImageImport
 import ImagePull
@@ -39,6 +40,7 @@ struct Export: AsyncParsableCommand {
     @Flag(help: "Write lazy blobs fetched from a registry into DIR only, not into the store.") var noStore = false
     @OptionGroup var registry: RegistryOptions
     @OptionGroup var contentDirectory: ContentOptions
+    @OptionGroup var containerd: ContainerdOptions
     @OptionGroup var log: LogOptions
 
     func validate() throws {
@@ -47,7 +49,7 @@ struct Export: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try contentDirectory.apply(to: try self.store.openStore())
+        let (store, source) = try await containerd.apply(to: try contentDirectory.apply(to: try self.store.openStore()), content: contentDirectory.content)
         let gcLock = try self.store.holdAgainstPrune(store)
         defer { withExtendedLifetime(gcLock) {} }
         let destination = materialize ?? tar!
@@ -63,6 +65,20 @@ struct Export: AsyncParsableCommand {
         }
         let resolved = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
         let plan = try LayoutPlan(store: store, images: resolved, shape: try format.shape(platform))
+        // From containerd: a lease holds what is copied until the copy is done.
+        let keeper = source.map { ContainerdLeaseKeeper(client: $0.client, prefix: "layoutfs-export-\(getpid())", expiry: ContainerdMount.expiry) }
+        try await keeper?.start(holding: Set(plan.blobs.map(\.digest)))
+        do {
+            try await write(plan, from: store, to: destination)
+        } catch {
+            await keeper?.end()
+            throw error
+        }
+        await keeper?.end()
+    }
+
+    /// Fetches the plan's lazy blobs, then writes the archive or the directory.
+    private func write(_ plan: LayoutPlan, from store: Store, to destination: String) async throws {
         // Lazy blobs (pull --lazy) are fetched from their sources first, verified: into the
         // store, or with --no-store straight into DIR (the materialization then skips them).
         var fetched = 0

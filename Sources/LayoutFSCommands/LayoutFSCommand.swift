@@ -46,7 +46,7 @@ package struct LayoutFSCommand: AsyncParsableCommand {
     package static func runMain() async {
         var command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try parseAsRoot(ContainerdOptions.normalized(Array(CommandLine.arguments.dropFirst())))
         } catch {
             exit(withError: error)
         }

@@ -9,7 +9,7 @@ import LazyBlobs
 import OCISpec
 
 /// `layoutfs images`: the named images with digest, size and platforms.
-struct ListImages: ParsableCommand {
+struct ListImages: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "images", abstract: "List images in the store.")
 
     @OptionGroup var store: StoreOptions
@@ -20,9 +20,11 @@ struct ListImages: ParsableCommand {
             "List the images of this containerd or BuildKit content directory instead (by digest: their names live in the builder's own database).",
             valueName: "dir"))
     var content: String?
+    @OptionGroup var containerd: ContainerdOptions
 
-    func run() throws {
+    func run() async throws {
         var store = try store.openStore()
+        (store, _) = try await containerd.apply(to: store, content: content)
         if let content {
             store = try store.readingAlso(contentDirectory: content)
             let images = store.contentDirectoryImages()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLinuxShims
+import ContainerdStore
 import ContentStore
 import Foundation
 import ImageExport
@@ -59,6 +60,7 @@ struct Mount: AsyncParsableCommand {
     @Option(help: "Seconds the blobs of a previous index.json stay readable after a followed name moves.") var grace = 300
     @OptionGroup var registry: RegistryOptions
     @OptionGroup var contentDirectory: ContentOptions
+    @OptionGroup var containerd: ContainerdOptions
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
@@ -92,17 +94,17 @@ struct Mount: AsyncParsableCommand {
     }
 
     private func mount() async throws {
-        let store = try contentDirectory.apply(to: try self.store.openStore())
+        let (store, source) = try await containerd.apply(to: try contentDirectory.apply(to: try self.store.openStore()), content: contentDirectory.content)
         if let requestFd {
             // The daemon: the parent resolved and checked, and holds prune off until
             // the lease exists.
             let request = try MountRequest(bytes: try Self.readRequest(requestFd))
-            try await serve(request, store: store, leased: {})
+            try await serve(request, store: store, source: source, leased: {})
             return
         }
         let request = try await decide(store: store)
         if foreground {
-            try await serve(request.request, store: store, leased: { request.gcLock.release() })
+            try await serve(request.request, store: store, source: source, leased: { request.gcLock.release() })
         } else {
             try startInBackground(request.request, store: store)
             request.gcLock.release()
@@ -164,7 +166,7 @@ struct Mount: AsyncParsableCommand {
     }
 
     /// Serves `request` until unmounted (``MountService``); `leased` lets prune run again.
-    private func serve(_ request: MountRequest, store: Store, leased: () -> Void) async throws {
+    private func serve(_ request: MountRequest, store: Store, source: ContainerdSource?, leased: () -> Void) async throws {
         var mountLogger = Logger(label: "layoutfs.mount") { StreamLogHandler.standardError(label: $0) }
         mountLogger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let logger = mountLogger
@@ -182,7 +184,8 @@ struct Mount: AsyncParsableCommand {
         // The pipe stays open (close-on-exec) until the daemon exits: once the parent has
         // returned, later lines meet EPIPE (SIGPIPE is ignored) and nothing else.
         var stderr = StandardError()
-        try await MountService(store: store, request: request, settings: settings, logger: logger).run(
+        let holder = source.map { ContainerdMount(source: $0, mountpoint: request.mountpoint, logger: logger) }
+        try await MountService(store: store, request: request, settings: settings, logger: logger, holder: holder).run(
             warn: { warning in
                 print("layoutfs: warning: \(warning)", to: &stderr)
                 report("warning: \(warning)")

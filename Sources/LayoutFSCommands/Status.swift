@@ -35,6 +35,7 @@ struct Status: ParsableCommand {
             let objects: [[String: Any]] = rows.map { mount, counters in
                 var object: [String: Any] = ["mountpoint": mount.mountpoint, "images": mount.images, "pid": mount.pid, "started": mount.started]
                 if let log = mount.log { object["log"] = log }
+                if let lease = mount.containerdLease { object["containerdLease"] = lease }
                 for (name, value) in zip(Self.counterNames, counters) { object[name] = value ?? NSNull() }
                 return object
             }
@@ -51,7 +52,8 @@ struct Status: ParsableCommand {
                 guard let value else { return "-" }
                 return i == 1 || i == 2 ? ByteFormat.string(value) : String(value)
             }
-            print(([mount.mountpoint, String(mount.pid)] + shown + [mount.images.joined(separator: " ")]).joined(separator: "\t"))
+            let images = mount.images.joined(separator: " ") + (mount.containerdLease.map { " (containerd lease \($0))" } ?? "")
+            print(([mount.mountpoint, String(mount.pid)] + shown + [images]).joined(separator: "\t"))
         }
     }
 

@@ -63,7 +63,14 @@ package enum PlatformSelection {
     package static func offered(
         by root: Descriptor, readConfig: (Descriptor) -> [UInt8]? = { _ in nil }, read: (Descriptor) throws(ImagesError) -> ManifestNode
     ) -> [Platform] {
-        guard root.mediaType.isIndex else { return root.platform.map { [$0] } ?? [] }
+        guard root.mediaType.isIndex else {
+            if let platform = root.platform { return [platform] }
+            // A root without its platform (containerd's names, a content directory): its config's.
+            guard case .manifest(let manifest)? = try? read(root), let bytes = readConfig(manifest.config),
+                let platform = (try? ImageConfiguration(bytes: bytes))?.platform
+            else { return [] }
+            return [platform]
+        }
         var search = PlatformSearch(for: nil, in: root)
         listing: while true {
             switch search.step {

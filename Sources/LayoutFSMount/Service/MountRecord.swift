@@ -19,13 +19,17 @@ package struct MountRecord: Sendable, Equatable {
     package var log: String?
     /// Seconds since the epoch.
     package var started: Int64
+    /// The containerd lease holding the blobs shown (`--containerd`), as it is now (renewals
+    /// replace it).
+    package var containerdLease: String?
 
-    package init(mountpoint: String, images: [String], pid: Int32, log: String?, started: Int64) {
+    package init(mountpoint: String, images: [String], pid: Int32, log: String?, started: Int64, containerdLease: String? = nil) {
         self.mountpoint = mountpoint
         self.images = images
         self.pid = pid
         self.log = log
         self.started = started
+        self.containerdLease = containerdLease
     }
 
     /// `{"mountpoint": ..., "images": [...], "pid": N, "log": ..., "started": N}`.
@@ -35,6 +39,7 @@ package struct MountRecord: Sendable, Equatable {
         ]
         if let log { members.append(("log", .string(log))) }
         members.append(("started", .number(String(started))))
+        if let containerdLease { members.append(("containerdLease", .string(containerdLease))) }
         return .object(members)
     }
 
@@ -43,16 +48,22 @@ package struct MountRecord: Sendable, Equatable {
         guard let mountpoint = json["mountpoint"]?.stringValue, let images = json["images"]?.arrayValue?.compactMap(\.stringValue),
             let pid = json["pid"]?.int64Value.flatMap(Int32.init(exactly:)), let started = json["started"]?.int64Value
         else { return nil }
-        self.init(mountpoint: mountpoint, images: images, pid: pid, log: json["log"]?.stringValue, started: started)
+        self.init(
+            mountpoint: mountpoint, images: images, pid: pid, log: json["log"]?.stringValue, started: started,
+            containerdLease: json["containerdLease"]?.stringValue)
     }
 
-    /// Writes and holds the calling daemon's record.
-    /// - Throws: `ContentStoreError` `.io`, `.noSpace`.
-    package static func create(in store: Store, mountpoint: String, images: [String]) throws -> LockedRecord {
+    /// The calling daemon's record, started now.
+    package static func forThisProcess(mountpoint: String, images: [String]) -> MountRecord {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let record = MountRecord(mountpoint: mountpoint, images: images, pid: getpid(), log: logPath(), started: Int64(now.tv_sec))
-        return try LockedRecord(in: store.location.mountsDirectory, contents: record.json.encoded)
+        return MountRecord(mountpoint: mountpoint, images: images, pid: getpid(), log: logPath(), started: Int64(now.tv_sec))
+    }
+
+    /// Writes and holds `record` in the store's mounts directory.
+    /// - Throws: `ContentStoreError` `.io`, `.noSpace`.
+    package static func create(in store: Store, _ record: MountRecord) throws -> LockedRecord {
+        try LockedRecord(in: store.location.mountsDirectory, contents: record.json.encoded)
     }
 
     /// The records of running mounts, by mountpoint (stale ones are removed on the way).

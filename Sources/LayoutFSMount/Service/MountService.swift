@@ -55,14 +55,18 @@ package struct MountService: Sendable {
     let logger: Logger
     let session: any MountSession
     let planner: Planner
+    let holder: (any BlobHolder)?
 
     /// - Parameters:
     ///   - session: the kernel side; tests give a fake.
     ///   - planner: nil plans from the store (``LayoutPlan`` in the request's shape); tests give
     ///     their own.
+    ///   - holder: also holds the blobs shown, and keeps names current (containerd).
     package init(
-        store: Store, request: MountRequest, settings: Settings, logger: Logger, session: any MountSession = FUSEMountSession(), planner: Planner? = nil
+        store: Store, request: MountRequest, settings: Settings, logger: Logger, session: any MountSession = FUSEMountSession(), planner: Planner? = nil,
+        holder: (any BlobHolder)? = nil
     ) {
+        self.holder = holder
         self.store = store
         self.request = request
         self.settings = settings
@@ -97,12 +101,34 @@ package struct MountService: Sendable {
             let (layout, warnings) = try planner(request.images.map(\.resolved))
             return (layout, try store.lease(request.images.map(\.resolved.root) + layout.convertedRoots), warnings)
         }
+        if let holder {
+            do {
+                try await holder.hold(Set(layout.blobs.map(\.digest)))
+            } catch {
+                await holder.release()
+                throw error
+            }
+        }
         leased()
         for warning in warnings { warn(warning) }
-        let record = try await BlockingWork.run {
-            try MountRecord.create(
-                in: store, mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
+        let entry = MountRecord.forThisProcess(
+            mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
+        let record = try await BlockingWork.run { try MountRecord.create(in: store, entry) }
+        // The holder renews what it holds and follows its names for the mount's whole life.
+        let maintenance = holder.map { holder in
+            Task { [logger] in
+                await holder.maintain { held in
+                    do {
+                        var updated = entry
+                        updated.containerdLease = held
+                        try record.update(updated.json.encoded)
+                    } catch {
+                        logger.warning("cannot update the mount record: \(error)")
+                    }
+                }
+            }
         }
+        defer { maintenance?.cancel() }
         try await RegistryClient.with(configuration: settings.registry, logger: logger) { client in
             let lazy = LazyBlobProvider(store: store, client: client, options: settings.lazy, logger: logger)
             // The first generation's lazy blobs are known before a FUSE thread opens one.
@@ -119,6 +145,9 @@ package struct MountService: Sendable {
             }
             // Fetches still under way end before the client they use shuts down.
             await lazy.shutdown()
+            maintenance?.cancel()
+            await maintenance?.value
+            await holder?.release()
             if let failure { throw failure }
             if provider.bytesFetched > 0 { logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs") }
         }
@@ -137,7 +166,7 @@ package struct MountService: Sendable {
         let names = FollowedNames(
             specifiers: request.images.map(\.specifier), images: request.images.map(\.resolved), convertedRoots: layout.convertedRoots, grace: settings.grace)
         let follower = IndexFollower(
-            names: names, changeCount: request.changeCount, store: StoreFollowing(store: store, shape: request.shape, lease: lease), tree: tree,
+            names: names, changeCount: request.changeCount, store: StoreFollowing(store: store, shape: request.shape, lease: lease, holder: holder), tree: tree,
             showsDockerManifest: request.shape.dockerManifest, prepareBlobs: { lazy.prepare($0) }, logger: logger)
         // Polling starts once the mount is live, and ends (no poll running) before this returns.
         var polls: RepeatingWork?

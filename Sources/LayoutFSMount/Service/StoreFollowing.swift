@@ -1,3 +1,4 @@
+import BlockingWork
 import ContentStore
 import ImageStore
 import OCISpec
@@ -8,11 +9,13 @@ package struct StoreFollowing: FollowerStore {
     let store: Store
     let shape: LayoutPlan.Shape
     let leaseRecord: LockedRecord
+    let holder: (any BlobHolder)?
 
-    package init(store: Store, shape: LayoutPlan.Shape, lease: LockedRecord) {
+    package init(store: Store, shape: LayoutPlan.Shape, lease: LockedRecord, holder: (any BlobHolder)? = nil) {
         self.store = store
         self.shape = shape
         self.leaseRecord = lease
+        self.holder = holder
     }
 
     package func changeCount() -> Int64? { try? store.images.changeCount() }
@@ -33,5 +36,13 @@ package struct StoreFollowing: FollowerStore {
         (try? store.closure(of: root, imageName: root.digest.description)).map { Set($0.blobs.map(\.digest)) }
     }
 
-    package func lease(_ roots: [Descriptor]) throws { try store.updateLease(leaseRecord, roots: roots) }
+    /// The store's lease, then the holder's (every blob of the roots' closures): called on the
+    /// follower's blocking thread, which waits for the holder.
+    package func lease(_ roots: [Descriptor]) throws {
+        try store.updateLease(leaseRecord, roots: roots)
+        guard let holder else { return }
+        var blobs: Set<Digest> = []
+        for root in roots { blobs.formUnion(closure(of: root) ?? [root.digest]) }
+        try BlockingWork.wait { [blobs] in try await holder.hold(blobs) }
+    }
 }

@@ -1,0 +1,62 @@
+import Containerd
+import Logging
+import Synchronization
+
+/// Keeps ``ContainerdImages`` current from containerd's image events (``ContainerdClient/
+/// followImages(subscribed:handle:)``): each create, update or delete re-reads that name; each
+/// (re)subscription re-lists every name, so what changed while the stream was down is caught.
+/// When containerd goes away (a restart), it says so in the log and subscribes again, waiting
+/// 0.1, 0.2 ... up to 5 s between attempts.
+package struct ContainerdNameFollower: Sendable {
+    let client: ContainerdClient
+    let images: ContainerdImages
+    let logger: Logger
+
+    package init(client: ContainerdClient, images: ContainerdImages, logger: Logger) {
+        self.client = client
+        self.images = images
+        self.logger = logger
+    }
+
+    /// Follows until the task is cancelled.
+    package func run() async {
+        var pause = Duration.milliseconds(100)
+        var lost = false
+        let (client, images, logger) = (client, images, logger)
+        while !Task.isCancelled {
+            let subscribed = Subscribed()
+            do throws(ContainerdError) {
+                try await client.followImages(
+                    subscribed: { [wasLost = lost] in
+                        subscribed.mark()
+                        if let all = try? await client.images() { images.replaceAll(all) }
+                        if wasLost { logger.notice("following containerd's names again (namespace \(client.namespace))") }
+                    },
+                    handle: { event in
+                        do {
+                            images.set(event.name, to: event.kind == .delete ? nil : try await client.image(named: event.name))
+                        } catch {
+                            logger.warning("cannot read image \(event.name) from containerd after its \(event.kind) event: \(error)")
+                        }
+                    })
+            } catch {
+                if Task.isCancelled { return }
+                if subscribed.happened {
+                    lost = false
+                    pause = .milliseconds(100)
+                }
+                if !lost { logger.warning("lost containerd's image events (\(error)); subscribing again") }
+                lost = true
+            }
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .seconds(5))
+        }
+    }
+}
+
+/// Whether a subscription got as far as delivering events.
+private final class Subscribed: Sendable {
+    private let state = Mutex(false)
+    func mark() { state.withLock { $0 = true } }
+    var happened: Bool { state.withLock { $0 } }
+}

@@ -1,0 +1,66 @@
+import Containerd
+import ContainerdStore
+import Foundation
+import LayoutFSMount
+import Logging
+import OCISpec
+
+/// What a mount from containerd keeps up (``BlobHolder``): the containerd lease holding every
+/// blob shown (``ContainerdLeaseKeeper``, renewed every third of its expiry) and containerd's
+/// names, followed through its events (``ContainerdNameFollower``).
+struct ContainerdMount: BlobHolder {
+    let source: ContainerdSource
+    let keeper: ContainerdLeaseKeeper
+    let logger: Logger
+
+    /// The lease expiry: `$LAYOUTFS_CONTAINERD_LEASE_SECONDS` (tests), else 300 s.
+    static var expiry: Duration {
+        ProcessInfo.processInfo.environment["LAYOUTFS_CONTAINERD_LEASE_SECONDS"].flatMap(Int.init).map { .seconds(max(3, $0)) }
+            ?? ContainerdLeaseKeeper.defaultExpiry
+    }
+
+    init(source: ContainerdSource, mountpoint: String, logger: Logger) {
+        self.source = source
+        self.logger = logger
+        keeper = ContainerdLeaseKeeper(
+            client: source.client, prefix: "layoutfs-mount-\(getpid())", expiry: Self.expiry, labels: ["layoutfs.mountpoint": mountpoint])
+    }
+
+    func hold(_ blobs: Set<Digest>) async throws {
+        if await keeper.id == nil {
+            try await keeper.start(holding: blobs)
+            let id = await keeper.id ?? "-"
+            logger.info("containerd lease \(id) holds \(blobs.count) blobs")
+        } else {
+            try await keeper.hold(blobs)
+        }
+    }
+
+    func maintain(held: @escaping @Sendable (String) -> Void) async {
+        if let id = await keeper.id { held(id) }
+        let (keeper, logger) = (keeper, logger)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await ContainerdNameFollower(client: source.client, images: source.images, logger: logger).run() }
+            group.addTask {
+                let period = keeper.expiry / 3
+                while !Task.isCancelled {
+                    do {
+                        try await Task.sleep(for: period)
+                        try await keeper.renew()
+                        if let id = await keeper.id { held(id) }
+                    } catch is CancellationError {
+                        return
+                    } catch {
+                        logger.warning("cannot renew the containerd lease (it holds the blobs until it expires): \(error)")
+                    }
+                }
+            }
+            await group.waitForAll()
+        }
+    }
+
+    func release() async {
+        await keeper.end()
+        await source.client.close()
+    }
+}

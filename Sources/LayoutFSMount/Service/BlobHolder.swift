@@ -1,0 +1,16 @@
+import OCISpec
+
+/// Something outside the store that must also hold a mount's blobs while they are shown, and
+/// may keep names current meanwhile: containerd with `--containerd` (its lease and its image
+/// events; the commands' `ContainerdMount`). The store's own lease is kept as always.
+package protocol BlobHolder: Sendable {
+    /// Holds exactly `blobs` from now on (every generation still shown). Called before the
+    /// mount is ready, and from the follower when generations come and go.
+    /// - Throws: when they cannot be held (the mount does not start; a follower logs it).
+    func hold(_ blobs: Set<Digest>) async throws
+    /// Keeps the hold renewed and names current until the task is cancelled; `held` is told
+    /// what the mount record should show (the lease id) each time it changes.
+    func maintain(held: @escaping @Sendable (String) -> Void) async
+    /// Ends the hold (unmount).
+    func release() async
+}
