@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
+#include <linux/close_range.h>
 
 int lfs_rename_noreplace(int olddirfd, const char *oldpath, int newdirfd, const char *newpath) {
     return renameat2(olddirfd, oldpath, newdirfd, newpath, RENAME_NOREPLACE);
@@ -70,11 +71,30 @@ long lfs_filesystem_type(const char *path) {
     return (long)fs.f_type;
 }
 
-int lfs_spawn_daemon(const char *path, char *const argv[], char *const envp[], int log_fd, pid_t *pid) {
+/* Marks every descriptor above stderr close-on-exec except keep_a and keep_b: what the caller
+   inherited (a pipe of its own caller, such as bats' fd 3) must not live on in a daemon. */
+static void cloexec_all_but(int keep_a, int keep_b) {
+    int low = keep_a < keep_b ? keep_a : keep_b, high = keep_a < keep_b ? keep_b : keep_a;
+    int from[3] = {3, low + 1, high + 1}, to[3] = {low - 1, high - 1, -1};
+    for (int i = 0; i < 3; i++) {
+        unsigned int last = to[i] < 0 ? ~0U : (unsigned int)to[i];
+        if (from[i] < 3 || (to[i] >= 0 && to[i] < from[i])) continue;
+        if (syscall(SYS_close_range, (unsigned int)from[i], last, CLOSE_RANGE_CLOEXEC) == 0) continue;
+        /* Before Linux 5.11: one by one, up to the descriptor limit. */
+        long limit = sysconf(_SC_OPEN_MAX);
+        for (long fd = from[i]; fd < limit && (to[i] < 0 || fd <= to[i]); fd++) {
+            int flags = fcntl((int)fd, F_GETFD);
+            if (flags >= 0 && !(flags & FD_CLOEXEC)) fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+        }
+    }
+}
+
+int lfs_spawn_daemon(const char *path, char *const argv[], char *const envp[], int log_fd, int keep_a, int keep_b, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attr;
     sigset_t none, all;
     int rc;
+    cloexec_all_but(keep_a, keep_b);
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attr);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);

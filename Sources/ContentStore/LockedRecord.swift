@@ -61,9 +61,15 @@ package final class LockedRecord: Sendable {
                 return error
             }
         }
-        if let failure { throw failure }
+        // A failed write (a full disk) leaves no temp behind: nothing else removes it.
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
         guard rename(temporary, "\(directory)/\(id).json") == 0 else {
-            throw ContentStoreError(.io, "cannot write \(directory)/\(id).json", errno: errno)
+            let e = errno
+            unlink(temporary)
+            throw ContentStoreError(.io, "cannot write \(directory)/\(id).json", errno: e)
         }
     }
 

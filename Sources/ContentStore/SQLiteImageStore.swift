@@ -33,8 +33,19 @@ package final class SQLiteImageStore: ImageStore, LazyBlobIndex {
             try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
             try Self.migrator.migrate(database)
         } catch {
-            throw ContentStoreError(.database, "cannot open the image database \(path)", underlying: error)
+            // On a full disk SQLite cannot create meta.db-shm (32 KiB) and says "disk I/O error".
+            throw ContentStoreError(
+                .database, "cannot open the image database \(path)", errno: Self.isNearlyFull(path) ? ENOSPC : nil, underlying: error)
         }
+    }
+
+    /// True when the file system holding `path` has less than 64 KiB free for this user.
+    private static func isNearlyFull(_ path: String) -> Bool {
+        var info = statvfs()
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        guard statvfs(directory.isEmpty ? "/" : directory, &info) == 0 else { return false }
+        let blocks = geteuid() == 0 ? info.f_bfree : info.f_bavail
+        return UInt64(blocks) * UInt64(info.f_frsize) < 64 << 10
     }
 
     private static var migrator: DatabaseMigrator {

@@ -26,9 +26,10 @@ struct ContainerdOptions: ParsableArguments {
         if namespace != nil, containerd == nil { throw ValidationError("--namespace goes with --containerd") }
     }
 
-    /// The socket to use.
+    /// The socket to use, absolute (the mount daemon leaves the working directory).
     var socket: String {
-        ContainerdSocket.path(explicit: containerd.flatMap { $0 == Self.bare ? nil : $0 }, environment: ProcessInfo.processInfo.environment)
+        let path = ContainerdSocket.path(explicit: containerd.flatMap { $0 == Self.bare ? nil : $0 }, environment: ProcessInfo.processInfo.environment)
+        return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
     /// The namespace to use.

@@ -94,20 +94,50 @@ struct Mount: AsyncParsableCommand {
     }
 
     private func mount() async throws {
-        let (store, source) = try await containerd.apply(to: try contentDirectory.apply(to: try self.store.openStore()), content: contentDirectory.content)
         if let requestFd {
             // The daemon: the parent resolved and checked, and holds prune off until
-            // the lease exists.
+            // the lease exists. It outlives the command, so it must not keep the directory it
+            // was started in busy (unmounting the file system holding it would fail with
+            // EBUSY): relative paths are made absolute, then it moves to /.
+            let mountpoint = try MountTable.canonicalMountpoint(arguments.last!)
+            let (store, source) = try await containerd.apply(
+                to: try contentDirectory.absolute().apply(to: try self.store.absolute().openStore()), content: contentDirectory.content)
+            guard chdir("/") == 0 else { throw CommandFailure("cannot change directory to /: \(String(cString: strerror(errno)))") }
             let request = try MountRequest(bytes: try Self.readRequest(requestFd))
+            try Self.checkRequest(request, mountpoint: mountpoint, store: store)
             try await serve(request, store: store, source: source, leased: {})
             return
         }
+        let (store, source) = try await containerd.apply(to: try contentDirectory.apply(to: try self.store.openStore()), content: contentDirectory.content)
         let request = try await decide(store: store)
         if foreground {
             try await serve(request.request, store: store, source: source, leased: { request.gcLock.release() })
         } else {
             try startInBackground(request.request, store: store)
             request.gcLock.release()
+        }
+    }
+
+    /// The daemon's checks of a request it did not write: it names the mountpoint of the
+    /// command line (`mountpoint`, as the kernel names it), outside the store and outside any
+    /// layoutfs mount, and a directory unless something is mounted there (checked under the
+    /// mount lock; a `stat` there could hang on a stopped daemon).
+    private static func checkRequest(_ request: MountRequest, mountpoint: String, store: Store) throws {
+        guard request.mountpoint == mountpoint else {
+            throw CommandFailure("the mount request names the mountpoint \(request.mountpoint), the command line \(mountpoint): not mounting")
+        }
+        try checkPlacement(mountpoint, store: store)
+        var info = stat()
+        if try MountTable.entry(at: mountpoint) == nil, stat(mountpoint, &info) != 0 || info.st_mode & S_IFMT != S_IFDIR {
+            throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")
+        }
+    }
+
+    /// - Throws: when `mountpoint` is inside the store or inside a layoutfs mount.
+    private static func checkPlacement(_ mountpoint: String, store: Store) throws {
+        try PathChecks.refuseInsideStore(mountpoint, store: store, what: "mountpoint")
+        if let outer = PathChecks.enclosingLayoutFSMount(of: mountpoint) {
+            throw CommandFailure("\(mountpoint) is inside the layoutfs mount \(outer): choose a directory outside it")
         }
     }
 
@@ -135,10 +165,7 @@ struct Mount: AsyncParsableCommand {
         // (and removes a stale mount there).
         let state = try Unmounter.state(of: mountpoint)
         if case .mounted(let type) = state { throw Unmounter.alreadyMounted(mountpoint, type: type) }
-        try PathChecks.refuseInsideStore(mountpoint, store: store, what: "mountpoint")
-        if let outer = PathChecks.enclosingLayoutFSMount(of: mountpoint) {
-            throw CommandFailure("\(mountpoint) is inside the layoutfs mount \(outer): choose a directory outside it")
-        }
+        try Self.checkPlacement(mountpoint, store: store)
         // A stale mount answers nothing (ENOTCONN): the daemon detaches it and the kernel checks
         // the directory beneath.
         var isDirectory: ObjCBool = false
@@ -231,7 +258,7 @@ struct Mount: AsyncParsableCommand {
         var pid: pid_t = 0
         let rc = withCStrings(argv) { argvPointers in
             withCStrings(ProcessInfo.processInfo.environment.map { "\($0)=\($1)" }) { envPointers in
-                lfs_spawn_daemon("/proc/self/exe", argvPointers, envPointers, logFd, &pid)
+                lfs_spawn_daemon("/proc/self/exe", argvPointers, envPointers, logFd, pipe[1], requestFd, &pid)
             }
         }
         close(pipe[1])

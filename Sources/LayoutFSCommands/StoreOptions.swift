@@ -16,6 +16,14 @@ struct StoreOptions: ParsableArguments {
 
     func openStore() throws -> Store { try Store.open(root: root) }
 
+    /// The same options naming the store by an absolute path (`--root`, `$LAYOUTFS_ROOT` or the
+    /// default, made absolute against the working directory), for a process that leaves it.
+    func absolute() -> StoreOptions {
+        var options = self
+        options.root = PathChecks.resolved(StoreLocation(root: root).root)
+        return options
+    }
+
     /// Holds `gc.lock` shared (until the value goes away) so prune cannot run meanwhile: taken
     /// by commands that write blobs before their names are bound, or before a lease exists.
     func holdAgainstPrune(_ store: Store) throws -> GCLock {
@@ -114,6 +122,13 @@ struct ContentOptions: ParsableArguments {
             valueName: "dir"))
     var content: String?
     @Option(help: "The name an image given by digest (from the store or --content) has in index.json (e.g. demo/app:1).") var name: String?
+
+    /// The same options with the content directory as an absolute path.
+    func absolute() -> ContentOptions {
+        var options = self
+        options.content = content.map(PathChecks.resolved)
+        return options
+    }
 
     /// The store, reading also from the content directory when one is given.
     func apply(to store: Store) throws -> Store {

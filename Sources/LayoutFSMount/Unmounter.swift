@@ -60,7 +60,8 @@ package enum Unmounter {
     ///   when the last one is closed.
     /// - Throws: ``MountError/Code/notMounted``; ``MountError/Code/notLayoutFS`` for any other
     ///   file system (left alone); ``MountError/Code/busy`` (`EBUSY`) when in use and not `lazy`;
-    ///   ``MountError/Code/permissionDenied``; ``MountError/Code/unmountFailed``.
+    ///   ``MountError/Code/permissionDenied``; ``MountError/Code/unmountFailed``; ``MountError/Code/busy``
+    ///   also when the daemon does not answer within 2 s (stopped or stuck) and not `lazy`.
     /// - Returns: true when the mount was stale (its daemon gone): it is then detached lazily
     ///   even without `lazy`, since nothing can be served from it any more.
     @discardableResult
@@ -73,7 +74,16 @@ package enum Unmounter {
                 code: .notLayoutFS,
                 message: "\(path) is not a layoutfs mount (it is \(entry.fileSystemType)); not unmounting it")
         }
-        let stale = ConnectionProbe.probe(entry.mountPoint) == .gone
+        let answer = ConnectionProbe.probe(entry.mountPoint)
+        if answer == .silent && !lazy {
+            // umount2 would fail with EBUSY (the probe itself still waits inside the mount), and
+            // the message for that blames open files.
+            throw MountError(
+                code: .busy,
+                message: "the daemon serving \(path) does not answer (it is stopped or stuck): "
+                    + "`layoutfs unmount --lazy \(path)` detaches the mount now", errno: .resourceBusy)
+        }
+        let stale = answer == .gone
         try detach(entry.mountPoint, lazy: lazy || stale)
         return stale
     }

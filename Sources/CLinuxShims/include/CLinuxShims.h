@@ -29,8 +29,10 @@ int lfs_o_path(void);
 /// statfs(2) f_type of the filesystem holding `path`; -1 with errno on failure.
 long lfs_filesystem_type(const char *path);
 /// posix_spawn(path, argv, envp) in a new session (setsid), with stdin from /dev/null and
-/// stdout/stderr to log_fd, default signal mask and dispositions. Returns 0 or an errno value.
-int lfs_spawn_daemon(const char *path, char *const argv[], char *const envp[], int log_fd, pid_t *pid);
+/// stdout/stderr to log_fd, default signal mask and dispositions, and no descriptor above stderr
+/// but keep_a and keep_b (every other one of the caller's is made close-on-exec first, so a pipe
+/// the caller inherited does not stay open in the daemon). Returns 0 or an errno value.
+int lfs_spawn_daemon(const char *path, char *const argv[], char *const envp[], int log_fd, int keep_a, int keep_b, pid_t *pid);
 /// pipe2 with O_CLOEXEC on the read end only (the write end is inherited by a spawned child).
 int lfs_ready_pipe(int fds[2]);
 /// memfd_create(name, 0): an anonymous file a spawned child inherits (no close-on-exec);
