@@ -53,8 +53,8 @@ struct ContainerdOptions: ParsableArguments {
     }
 
     /// The command line with a bare `--containerd` (no `=SOCKET`, and not followed by an
-    /// existing socket) made `--containerd=`: ArgumentParser options need a value, and
-    /// `--containerd IMAGE MNT` must not take the image for the socket.
+    /// existing socket or a path ending in `.sock`) given ``bare`` as its value: ArgumentParser
+    /// options need a value, and `--containerd IMAGE MNT` must not take the image for the socket.
     static func normalized(_ arguments: [String]) -> [String] {
         var result: [String] = []
         var index = arguments.startIndex
@@ -65,7 +65,7 @@ struct ContainerdOptions: ParsableArguments {
                 result.append(argument)
                 continue
             }
-            if index < arguments.endIndex, isSocket(arguments[index]) {
+            if index < arguments.endIndex, arguments[index].hasSuffix(".sock") || isSocket(arguments[index]) {
                 result += [argument, arguments[index]]
                 index += 1
             } else {

@@ -124,3 +124,16 @@ struct ClosureWalkerRulesTests {
         }
     }
 }
+
+@Suite("nearest names")
+struct NearestNamesTests {
+    @Test("names of the same repository come first, then by edit distance")
+    func ranking() {
+        let names = ["docker.io/library/alpine:3.20", "docker.io/demo/busybox:1.35", "docker.io/demo/busybox:latest", "docker.io/demo/busyboy:1.34"]
+        #expect(
+            NearestNames.rank(names, to: "docker.io/demo/busybox:1.34") == [
+                "docker.io/demo/busybox:1.35", "docker.io/demo/busybox:latest", "docker.io/demo/busyboy:1.34", "docker.io/library/alpine:3.20",
+            ])
+        #expect(NearestNames.rank([], to: "x").isEmpty)
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import OCISpec
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Images served straight from a real containerd (`--containerd`): by containerd's names, its
+/// blobs read from its content directory, held by a containerd lease (issue 14).
+@Suite("containerd images by name", .serialized)
+struct ContainerdMountTests {
+    /// A containerd holding the demo image as docker.io/demo/busybox:1.35 in `default`, and a
+    /// second image docker.io/demo/other:1 in namespace `other`.
+    private static func filled(_ work: String) throws -> ContainerdServer {
+        let containerd = try ContainerdServer(directory: work + "/containerd")
+        try Harness.makeDemoImage(at: work + "/src")
+        try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "oci-archive:\(work)/image.tar:docker.io/demo/busybox:1.35"])
+        try containerd.ctr(["images", "import", work + "/image.tar"])
+        let other = try ImageBuilder(path: work + "/other")
+        let image = try other.addImage()
+        try other.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: "docker.io/demo/other:1")])
+        try Harness.runOK(["tar", "-C", other.path, "-cf", work + "/other.tar", "oci-layout", "index.json", "blobs"])
+        try containerd.ctr(["images", "import", "--no-unpack", work + "/other.tar"], namespace: "other")
+        return containerd
+    }
+
+    /// Runs containerd's garbage collection now: a lease deleted with --sync collects.
+    private static func collectGarbage(_ containerd: ContainerdServer, namespace: String = "default") throws {
+        try containerd.ctr(["leases", "create", "--id", "gc-trigger"], namespace: namespace)
+        try containerd.ctr(["leases", "delete", "--sync", "gc-trigger"], namespace: namespace)
+    }
+
+    private static func blobs(_ directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory + "/blobs/sha256").sorted()
+    }
+
+    @Test(
+        "a containerd image mounts by its short name and by digest prefix, passes skopeo, umoci and oci-image-tool, and its lease keeps every blob through ctr images rm --sync until unmount"
+    )
+    func mountByName() throws {
+        try Harness.requireFUSE()
+        try Harness.require("skopeo", "umoci", "oci-image-tool")
+        try Harness.withWorkDirectory { work in
+            let containerd = try Self.filled(work)
+            let store = work + "/store"
+            let content = containerd.contentDirectory
+            let listing = try Harness.layoutfs(["images", "--containerd", containerd.socket], store: store).stdout
+            #expect(listing.contains("docker.io/demo/busybox:1.35") && !listing.contains("demo/other"), "\(listing)")
+            #expect(listing.contains("linux/amd64"), "\(listing)")
+            // A bare --containerd: the socket from $CONTAINERD_ADDRESS (ctr's variable), and
+            // the image name after it is not taken for the socket.
+            let bare = try Harness.run(
+                [Harness.binary, "export", "--containerd", "demo/busybox:1.35", "--materialize", work + "/bare"],
+                environment: ["LAYOUTFS_ROOT": store, "CONTAINERD_ADDRESS": "unix://" + containerd.socket])
+            #expect(bare.status == 0, "\(bare.stderr)")
+            let others = try Harness.layoutfs(["images", "--containerd=\(containerd.socket)", "--namespace", "other"], store: store).stdout
+            #expect(others.contains("docker.io/demo/other:1") && !others.contains("busybox"), "\(others)")
+
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            try Harness.layoutfs(["mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt], store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            try Harness.runOK(["skopeo", "inspect", "oci:\(mnt):1.35"])
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", mnt])
+            try Harness.runOK(["umoci", "unpack", "--image", "\(mnt):1.35", work + "/bundle"])
+            let shown = try Self.blobs(mnt)
+            #expect(shown.count == 4)
+            // Nothing copied into the store.
+            #expect(try Self.blobs(store + "/content").isEmpty)
+
+            let status = try Harness.layoutfs(["status", "--json"], store: store).stdout
+            let lease = try #require(
+                (try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]])?.first?["containerdLease"] as? String, "\(status)")
+            let leases = try containerd.ctr(["leases", "ls"]).stdout
+            #expect(leases.contains(lease) && leases.contains("containerd.io/gc.expire") && leases.contains("layoutfs.mountpoint=\(mnt)"), "\(leases)")
+
+            // Removed in containerd and collected: every blob stays, byte for byte.
+            try containerd.ctr(["images", "rm", "--sync", "docker.io/demo/busybox:1.35"])
+            try Self.collectGarbage(containerd)
+            #expect(try Self.blobs(content).count >= shown.count)
+            for blob in shown {
+                #expect(try Harness.sha256(ofFile: "\(mnt)/blobs/sha256/\(blob)") == blob)
+            }
+            try Harness.layoutfs(["unmount", mnt], store: store)
+            #expect(!(try containerd.ctr(["leases", "ls"]).stdout.contains(lease)))
+            try Self.collectGarbage(containerd)
+            for blob in shown { #expect(!FileManager.default.fileExists(atPath: "\(content)/blobs/sha256/\(blob)"), "\(blob) outlived the lease") }
+        }
+    }
+
+    @Test("export --containerd --materialize writes a layout skopeo and oci-image-tool read, by digest prefix too; its lease is gone afterwards")
+    func exportMaterialize() throws {
+        try Harness.require("skopeo", "oci-image-tool")
+        try Harness.withWorkDirectory { work in
+            let containerd = try Self.filled(work)
+            let store = work + "/store"
+            try Harness.layoutfs(["export", "--containerd", containerd.socket, "demo/busybox:1.35", "--materialize", work + "/out"], store: store)
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/out"])
+            let digest = try Harness.runOK(["skopeo", "inspect", "--format", "{{.Digest}}", "oci:\(work)/out:1.35"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let prefix = String(digest.dropFirst("sha256:".count).prefix(12))
+            try Harness.layoutfs(
+                ["export", "--containerd", containerd.socket, prefix, "--name", "demo/copy:1", "--materialize", work + "/out2"], store: store)
+            #expect(try String(contentsOfFile: work + "/out2/index.json", encoding: .utf8).contains(digest))
+            #expect(try Self.blobs(work + "/out2") == Self.blobs(work + "/out"))
+            #expect(!(try containerd.ctr(["leases", "ls"]).stdout.contains("layoutfs-export")))
+        }
+    }
+
+    @Test("a name moved in containerd (ctr images tag --force) shows a new index.json generation under the mount")
+    func retagUnderMount() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            let containerd = try Self.filled(work)
+            // A second image in default, to move the name onto.
+            let layout = try ImageBuilder(path: work + "/next")
+            let next = try layout.addImage()
+            try layout.writeIndex([ImageBuilder.entry(next.manifest, refName: "2", imageName: "docker.io/demo/next:2")])
+            try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/next.tar", "oci-layout", "index.json", "blobs"])
+            try containerd.ctr(["images", "import", "--no-unpack", work + "/next.tar"])
+            let store = work + "/store"
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            try Harness.layoutfs(["mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt], store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let before = try String(contentsOfFile: mnt + "/index.json", encoding: .utf8)
+            #expect(!before.contains(next.manifest.digest.description))
+            try containerd.ctr(["images", "tag", "--force", "docker.io/demo/next:2", "docker.io/demo/busybox:1.35"])
+            try LazyMountTests.waitUntil("index.json shows the moved name") {
+                (try? String(contentsOfFile: mnt + "/index.json", encoding: .utf8))?.contains(next.manifest.digest.description) == true
+            }
+            #expect(try Harness.sha256(ofFile: "\(mnt)/blobs/sha256/\(next.layers[0].digest.encoded)") == next.layers[0].digest.encoded)
+            // The new generation's blobs are in the lease too.
+            let status = try Harness.layoutfs(["status", "--json"], store: store).stdout
+            let lease = try #require(
+                (try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]])?.first?["containerdLease"] as? String)
+            let held = try containerd.ctr(["leases", "ls"]).stdout
+            #expect(held.contains(lease))
+        }
+    }
+
+    @Test("a killed daemon's containerd lease lapses by itself")
+    func killedDaemonLeaseLapses() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            let containerd = try Self.filled(work)
+            let store = work + "/store"
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let mounted = try Harness.run(
+                [Harness.binary, "mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt],
+                environment: ["LAYOUTFS_ROOT": store, "LAYOUTFS_CONTAINERD_LEASE_SECONDS": "3"])
+            #expect(mounted.status == 0, "\(mounted.stderr)")
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let shown = try Self.blobs(mnt)
+            let pid = try #require(MountTests.daemonPID(mnt))
+            kill(pid, SIGKILL)
+            _ = Harness.wait(pid)
+            #expect(try containerd.ctr(["leases", "ls"]).stdout.contains("layoutfs-mount-\(pid)"))
+            try containerd.ctr(["images", "rm", "docker.io/demo/busybox:1.35"])
+            // Past the expiry (3 s), containerd's collection drops the lease and the blobs.
+            try LazyMountTests.waitUntil("the lease lapsed") {
+                try Self.collectGarbage(containerd)
+                return !(try containerd.ctr(["leases", "ls"]).stdout.contains("layoutfs-mount-\(pid)"))
+            }
+            #expect(Set(try Self.blobs(containerd.contentDirectory)).isDisjoint(with: shown))
+        }
+    }
+
+    @Test("no socket, an unknown namespace and an unknown name are errors that say what to do")
+    func errors() throws {
+        try Harness.withWorkDirectory { work in
+            let containerd = try Self.filled(work)
+            let store = work + "/store"
+            let none = try Harness.layoutfs(["images", "--containerd", work + "/none.sock"], store: store, expectSuccess: false)
+            #expect(none.status != 0 && none.stderr.contains("no containerd socket at \(work)/none.sock"), "\(none.stderr)")
+            let namespace = try Harness.layoutfs(["images", "--containerd", containerd.socket, "--namespace", "moby"], store: store, expectSuccess: false)
+            #expect(namespace.stderr.contains("has no namespace moby (it has default, other;"), "\(namespace.stderr)")
+            let name = try Harness.layoutfs(
+                ["export", "--containerd", containerd.socket, "demo/busybox:1.34", "--materialize", work + "/out"], store: store, expectSuccess: false)
+            #expect(name.stderr.contains("no image named docker.io/demo/busybox:1.34 in containerd namespace default"), "\(name.stderr)")
+            #expect(name.stderr.contains("nearest: docker.io/demo/busybox:1.35"), "\(name.stderr)")
+            let both = try Harness.layoutfs(
+                ["images", "--containerd", containerd.socket, "--content", containerd.contentDirectory], store: store, expectSuccess: false)
+            #expect(both.stderr.contains("--content and --containerd"), "\(both.stderr)")
+        }
+    }
+}
