@@ -141,6 +141,40 @@ struct ContainerdMountTests {
         }
     }
 
+    @Test("containerd killed and restarted under a mount: reads go on, the log says so, and a retag after the restart is followed")
+    func containerdRestart() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            let containerd = try Self.filled(work)
+            let layout = try ImageBuilder(path: work + "/next")
+            let next = try layout.addImage()
+            try layout.writeIndex([ImageBuilder.entry(next.manifest, refName: "2", imageName: "docker.io/demo/next:2")])
+            try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/next.tar", "oci-layout", "index.json", "blobs"])
+            try containerd.ctr(["images", "import", "--no-unpack", work + "/next.tar"])
+            let store = work + "/store"
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let mounted = try Harness.layoutfs(["mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt, "--log-level", "info"], store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let log = try Harness.mountLog(mounted)
+            let shown = try Self.blobs(mnt)
+
+            containerd.kill9()
+            for blob in shown { #expect(try Harness.sha256(ofFile: "\(mnt)/blobs/sha256/\(blob)") == blob) }
+            try LazyMountTests.waitUntil("the log says the events were lost") {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("lost containerd's image events") == true
+            }
+            try containerd.restart()
+            try LazyMountTests.waitUntil("the log says the names are followed again") {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("following containerd's names again") == true
+            }
+            try containerd.ctr(["images", "tag", "--force", "docker.io/demo/next:2", "docker.io/demo/busybox:1.35"])
+            try LazyMountTests.waitUntil("index.json shows the moved name") {
+                (try? String(contentsOfFile: mnt + "/index.json", encoding: .utf8))?.contains(next.manifest.digest.description) == true
+            }
+        }
+    }
+
     @Test("a killed daemon's containerd lease lapses by itself")
     func killedDaemonLeaseLapses() throws {
         try Harness.requireFUSE()

@@ -10,7 +10,7 @@ import Glibc
 final class ContainerdServer {
     let directory: String
     let socket: String
-    private let child: Harness.Child
+    private var child: Harness.Child
     var contentDirectory: String { directory + "/root/io.containerd.content.v1.content" }
 
     init(directory: String) throws {
@@ -27,16 +27,32 @@ final class ContainerdServer {
               address = "\(socket)"
             """
         try config.write(toFile: directory + "/config.toml", atomically: true, encoding: .utf8)
-        child = try Harness.spawn(["containerd", "--config", directory + "/config.toml"])
+        child = try Self.start(directory: directory, socket: socket)
+    }
+
+    private static func start(directory: String, socket: String) throws -> Harness.Child {
+        let child = try Harness.spawn(["containerd", "--config", directory + "/config.toml"])
         try LazyMountTests.waitUntil("containerd listens") {
             var st = stat()
             return try stat(socket, &st) == 0 && Harness.run(["ctr", "-a", socket, "version"]).succeeded
         }
+        return child
     }
 
     deinit {
         kill(child.pid, SIGTERM)
         _ = Harness.wait(child.pid)
+    }
+
+    /// Kills containerd (SIGKILL), as a crash would, and waits for it to be gone.
+    func kill9() {
+        kill(child.pid, SIGKILL)
+        _ = Harness.wait(child.pid)
+    }
+
+    /// Starts containerd again on the same root and socket (after ``kill9()``).
+    func restart() throws {
+        child = try Self.start(directory: directory, socket: socket)
     }
 
     /// `ctr images import --index-name NAME` of an archive.
