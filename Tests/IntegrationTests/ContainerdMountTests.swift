@@ -26,6 +26,16 @@ struct ContainerdMountTests {
         return containerd
     }
 
+    /// A second image in `default`, docker.io/demo/next:2, to move a name onto.
+    private static func importNext(_ containerd: ContainerdServer, _ work: String) throws -> BuiltImage {
+        let layout = try ImageBuilder(path: work + "/next")
+        let next = try layout.addImage()
+        try layout.writeIndex([ImageBuilder.entry(next.manifest, refName: "2", imageName: "docker.io/demo/next:2")])
+        try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/next.tar", "oci-layout", "index.json", "blobs"])
+        try containerd.ctr(["images", "import", "--no-unpack", work + "/next.tar"])
+        return next
+    }
+
     /// Runs containerd's garbage collection now: a lease deleted with --sync collects.
     private static func collectGarbage(_ containerd: ContainerdServer, namespace: String = "default") throws {
         try containerd.ctr(["leases", "create", "--id", "gc-trigger"], namespace: namespace)
@@ -114,12 +124,7 @@ struct ContainerdMountTests {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
             let containerd = try Self.filled(work)
-            // A second image in default, to move the name onto.
-            let layout = try ImageBuilder(path: work + "/next")
-            let next = try layout.addImage()
-            try layout.writeIndex([ImageBuilder.entry(next.manifest, refName: "2", imageName: "docker.io/demo/next:2")])
-            try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/next.tar", "oci-layout", "index.json", "blobs"])
-            try containerd.ctr(["images", "import", "--no-unpack", work + "/next.tar"])
+            let next = try Self.importNext(containerd, work)
             let store = work + "/store"
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
@@ -146,11 +151,7 @@ struct ContainerdMountTests {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
             let containerd = try Self.filled(work)
-            let layout = try ImageBuilder(path: work + "/next")
-            let next = try layout.addImage()
-            try layout.writeIndex([ImageBuilder.entry(next.manifest, refName: "2", imageName: "docker.io/demo/next:2")])
-            try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/next.tar", "oci-layout", "index.json", "blobs"])
-            try containerd.ctr(["images", "import", "--no-unpack", work + "/next.tar"])
+            let next = try Self.importNext(containerd, work)
             let store = work + "/store"
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
