@@ -28,6 +28,9 @@ package struct Puller: Sendable {
         /// `--verify-existing`: re-hash the blobs already in the store and fetch again those
         /// that do not match (instead of skipping them).
         package var verifyExisting: Bool
+        /// Bind the reference's name in the store when done; false to complete an image named
+        /// elsewhere (containerd's, whose absent blobs are fetched lazily).
+        package var bindsName = true
 
         package init(platform: Platform? = nil, concurrency: Int = 4, blobAttempts: Int = 3, lazy: Bool = false, verifyExisting: Bool = false) {
             self.platform = platform
@@ -102,7 +105,8 @@ package struct Puller: Sendable {
                 if try await removeIfCorrupt(leaf.digest) { result.replacedBlobs += 1 }
             }
         }
-        var missing = try await BlockingWork.run { leaves.filter { !store.content.contains($0.digest) } }
+        // What the store can read already (its own blobs, or a content directory's) is not fetched.
+        var missing = try await BlockingWork.run { leaves.filter { !store.hasBlob($0.digest) } }
         // Configs the platform search fetched are stored from memory, not fetched again.
         let held = missing.filter { documents[$0.digest] != nil }
         missing = missing.filter { documents[$0.digest] == nil }
@@ -132,7 +136,7 @@ package struct Puller: Sendable {
         let walkedConfigs = walker.configs
         try await BlockingWork.run {
             for config in walkedConfigs {
-                guard let bytes = configsAtHand[config.digest] ?? (try? store.content.readBlob(config.digest)) else { continue }
+                guard let bytes = configsAtHand[config.digest] ?? (try? store.readBlob(config.digest)) else { continue }
                 try ManifestNode.checkConfiguration(config, bytes: bytes)
             }
         }
@@ -141,7 +145,7 @@ package struct Puller: Sendable {
         let stored = documents
         let walked = walker.blobs
         try await BlockingWork.run {
-            for descriptor in walked where !store.content.contains(descriptor.digest) {
+            for descriptor in walked where !store.hasBlob(descriptor.digest) {
                 guard let bytes = stored[descriptor.digest] else { continue }
                 do throws(ContentStoreError) {
                     try store.content.write(bytes, digest: descriptor.digest, size: descriptor.size)
@@ -152,11 +156,12 @@ package struct Puller: Sendable {
         }
         var target = root
         if target.platform == nil, case .manifest(let manifest)? = documents[root.digest].flatMap({ try? ManifestNode(descriptor: root, bytes: $0) }),
-            let configBytes = try await BlockingWork.run({ try? store.content.readBlob(manifest.config.digest) })
+            let configBytes = try await BlockingWork.run({ try? store.readBlob(manifest.config.digest) })
         {
             target = target.settingPlatform((try? ImageConfiguration(bytes: configBytes))?.platform)
         }
         result.target = target
+        guard options.bindsName else { return result }
         let bound = target
         try await BlockingWork.run {
             do throws(ContentStoreError) {
@@ -186,7 +191,7 @@ package struct Puller: Sendable {
     /// pool; nil when it is not local or cannot be read.
     private func localDocument(_ digest: Digest) async -> [UInt8]? {
         let store = self.store
-        return try? await BlockingWork.run { try? store.content.readBlob(digest) }
+        return try? await BlockingWork.run { try? store.readBlob(digest) }
     }
 
     /// Fetches (or reads from the store) and verifies a manifest or index; with `verify`, a

@@ -64,6 +64,12 @@ struct Export: AsyncParsableCommand {
             if tar == nil { print(line) } else { print(line, to: &stderr) }
         }
         let resolved = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
+        if let source {
+            try await ContainerdCompletion.complete(resolved, source: source, store: store, registry: registry, logger: log.logger("layoutfs.export")) { line in
+                var stderr = StandardError()
+                print("layoutfs: \(line)", to: &stderr)
+            }
+        }
         let plan = try LayoutPlan(store: store, images: resolved, shape: try format.shape(platform))
         // From containerd: a lease holds what is copied until the copy is done.
         let keeper = source.map { ContainerdLeaseKeeper(client: $0.client, prefix: "layoutfs-export-\(getpid())", expiry: ContainerdMount.expiry) }

@@ -109,7 +109,7 @@ struct Mount: AsyncParsableCommand {
             return
         }
         let (store, source) = try await containerd.apply(to: try contentDirectory.apply(to: try self.store.openStore()), content: contentDirectory.content)
-        let request = try await decide(store: store)
+        let request = try await decide(store: store, source: source)
         if foreground {
             try await serve(request.request, store: store, source: source, leased: { request.gcLock.release() })
         } else {
@@ -143,7 +143,7 @@ struct Mount: AsyncParsableCommand {
 
     /// Resolves the images once (pulling `docker://REF` lazily first), checks the mountpoint and
     /// holds prune off until the daemon's lease exists. The daemon plans (``MountService``).
-    private func decide(store: Store) async throws -> (request: MountRequest, gcLock: GCLock) {
+    private func decide(store: Store, source: ContainerdSource?) async throws -> (request: MountRequest, gcLock: GCLock) {
         // As the kernel will name it (symlinks followed, no trailing "/"): every check, the lock's
         // included, and the mount record see the one path.
         let mountpoint = try Self.mountpoint(arguments)
@@ -160,6 +160,14 @@ struct Mount: AsyncParsableCommand {
             specifiers[i] = try resolved[i].name.map { ImageSpecifier.name(try ImageReference(parsing: $0)) } ?? .digest(resolved[i].root.digest)
         }
         let images = try contentDirectory.name(resolved)
+        if let source {
+            try await ContainerdCompletion.complete(
+                images, source: source, store: store, registry: registry, logger: Logger(label: "layoutfs.registry"),
+                say: { line in
+                    var stderr = StandardError()
+                    print("layoutfs: \(line)", to: &stderr)
+                })
+        }
         let shape = try format.shape(platform)
         // A quick answer before a daemon starts; the daemon checks again under the mount lock
         // (and removes a stale mount there).

@@ -176,6 +176,40 @@ struct ContainerdMountTests {
         }
     }
 
+    @Test(
+        "a one-platform ctr images pull of a multi-platform index: the absent platform is fetched lazily from the registry, verified, into layoutfs's store only"
+    )
+    func absentPlatformFetchedLazily() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            let containerd = try ContainerdServer(directory: work + "/containerd")
+            let registry = try RegistryServer(directory: work + "/registry")
+            let layout = try ImageBuilder(path: work + "/multi")
+            let built = try layout.addMultiPlatformImage(attestations: false)
+            try registry.pushRaw(layout: layout.path, manifest: built.index, children: built.images.map(\.manifest), tag: "1", to: "demo/multi")
+            let name = "\(registry.address)/demo/multi:1"
+            try containerd.ctr(["images", "pull", "--plain-http", "--platform", "linux/amd64", name])
+            let arm64 = built.images[1]
+            let content = containerd.contentDirectory
+            #expect(!FileManager.default.fileExists(atPath: "\(content)/blobs/sha256/\(arm64.manifest.digest.encoded)"))
+            let before = try Self.blobs(content)
+
+            let store = work + "/store"
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let mounted = try Harness.layoutfs(["mount", "--containerd", containerd.socket, name, mnt], store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            #expect(mounted.stderr.contains("fetched what containerd lacks of \(name) from \(registry.address)/demo/multi"), "\(mounted.stderr)")
+            // Every blob of both platforms reads byte for byte; arm64's layers came from the registry.
+            for blob in built.blobs {
+                #expect(try Harness.sha256(ofFile: "\(mnt)/blobs/sha256/\(blob.digest.encoded)") == blob.digest.encoded)
+            }
+            #expect(FileManager.default.fileExists(atPath: "\(store)/content/blobs/sha256/\(arm64.layers[0].digest.encoded)"))
+            // Nothing was written into containerd's store.
+            #expect(try Self.blobs(content) == before)
+        }
+    }
+
     @Test("a killed daemon's containerd lease lapses by itself")
     func killedDaemonLeaseLapses() throws {
         try Harness.requireFUSE()
