@@ -103,7 +103,9 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "ContainerdStore",
-            dependencies: ["Containerd", "ImageStore", "ContentStore", "OCISpec", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Containerd", "ImageStore", "ContentStore", "OCISpec", "BlockingWork", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec"], swiftSettings: strict),
         .target(

@@ -25,7 +25,9 @@ package final class ContainerdClient: Sendable {
     /// Connects to `socket` (checked first: ``ContainerdSocket/probe(_:)``).
     /// - Throws: `.noSocket`, `.permissionDenied`, `.unavailable`, `.invalidArgument` (an
     ///   empty namespace or one with characters containerd refuses).
-    package init(socket: String, namespace: String, callTimeout: Duration = .seconds(30)) throws(ContainerdError) {
+    /// - Parameter executor: where the connection's task runs (nil: Swift's global executor);
+    ///   a test process whose cooperative threads block on subprocesses gives its own.
+    package init(socket: String, namespace: String, callTimeout: Duration = .seconds(30), executor: (any TaskExecutor)? = nil) throws(ContainerdError) {
         guard Self.isValidNamespace(namespace) else {
             throw ContainerdError(
                 .invalidArgument, "invalid containerd namespace \"\(namespace)\": letters, digits, '.', '_' and '-', starting with a letter or digit")
@@ -44,7 +46,7 @@ package final class ContainerdClient: Sendable {
         }
         let grpc = GRPCClient(transport: transport)
         self.grpc = grpc
-        connections = Task { try? await grpc.runConnections() }
+        connections = Task(executorPreference: executor) { try? await grpc.runConnections() }
     }
 
     deinit {

@@ -1,5 +1,7 @@
+import BlockingWork
 import Containerd
 import ContentStore
+import Foundation
 import ImageStore
 import OCISpec
 
@@ -8,17 +10,28 @@ import Glibc
 #endif
 
 /// containerd as the source of a command's images (`--containerd`, `--namespace`): its names
-/// (``ContainerdImages``) and its content directory, read directly.
+/// (``ContainerdImages``) and its blobs, read from its content directory when this process can
+/// read it (``Access/directory``), else through the content service's Read call
+/// (``Access/api``: a rootless containerd, a socket from another mount namespace).
 package struct ContainerdSource: Sendable {
+    /// How blobs are read.
+    package enum Access: Sendable, Equatable {
+        /// containerd's content directory (`<root>/blobs/<alg>/<hex>`), read as files.
+        case directory(String)
+        /// The content service: manifests, indexes and configs are copied into layoutfs's store
+        /// (verified); other blobs are read through Read when used.
+        case api
+    }
+
     package let client: ContainerdClient
     package let images: ContainerdImages
-    /// containerd's content directory (`<root>/blobs/<alg>/<hex>`), readable by this process.
-    package let contentRoot: String
+    package let access: Access
 
-    /// Connects, checks the namespace, and takes the names and the content root.
+    /// Connects, checks the namespace, and takes the names and how to read the blobs.
+    /// `$LAYOUTFS_CONTAINERD_READ=api` reads through the API even when the directory is
+    /// readable (to compare the two).
     /// - Throws: ``ContainerdError``: `.noSocket`, `.permissionDenied`, `.unavailable`;
-    ///   `.notFound` for a namespace containerd does not have (listing those it has);
-    ///   `.failed` when containerd's content directory cannot be read by this process.
+    ///   `.notFound` for a namespace containerd does not have (listing those it has).
     package static func connect(socket: String, namespace: String) async throws(ContainerdError) -> ContainerdSource {
         let client = try ContainerdClient(socket: socket, namespace: namespace)
         let namespaces = try await client.namespaces()
@@ -30,22 +43,85 @@ package struct ContainerdSource: Sendable {
             )
         }
         let images = ContainerdImages(namespace: namespace, images: try await client.images())
-        guard let root = try await client.contentRoot() else {
-            throw ContainerdError(.failed, "containerd at \(socket) does not say where its content directory is (no io.containerd.content.v1 plugin root)")
+        let forced = ProcessInfo.processInfo.environment["LAYOUTFS_CONTAINERD_READ"] == "api"
+        if !forced, let root = try await client.contentRoot(), Glibc.access(root + "/blobs", R_OK | X_OK) == 0 {
+            return ContainerdSource(client: client, images: images, access: .directory(root))
         }
-        guard access(root + "/blobs", R_OK | X_OK) == 0 else {
-            let reason = String(cString: strerror(errno))
-            throw ContainerdError(
-                .failed, "containerd's content directory \(root) cannot be read here (\(reason)): run as root, in containerd's mount namespace")
-        }
-        return ContainerdSource(client: client, images: images, contentRoot: root)
+        return ContainerdSource(client: client, images: images, access: .api)
     }
 
-    /// `store` with containerd's names, reading blobs also from containerd's content directory.
-    /// - Throws: `ImagesError` when the content directory is not one.
-    package func applied(to store: Store) throws(ImagesError) -> Store {
+    /// `store` with containerd's names, reading blobs also from containerd: its content
+    /// directory, or (``Access/api``) its blobs counted as remote, with the manifests, indexes
+    /// and configs of every image in the namespace copied into the store first.
+    /// - Throws: `ImagesError` when the content directory is not one; ``ContainerdError`` when
+    ///   the API fails; `ContentStoreError` when the store cannot take a document.
+    package func applied(to store: Store) async throws -> Store {
         let place = "containerd namespace \(images.namespace) (\(client.socket))"
-        return try store.naming(with: images, origin: (place, "layoutfs images --containerd --namespace \(images.namespace)"))
-            .readingAlso(contentDirectory: contentRoot)
+        let named = store.naming(with: images, origin: (place, "layoutfs images --containerd --namespace \(images.namespace)"))
+        switch access {
+        case .directory(let root):
+            return try named.readingAlso(contentDirectory: root)
+        case .api:
+            let sizes = Dictionary(try await client.contentList().map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+            let remote = named.readingAlso(remoteBlobs: sizes)
+            try await copyDocuments(of: try images.images().map(\.target), into: remote)
+            return remote
+        }
+    }
+
+    /// Copies the manifests, indexes and configs of `roots`' closures that containerd has and
+    /// the store lacks into the store (read through the API, verified against their digests).
+    /// - Throws: ``ContainerdError``, `ContentStoreError`.
+    package func copyDocuments(of roots: [Descriptor], into store: Store) async throws {
+        var pending = roots
+        var seen: Set<Digest> = []
+        while let descriptor = pending.popLast() {
+            guard seen.insert(descriptor.digest).inserted, descriptor.size <= ImageLayout.maximumManifestSize else { continue }
+            let isDocument = ManifestNode.hasChildren(descriptor.mediaType) || descriptor.mediaType.isImageConfiguration
+            guard isDocument, store.remoteBlobs[descriptor.digest] != nil else { continue }
+            let bytes: [UInt8]
+            if let local = try await BlockingWork.run({ try? store.content.readBlob(descriptor.digest) }) {
+                bytes = local
+            } else {
+                let read = try await client.read(descriptor.digest, offset: 0, count: Int(descriptor.size))
+                try await BlockingWork.run { try store.content.write(read, digest: descriptor.digest, size: descriptor.size) }
+                bytes = read
+            }
+            if ManifestNode.hasChildren(descriptor.mediaType), let node = try? ManifestNode(descriptor: descriptor, bytes: bytes) {
+                pending += node.children
+            }
+        }
+    }
+
+    /// Copies blobs containerd has and the store lacks into the store through the API
+    /// (streamed, verified): what an export reads as files.
+    /// - Throws: ``ContainerdError``, `ContentStoreError`.
+    package func copyBlobs(_ descriptors: [Descriptor], into store: Store) async throws {
+        for descriptor in descriptors where store.remoteBlobs[descriptor.digest] != nil && !store.content.contains(descriptor.digest) {
+            let ingest = IngestWriter(try store.content.ingest())
+            ingest.ingest.alsoHash(descriptor.digest.algorithm)
+            // Chunks arrive one at a time, in order; each write runs on the blocking pool.
+            _ = try await client.read(descriptor.digest) { bytes in try await BlockingWork.run { try ingest.ingest.write(bytes) } }
+            try await BlockingWork.run { try ingest.ingest.commit(digest: descriptor.digest, size: descriptor.size) }
+        }
+    }
+}
+
+/// An ingest handed from chunk to chunk of one stream: the stream calls its handler one chunk
+/// at a time, never two at once, so the ingest is never used from two threads together.
+private final class IngestWriter: @unchecked Sendable {
+    let ingest: Ingest
+    init(_ ingest: Ingest) { self.ingest = ingest }
+}
+
+/// Reads containerd's blobs through its content service for a mount (``Access/api``).
+package struct ContainerdBlobReader: Sendable {
+    let client: ContainerdClient
+
+    package init(client: ContainerdClient) { self.client = client }
+
+    /// Up to `byteCount` bytes of the blob at `offset`.
+    package func read(_ digest: Digest, offset: Int64, byteCount: Int) async throws -> [UInt8] {
+        try await client.read(digest, offset: offset, count: byteCount)
     }
 }

@@ -38,14 +38,27 @@ package struct Store: Sendable {
     /// Where names come from when not from meta.db (``naming(with:origin:)``).
     package private(set) var namesOrigin: (place: String, listing: String)?
 
-    /// True when the blob can be read here (the store, or the content directory beside it).
+    /// Blobs another content store holds that are read through its API, not as files (containerd
+    /// when its content directory cannot be read here): digest to size. They count as present
+    /// for closures and plans; their bytes are read by whoever set them (the mount, an export).
+    package private(set) var remoteBlobs: [Digest: Int64] = [:]
+
+    /// The store, counting `sizes` as present blobs read through another store's API.
+    package func readingAlso(remoteBlobs sizes: [Digest: Int64]) -> Store {
+        var store = self
+        store.remoteBlobs = sizes
+        return store
+    }
+
+    /// True when the blob can be read here (the store, the content directory beside it, or a
+    /// remote content store).
     package func hasBlob(_ digest: Digest) -> Bool {
-        content.contains(digest) || foreignContent?.contains(digest) == true
+        content.contains(digest) || foreignContent?.contains(digest) == true || remoteBlobs[digest] != nil
     }
 
     /// Size in bytes of a readable blob, or nil.
     package func blobSize(_ digest: Digest) -> Int64? {
-        content.size(of: digest) ?? foreignContent?.size(of: digest)
+        content.size(of: digest) ?? foreignContent?.size(of: digest) ?? remoteBlobs[digest]
     }
 
     /// Opens a readable blob: the store's copy first.

@@ -59,8 +59,12 @@ struct ContainerdMount: BlobHolder {
         }
     }
 
+    var remoteReader: (any RemoteBlobReader)? { source.access == .api ? ContainerdBlobReader(client: source.client) : nil }
+
     func release() async {
         await keeper.end()
         await source.client.close()
     }
 }
+
+extension ContainerdBlobReader: RemoteBlobReader {}

@@ -49,7 +49,7 @@ struct ContainerdOptions: ParsableArguments {
     func apply(to store: Store, content: String?) async throws -> (Store, ContainerdSource?) {
         guard let source = try await source() else { return (store, nil) }
         if content != nil { throw CommandFailure("--content and --containerd both give a content directory: give one") }
-        return (try source.applied(to: store), source)
+        return (try await source.applied(to: store), source)
     }
 
     /// The command line with a bare `--containerd` (no `=SOCKET`, and not followed by an

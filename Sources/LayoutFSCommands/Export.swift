@@ -75,6 +75,8 @@ struct Export: AsyncParsableCommand {
         let keeper = source.map { ContainerdLeaseKeeper(client: $0.client, prefix: "layoutfs-export-\(getpid())", expiry: ContainerdMount.expiry) }
         try await keeper?.start(holding: Set(plan.blobs.map(\.digest)))
         do {
+            // Read through containerd's API: what is copied is read as files from the store.
+            if let source, source.access == .api { try await source.copyBlobs(plan.blobs, into: store) }
             try await write(plan, from: store, to: destination)
         } catch {
             await keeper?.end()

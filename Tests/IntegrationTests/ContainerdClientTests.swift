@@ -26,11 +26,21 @@ struct ContainerdClientTests {
         return (containerd, built, image)
     }
 
+    /// Threads of their own for the client's tasks: the test process's cooperative threads
+    /// may all be blocked by other suites waiting on subprocesses (Harness), which would
+    /// starve the client's connection.
+    static let executor = ThreadTaskExecutor()
+
+    /// `Harness.withWorkDirectoryAsync` with the client's tasks on ``executor``.
+    private static func withWork(_ body: (String) async throws -> Void) async throws {
+        try await withTaskExecutorPreference(executor) { try await Harness.withWorkDirectoryAsync(body) }
+    }
+
     @Test("names, targets and namespaces come from containerd's API, each namespace apart")
     func namesAndNamespaces() async throws {
-        try await Harness.withWorkDirectoryAsync { work in
+        try await Self.withWork { work in
             let (containerd, built, other) = try Self.filled(work)
-            let client = try ContainerdClient(socket: containerd.socket, namespace: "default")
+            let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: Self.executor)
             let images = try await client.images()
             #expect(images.map(\.name) == ["docker.io/demo/multi:1"])
             #expect(images.first?.target.digest == built.index.digest)
@@ -41,7 +51,7 @@ struct ContainerdClientTests {
             #expect(try await client.version().hasPrefix("1."))
             await client.close()
 
-            let otherClient = try ContainerdClient(socket: containerd.socket, namespace: "other")
+            let otherClient = try ContainerdClient(socket: containerd.socket, namespace: "other", executor: Self.executor)
             #expect(try await otherClient.images().map(\.target.digest) == [other.manifest.digest])
             await otherClient.close()
         }
@@ -49,9 +59,9 @@ struct ContainerdClientTests {
 
     @Test("the content root is containerd's own directory, and Read gives the same bytes at any offset")
     func contentRootAndRead() async throws {
-        try await Harness.withWorkDirectoryAsync { work in
+        try await Self.withWork { work in
             let (containerd, built, _) = try Self.filled(work)
-            let client = try ContainerdClient(socket: containerd.socket, namespace: "default")
+            let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: Self.executor)
             #expect(try await client.contentRoot() == containerd.contentDirectory)
             let layer = built.images[0].layers[0]
             let onDisk = try Array(Data(contentsOf: URL(fileURLWithPath: "\(containerd.contentDirectory)/blobs/sha256/\(layer.digest.encoded)")))
@@ -72,9 +82,9 @@ struct ContainerdClientTests {
 
     @Test("a lease holds blobs: ctr lists it, and a blob whose image is removed stays until the lease is deleted")
     func leaseHoldsContent() async throws {
-        try await Harness.withWorkDirectoryAsync { work in
+        try await Self.withWork { work in
             let (containerd, _, other) = try Self.filled(work)
-            let client = try ContainerdClient(socket: containerd.socket, namespace: "other")
+            let client = try ContainerdClient(socket: containerd.socket, namespace: "other", executor: Self.executor)
             _ = try await client.createLease(id: "layoutfs-test", labels: ["layoutfs.mount": "/mnt/x"])
             try await client.addContent(other.blobs.map(\.digest), toLease: "layoutfs-test")
             #expect(Set(try await client.leasedContent("layoutfs-test")) == Set(other.blobs.map(\.digest.description)))
@@ -94,9 +104,9 @@ struct ContainerdClientTests {
 
     @Test("image events: a tag, a forced retag (ctr 1.6: delete, then create) and a removal in the namespace, in order; other namespaces' are not seen")
     func imageEvents() async throws {
-        try await Harness.withWorkDirectoryAsync { work in
+        try await Self.withWork { work in
             let (containerd, _, _) = try Self.filled(work)
-            let client = try ContainerdClient(socket: containerd.socket, namespace: "default")
+            let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: Self.executor)
             let seen = Mutex<[ContainerdImageEvent]>([])
             let (subscribed, subscription) = AsyncStream.makeStream(of: Void.self)
             let (arrived, arrival) = AsyncStream.makeStream(of: Void.self)

@@ -210,6 +210,44 @@ struct ContainerdMountTests {
         }
     }
 
+    @Test(
+        "through containerd's Read call (its content directory not read): a mount reads layers remotely, byte for byte, and passes umoci; an export copies them"
+    )
+    func readThroughAPI() throws {
+        try Harness.requireFUSE()
+        try Harness.require("umoci", "oci-image-tool", "getfattr")
+        try Harness.withWorkDirectory { work in
+            let containerd = try Self.filled(work)
+            let store = work + "/store"
+            let environment = ["LAYOUTFS_ROOT": store, "LAYOUTFS_CONTAINERD_READ": "api"]
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let mounted = try Harness.run([Harness.binary, "mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt], environment: environment)
+            #expect(mounted.status == 0, "\(mounted.stderr)")
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let shown = try Self.blobs(mnt)
+            #expect(shown.count == 4)
+            var states: [String] = []
+            for blob in shown {
+                states.append(try Harness.runOK(["getfattr", "-n", "user.layoutfs.state", "--only-values", "\(mnt)/blobs/sha256/\(blob)"]).stdout)
+            }
+            // Two layers remote; the manifest and config copied into the store.
+            #expect(states.filter { $0 == "remote" }.count == 2, "\(states)")
+            #expect(try Self.blobs(store + "/content").count == 2)
+            try containerd.ctr(["images", "rm", "--sync", "docker.io/demo/busybox:1.35"])
+            for blob in shown { #expect(try Harness.sha256(ofFile: "\(mnt)/blobs/sha256/\(blob)") == blob) }
+            try Harness.runOK(["umoci", "unpack", "--image", "\(mnt):1.35", work + "/bundle"])
+            try Harness.layoutfs(["unmount", mnt], store: store)
+
+            try containerd.ctr(["images", "import", work + "/image.tar"])
+            let exported = try Harness.run(
+                [Harness.binary, "export", "--containerd", containerd.socket, "demo/busybox:1.35", "--materialize", work + "/out"], environment: environment)
+            #expect(exported.status == 0, "\(exported.stderr)")
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/out"])
+            #expect(try Self.blobs(work + "/out") == shown)
+        }
+    }
+
     @Test("a killed daemon's containerd lease lapses by itself")
     func killedDaemonLeaseLapses() throws {
         try Harness.requireFUSE()

@@ -16,14 +16,17 @@ import OCISpec
 package final class StoreBlobs: BlobProvider {
     private let store: Store
     private let lazy: LazyBlobProvider?
+    private let remote: (any RemoteBlobReader)?
     private let files: BlobFileCache
 
     /// - Parameters:
     ///   - lazy: serves blobs that are not local; nil for a mount that shows local blobs only.
+    ///   - remote: reads the store's remote blobs (``Store/remoteBlobs``) that are not local.
     ///   - openFileLimit: how many blob files stay open in the LRU cache.
-    package init(store: Store, lazy: LazyBlobProvider?, openFileLimit: Int = 1024) {
+    package init(store: Store, lazy: LazyBlobProvider?, remote: (any RemoteBlobReader)? = nil, openFileLimit: Int = 1024) {
         self.store = store
         self.lazy = lazy
+        self.remote = remote
         self.files = BlobFileCache(capacity: openFileLimit)
     }
 
@@ -35,6 +38,9 @@ package final class StoreBlobs: BlobProvider {
             return LocalBlobContent(file: try checked(file, descriptor), keepsPages: mayKeepPages(of: file, digest), descriptor: descriptor, blobs: self)
         }
         files.evict(digest)
+        if let remote, store.remoteBlobs[digest] != nil, !store.content.contains(digest) {
+            return RemoteBlobContent(reader: remote, descriptor: descriptor)
+        }
         let opened: OpenedBlob
         do {
             if let lazy {
@@ -56,6 +62,7 @@ package final class StoreBlobs: BlobProvider {
     }
 
     package func state(of descriptor: Descriptor) -> String {
+        if remote != nil, store.remoteBlobs[descriptor.digest] != nil, !store.content.contains(descriptor.digest) { return "remote" }
         if let lazy { return lazy.state(of: descriptor) }
         return store.hasBlob(descriptor.digest) ? "local" : "missing"
     }

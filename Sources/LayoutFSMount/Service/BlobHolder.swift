@@ -13,4 +13,6 @@ package protocol BlobHolder: Sendable {
     func maintain(held: @escaping @Sendable (String) -> Void) async
     /// Ends the hold (unmount).
     func release() async
+    /// Reads the store's remote blobs (``Store/remoteBlobs``), when it has any.
+    var remoteReader: (any RemoteBlobReader)? { get }
 }

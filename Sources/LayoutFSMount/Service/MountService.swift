@@ -134,7 +134,7 @@ package struct MountService: Sendable {
             // The first generation's lazy blobs are known before a FUSE thread opens one.
             let blobs = layout.blobs
             try await BlockingWork.run { lazy.prepare(blobs) }
-            let provider = StoreBlobs(store: store, lazy: lazy)
+            let provider = StoreBlobs(store: store, lazy: lazy, remote: holder?.remoteReader)
             var failure: (any Error)?
             do {
                 // The FUSE session blocks for the mount's whole life: a thread of its own, never
