@@ -47,7 +47,7 @@ struct ContainerdMountTests {
     }
 
     @Test(
-        "a containerd image mounts by its short name and by digest prefix, passes skopeo, umoci and oci-image-tool, and its lease keeps every blob through ctr images rm --sync until unmount"
+        "a containerd image mounts by its short name (and a bare --containerd finds the socket in $CONTAINERD_ADDRESS), passes skopeo, umoci and oci-image-tool, and its lease keeps every blob through ctr images rm --sync until unmount"
     )
     func mountByName() throws {
         try Harness.requireFUSE()
