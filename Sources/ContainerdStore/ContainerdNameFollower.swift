@@ -1,5 +1,6 @@
 import Containerd
 import Logging
+import OCISpec
 import Synchronization
 
 /// Keeps ``ContainerdImages`` current from containerd's image events (``ContainerdClient/
@@ -11,30 +12,42 @@ package struct ContainerdNameFollower: Sendable {
     let client: ContainerdClient
     let images: ContainerdImages
     let logger: Logger
+    let prepare: @Sendable (Descriptor) async throws -> Void
 
-    package init(client: ContainerdClient, images: ContainerdImages, logger: Logger) {
+    /// - Parameter prepare: runs before a name is shown moved to a target (what reading it
+    ///   needs: ``ContainerdSource/prepare(_:in:)``); a failure leaves the name where it was.
+    package init(client: ContainerdClient, images: ContainerdImages, logger: Logger, prepare: @escaping @Sendable (Descriptor) async throws -> Void = { _ in })
+    {
         self.client = client
         self.images = images
         self.logger = logger
+        self.prepare = prepare
     }
 
     /// Follows until the task is cancelled.
     package func run() async {
         var pause = Duration.milliseconds(100)
         var lost = false
-        let (client, images, logger) = (client, images, logger)
+        let (client, images, logger, prepare) = (client, images, logger, prepare)
         while !Task.isCancelled {
             let subscribed = Subscribed()
             do throws(ContainerdError) {
                 try await client.followImages(
                     subscribed: { [wasLost = lost] in
                         subscribed.mark()
-                        if let all = try? await client.images() { images.replaceAll(all) }
+                        if let all = try? await client.images() {
+                            for image in all where (try? images.image(named: image.name))??.target != image.target {
+                                try? await prepare(image.target)
+                            }
+                            images.replaceAll(all)
+                        }
                         if wasLost { logger.notice("following containerd's names again (namespace \(client.namespace))") }
                     },
                     handle: { event in
                         do {
-                            images.set(event.name, to: event.kind == .delete ? nil : try await client.image(named: event.name))
+                            let image = event.kind == .delete ? nil : try await client.image(named: event.name)
+                            if let image { try await prepare(image.target) }
+                            images.set(event.name, to: image)
                         } catch {
                             logger.warning("cannot read image \(event.name) from containerd after its \(event.kind) event: \(error)")
                         }

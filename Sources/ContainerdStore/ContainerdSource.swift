@@ -62,11 +62,25 @@ package struct ContainerdSource: Sendable {
         case .directory(let root):
             return try named.readingAlso(contentDirectory: root)
         case .api:
-            let sizes = Dictionary(try await client.contentList().map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
-            let remote = named.readingAlso(remoteBlobs: sizes)
+            let remote = named.readingAlso(remoteBlobs: RemoteBlobSizes(try await contentSizes()))
             try await copyDocuments(of: try images.images().map(\.target), into: remote)
             return remote
         }
+    }
+
+    /// Every blob containerd has in the namespace, with its size (content service List).
+    package func contentSizes() async throws(ContainerdError) -> [Digest: Int64] {
+        Dictionary(try await client.contentList().map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    /// Before a mount shows where a name moved (``Access/api``): the remote sizes listed anew,
+    /// and the new target's manifests, indexes and configs copied into the store. Nothing to do
+    /// when containerd's directory is read.
+    /// - Throws: ``ContainerdError``, `ContentStoreError`.
+    package func prepare(_ target: Descriptor, in store: Store) async throws {
+        guard access == .api, let remote = store.remoteBlobs else { return }
+        remote.replaceAll(try await contentSizes())
+        try await copyDocuments(of: [target], into: store)
     }
 
     /// Copies the manifests, indexes and configs of `roots`' closures that containerd has and
@@ -78,7 +92,7 @@ package struct ContainerdSource: Sendable {
         while let descriptor = pending.popLast() {
             guard seen.insert(descriptor.digest).inserted, descriptor.size <= ImageLayout.maximumManifestSize else { continue }
             let isDocument = ManifestNode.hasChildren(descriptor.mediaType) || descriptor.mediaType.isImageConfiguration
-            guard isDocument, store.remoteBlobs[descriptor.digest] != nil else { continue }
+            guard isDocument, store.remoteBlobs?.size(of: descriptor.digest) != nil else { continue }
             let bytes: [UInt8]
             if let local = try await BlockingWork.run({ try? store.content.readBlob(descriptor.digest) }) {
                 bytes = local
@@ -97,7 +111,7 @@ package struct ContainerdSource: Sendable {
     /// (streamed, verified): what an export reads as files.
     /// - Throws: ``ContainerdError``, `ContentStoreError`.
     package func copyBlobs(_ descriptors: [Descriptor], into store: Store) async throws {
-        for descriptor in descriptors where store.remoteBlobs[descriptor.digest] != nil && !store.content.contains(descriptor.digest) {
+        for descriptor in descriptors where store.isRemoteOnly(descriptor.digest) {
             let ingest = IngestWriter(try store.content.ingest())
             ingest.ingest.alsoHash(descriptor.digest.algorithm)
             // Chunks arrive one at a time, in order; each write runs on the blocking pool.

@@ -41,24 +41,29 @@ package struct Store: Sendable {
     /// Blobs another content store holds that are read through its API, not as files (containerd
     /// when its content directory cannot be read here): digest to size. They count as present
     /// for closures and plans; their bytes are read by whoever set them (the mount, an export).
-    package private(set) var remoteBlobs: [Digest: Int64] = [:]
+    package private(set) var remoteBlobs: RemoteBlobSizes?
 
-    /// The store, counting `sizes` as present blobs read through another store's API.
-    package func readingAlso(remoteBlobs sizes: [Digest: Int64]) -> Store {
+    /// The store, counting `sizes`' blobs as present, read through another store's API.
+    package func readingAlso(remoteBlobs sizes: RemoteBlobSizes) -> Store {
         var store = self
         store.remoteBlobs = sizes
         return store
     }
 
+    /// True for a blob only the remote store has (not in the store's own content).
+    package func isRemoteOnly(_ digest: Digest) -> Bool {
+        remoteBlobs?.size(of: digest) != nil && !content.contains(digest)
+    }
+
     /// True when the blob can be read here (the store, the content directory beside it, or a
     /// remote content store).
     package func hasBlob(_ digest: Digest) -> Bool {
-        content.contains(digest) || foreignContent?.contains(digest) == true || remoteBlobs[digest] != nil
+        content.contains(digest) || foreignContent?.contains(digest) == true || remoteBlobs?.size(of: digest) != nil
     }
 
     /// Size in bytes of a readable blob, or nil.
     package func blobSize(_ digest: Digest) -> Int64? {
-        content.size(of: digest) ?? foreignContent?.size(of: digest) ?? remoteBlobs[digest]
+        content.size(of: digest) ?? foreignContent?.size(of: digest) ?? remoteBlobs?.size(of: digest)
     }
 
     /// Opens a readable blob: the store's copy first.

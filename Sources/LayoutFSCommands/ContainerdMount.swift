@@ -1,6 +1,7 @@
 import Containerd
 import ContainerdStore
 import Foundation
+import ImageStore
 import LayoutFSMount
 import Logging
 import OCISpec
@@ -10,6 +11,7 @@ import OCISpec
 /// names, followed through its events (``ContainerdNameFollower``).
 struct ContainerdMount: BlobHolder {
     let source: ContainerdSource
+    let store: Store
     let keeper: ContainerdLeaseKeeper
     let logger: Logger
 
@@ -19,8 +21,9 @@ struct ContainerdMount: BlobHolder {
             ?? ContainerdLeaseKeeper.defaultExpiry
     }
 
-    init(source: ContainerdSource, mountpoint: String, logger: Logger) {
+    init(source: ContainerdSource, store: Store, mountpoint: String, logger: Logger) {
         self.source = source
+        self.store = store
         self.logger = logger
         keeper = ContainerdLeaseKeeper(
             client: source.client, prefix: "layoutfs-mount-\(getpid())", expiry: Self.expiry, labels: ["layoutfs.mountpoint": mountpoint])
@@ -40,7 +43,12 @@ struct ContainerdMount: BlobHolder {
         if let id = await keeper.id { held(id) }
         let (keeper, logger) = (keeper, logger)
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await ContainerdNameFollower(client: source.client, images: source.images, logger: logger).run() }
+            let (source, store) = (source, store)
+            group.addTask {
+                await ContainerdNameFollower(client: source.client, images: source.images, logger: logger) { target in
+                    try await source.prepare(target, in: store)
+                }.run()
+            }
             group.addTask {
                 let period = keeper.expiry / 3
                 while !Task.isCancelled {

@@ -219,7 +219,7 @@ struct Mount: AsyncParsableCommand {
         // The pipe stays open (close-on-exec) until the daemon exits: once the parent has
         // returned, later lines meet EPIPE (SIGPIPE is ignored) and nothing else.
         var stderr = StandardError()
-        let holder = source.map { ContainerdMount(source: $0, mountpoint: request.mountpoint, logger: logger) }
+        let holder = source.map { ContainerdMount(source: $0, store: store, mountpoint: request.mountpoint, logger: logger) }
         try await MountService(store: store, request: request, settings: settings, logger: logger, holder: holder).run(
             warn: { warning in
                 print("layoutfs: warning: \(warning)", to: &stderr)

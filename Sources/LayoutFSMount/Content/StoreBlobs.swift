@@ -38,7 +38,7 @@ package final class StoreBlobs: BlobProvider {
             return LocalBlobContent(file: try checked(file, descriptor), keepsPages: mayKeepPages(of: file, digest), descriptor: descriptor, blobs: self)
         }
         files.evict(digest)
-        if let remote, store.remoteBlobs[digest] != nil, !store.content.contains(digest) {
+        if let remote, store.isRemoteOnly(digest) {
             return RemoteBlobContent(reader: remote, descriptor: descriptor)
         }
         let opened: OpenedBlob
@@ -62,7 +62,7 @@ package final class StoreBlobs: BlobProvider {
     }
 
     package func state(of descriptor: Descriptor) -> String {
-        if remote != nil, store.remoteBlobs[descriptor.digest] != nil, !store.content.contains(descriptor.digest) { return "remote" }
+        if remote != nil, store.isRemoteOnly(descriptor.digest) { return "remote" }
         if let lazy { return lazy.state(of: descriptor) }
         return store.hasBlob(descriptor.digest) ? "local" : "missing"
     }
