@@ -1,4 +1,5 @@
 import ContainerdAPI
+import GRPCCore
 import OCISpec
 
 extension ContainerdClient {
@@ -37,7 +38,19 @@ extension ContainerdClient {
                     request.id = id
                     request.resource.id = digest.description
                     request.resource.type = "content"
-                    group.addTask { _ = try await service.addResource(request, metadata: metadata, options: options) }
+                    group.addTask {
+                        // containerd closes a connection that has carried many streams (the
+                        // HTTP/2 server's GOAWAY): the channel reconnects, and adding a resource
+                        // again is harmless.
+                        for attempt in 1...5 {
+                            do {
+                                _ = try await service.addResource(request, metadata: metadata, options: options)
+                                return
+                            } catch let error as RPCError where error.code == .unavailable && attempt < 5 {
+                                continue
+                            }
+                        }
+                    }
                     started += 1
                 }
                 try await group.waitForAll()

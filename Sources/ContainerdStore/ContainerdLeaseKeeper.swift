@@ -25,6 +25,7 @@ package actor ContainerdLeaseKeeper {
     private var held: Set<Digest> = []
     private var leased: Set<Digest> = []
     private var sequence = 0
+    private var background: Task<Void, Never>?
 
     /// - Parameters:
     ///   - prefix: lease ids start with it (`layoutfs-mount-<pid>`); letters, digits, `-`.
@@ -43,16 +44,37 @@ package actor ContainerdLeaseKeeper {
         try await replace()
     }
 
-    /// Holds `digests` from now on: new ones are added to the lease at once; those no longer
-    /// in `digests` stay held until the next ``renew()``.
+    /// Holds `digests` from now on: those of `first` not held yet are added before this
+    /// returns, the others by a task of the keeper's own (a later call or ``end()`` takes
+    /// over or stops it); those no longer in `digests` stay held until the next ``renew()``.
     /// - Throws: ``ContainerdError``.
-    package func hold(_ digests: Set<Digest>) async throws(ContainerdError) {
+    package func hold(_ digests: Set<Digest>, first: Set<Digest> = []) async throws(ContainerdError) {
         held = digests
         guard let id else { return }
-        let added = digests.subtracting(leased)
-        guard !added.isEmpty else { return }
-        try await client.addContent(added.sorted { $0.description < $1.description }, toLease: id)
-        leased.formUnion(added)
+        let urgent = first.intersection(digests).subtracting(leased)
+        if !urgent.isEmpty {
+            try await client.addContent(urgent.sorted { $0.description < $1.description }, toLease: id)
+            leased.formUnion(urgent)
+        }
+        let rest = digests.subtracting(leased)
+        background?.cancel()
+        background = nil
+        guard !rest.isEmpty else { return }
+        if first.isEmpty {
+            try await client.addContent(rest.sorted { $0.description < $1.description }, toLease: id)
+            leased.formUnion(rest)
+            return
+        }
+        background = Task { await self.addInBackground(rest, to: id) }
+    }
+
+    private func addInBackground(_ digests: Set<Digest>, to lease: String) async {
+        do {
+            try await client.addContent(digests.sorted { $0.description < $1.description }, toLease: lease)
+            if id == lease { leased.formUnion(digests) }
+        } catch {
+            // The next renewal adds them again.
+        }
     }
 
     /// Replaces the lease by one expiring ``expiry`` from now, holding exactly the held blobs.
@@ -65,6 +87,8 @@ package actor ContainerdLeaseKeeper {
     /// Deletes the lease (a failure is logged by the caller's next lease listing: the lease
     /// expires by itself).
     package func end() async {
+        background?.cancel()
+        background = nil
         guard let old = id else { return }
         id = nil
         try? await client.deleteLease(id: old)

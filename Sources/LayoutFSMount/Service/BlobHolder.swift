@@ -5,9 +5,10 @@ import OCISpec
 /// events; the commands' `ContainerdMount`). The store's own lease is kept as always.
 package protocol BlobHolder: Sendable {
     /// Holds exactly `blobs` from now on (every generation still shown). Called before the
-    /// mount is ready, and from the follower when generations come and go.
+    /// mount is ready, and from the follower when generations come and go. A holder may return
+    /// once the manifests, indexes and configs are held and hold the layers soon after.
     /// - Throws: when they cannot be held (the mount does not start; a follower logs it).
-    func hold(_ blobs: Set<Digest>) async throws
+    func hold(_ blobs: [Descriptor]) async throws
     /// Keeps the hold renewed and names current until the task is cancelled; `held` is told
     /// what the mount record should show (the lease id) each time it changes.
     func maintain(held: @escaping @Sendable (String) -> Void) async

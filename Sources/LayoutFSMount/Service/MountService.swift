@@ -103,7 +103,7 @@ package struct MountService: Sendable {
         }
         if let holder {
             do {
-                try await holder.hold(Set(layout.blobs.map(\.digest)))
+                try await holder.hold(layout.blobs)
             } catch {
                 await holder.release()
                 throw error

@@ -41,8 +41,11 @@ package struct StoreFollowing: FollowerStore {
     package func lease(_ roots: [Descriptor]) throws {
         try store.updateLease(leaseRecord, roots: roots)
         guard let holder else { return }
-        var blobs: Set<Digest> = []
-        for root in roots { blobs.formUnion(closure(of: root) ?? [root.digest]) }
-        try BlockingWork.wait { [blobs] in try await holder.hold(blobs) }
+        var blobs: [Digest: Descriptor] = [:]
+        for root in roots {
+            for blob in (try? store.closure(of: root, imageName: root.digest.description))?.blobs ?? [root] { blobs[blob.digest] = blob }
+        }
+        let held = Array(blobs.values)
+        try BlockingWork.wait { try await holder.hold(held) }
     }
 }
