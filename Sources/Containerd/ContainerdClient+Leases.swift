@@ -42,12 +42,12 @@ extension ContainerdClient {
                         // containerd closes a connection that has carried many streams (the
                         // HTTP/2 server's GOAWAY): the channel reconnects, and adding a resource
                         // again is harmless.
-                        for attempt in 1...5 {
+                        for attempt in 1...8 {
                             do {
                                 _ = try await service.addResource(request, metadata: metadata, options: options)
                                 return
-                            } catch let error as RPCError where error.code == .unavailable && attempt < 5 {
-                                continue
+                            } catch let error as RPCError where error.code == .unavailable && attempt < 8 {
+                                try await Task.sleep(for: .milliseconds(10 << attempt))
                             }
                         }
                     }
