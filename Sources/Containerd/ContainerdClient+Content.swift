@@ -85,7 +85,7 @@ extension ContainerdClient {
             do {
                 _ = try await read(digest, offset: offset, count: Int64(count)) { bytes in collected.append(bytes) }
                 return collected.bytes
-            } catch where error.code == .unavailable && attempt < 8 && !Task.isCancelled {
+            } catch  where error.code == .unavailable && attempt < 8 && !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(10 << attempt))
                 attempt += 1
             }
