@@ -10,16 +10,19 @@ final class Collected: Sendable {
 }
 
 /// A flag set once, by whichever task comes first.
-final class Latch: Sendable {
+package final class Latch: Sendable {
     private let storage = Mutex(false)
 
+    package init() {}
+
     /// Sets the flag; true for the call that set it.
-    func set() -> Bool {
+    @discardableResult
+    package func set() -> Bool {
         storage.withLock { set in
             defer { set = true }
             return !set
         }
     }
 
-    var isSet: Bool { storage.withLock { $0 } }
+    package var isSet: Bool { storage.withLock { $0 } }
 }

@@ -79,16 +79,16 @@ extension ContainerdClient {
     /// again, up to 7 more times, 10, 20, 40 ... ms apart.
     package func read(_ digest: Digest, offset: Int64, count: Int) async throws(ContainerdError) -> [UInt8] {
         guard count > 0 else { return [] }
-        var attempt = 1
-        while true {
-            let collected = Collected()
-            do {
+        do {
+            return try await Self.retryingClosedConnections {
+                let collected = Collected()
                 _ = try await read(digest, offset: offset, count: Int64(count)) { bytes in collected.append(bytes) }
                 return collected.bytes
-            } catch  where error.code == .unavailable && attempt < 8 && !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(10 << attempt))
-                attempt += 1
             }
+        } catch let error as ContainerdError {
+            throw error
+        } catch {
+            throw ContainerdError(.failed, "reading blob \(digest) from containerd at \(socket) was cancelled", underlying: error)
         }
     }
 

@@ -1,5 +1,4 @@
 import ContainerdAPI
-import GRPCCore
 import OCISpec
 
 extension ContainerdClient {
@@ -38,18 +37,9 @@ extension ContainerdClient {
                     request.id = id
                     request.resource.id = digest.description
                     request.resource.type = "content"
+                    // Adding a resource again is harmless.
                     group.addTask {
-                        // containerd closes a connection that has carried many streams (the
-                        // HTTP/2 server's GOAWAY): the channel reconnects, and adding a resource
-                        // again is harmless.
-                        for attempt in 1...8 {
-                            do {
-                                _ = try await service.addResource(request, metadata: metadata, options: options)
-                                return
-                            } catch let error as RPCError where error.code == .unavailable && attempt < 8 {
-                                try await Task.sleep(for: .milliseconds(10 << attempt))
-                            }
-                        }
+                        _ = try await Self.retryingClosedConnections { try await service.addResource(request, metadata: metadata, options: options) }
                     }
                     started += 1
                 }

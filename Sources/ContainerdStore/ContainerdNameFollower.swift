@@ -1,7 +1,6 @@
 import Containerd
 import Logging
 import OCISpec
-import Synchronization
 
 /// Keeps ``ContainerdImages`` current from containerd's image events (``ContainerdClient/
 /// followImages(subscribed:handle:)``): each create, update or delete re-reads that name; each
@@ -30,11 +29,11 @@ package struct ContainerdNameFollower: Sendable {
         var lost = false
         let (client, images, logger, prepare) = (client, images, logger, prepare)
         while !Task.isCancelled {
-            let subscribed = Subscribed()
+            let subscribed = Latch()
             do throws(ContainerdError) {
                 try await client.followImages(
                     subscribed: { [wasLost = lost] in
-                        subscribed.mark()
+                        subscribed.set()
                         if let all = try? await client.images() {
                             for image in all where (try? images.image(named: image.name))??.target != image.target {
                                 try? await prepare(image.target)
@@ -54,7 +53,7 @@ package struct ContainerdNameFollower: Sendable {
                     })
             } catch {
                 if Task.isCancelled { return }
-                if subscribed.happened {
+                if subscribed.isSet {
                     lost = false
                     pause = .milliseconds(100)
                 }
@@ -65,11 +64,4 @@ package struct ContainerdNameFollower: Sendable {
             pause = min(pause * 2, .seconds(5))
         }
     }
-}
-
-/// Whether a subscription got as far as delivering events.
-private final class Subscribed: Sendable {
-    private let state = Mutex(false)
-    func mark() { state.withLock { $0 = true } }
-    var happened: Bool { state.withLock { $0 } }
 }
