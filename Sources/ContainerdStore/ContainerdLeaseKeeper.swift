@@ -1,5 +1,6 @@
 import Containerd
 import Foundation
+import ImageStore
 import Logging
 import OCISpec
 
@@ -26,6 +27,8 @@ package actor ContainerdLeaseKeeper {
     private var leased: Set<Digest> = []
     private var sequence = 0
     private var background: Task<Void, Never>?
+    /// What each manifest or index read so far names in its gc.ref labels.
+    private var labelled: [Digest: Set<Digest>] = [:]
 
     /// - Parameters:
     ///   - prefix: lease ids start with it (`layoutfs-mount-<pid>`); letters, digits, `-`.
@@ -44,16 +47,54 @@ package actor ContainerdLeaseKeeper {
         try await replace()
     }
 
+    /// Holds `blobs` (the closures shown or copied) from now on, creating the lease first if
+    /// there is none. The lease names the manifests, indexes and configs before this returns;
+    /// a blob that a held manifest or index names in a `containerd.io/gc.ref.content*` label is
+    /// held through that label and not named (containerd's collector follows those labels,
+    /// metadata/gc.go, and its pulls and imports put them on every manifest and index); the
+    /// others are named before this returns when `waiting`, else by a task of the keeper's own.
+    /// So a 10,000-layer image that containerd pulled is held by a few calls, not 10,000.
+    /// - Returns: how many blobs the lease names and how many it holds through labels.
+    /// - Throws: ``ContainerdError``.
+    @discardableResult
+    package func hold(_ blobs: [Descriptor], waiting: Bool = false) async throws(ContainerdError) -> (named: Int, throughLabels: Int) {
+        let documents = blobs.filter { ManifestNode.hasChildren($0.mediaType) || $0.mediaType.isImageConfiguration }
+        let first = Set(documents.map(\.digest))
+        var referenced: Set<Digest> = []
+        for document in documents where ManifestNode.hasChildren(document.mediaType) {
+            referenced.formUnion(try await references(of: document.digest))
+        }
+        let all = Set(blobs.map(\.digest))
+        let named = all.subtracting(referenced).union(first)
+        if id == nil { try await start(holding: first) }
+        try await hold(named, first: waiting ? [] : first)
+        return (named.count, all.count - named.count)
+    }
+
+    /// The blobs `digest`'s `containerd.io/gc.ref.content*` labels name (read once per digest:
+    /// a blob's labels are written with it).
+    private func references(of digest: Digest) async throws(ContainerdError) -> Set<Digest> {
+        if let known = labelled[digest] { return known }
+        let labels = try await client.contentInfo(digest)?.labels ?? [:]
+        let found = Set(labels.compactMap { key, value in key.hasPrefix(Self.referenceLabelPrefix) ? try? Digest(parsing: value) : nil })
+        labelled[digest] = found
+        return found
+    }
+
+    /// The prefix of the labels containerd's collector follows from one blob to others.
+    package static let referenceLabelPrefix = "containerd.io/gc.ref.content"
+
     /// Holds `digests` from now on: those of `first` not held yet are added before this
     /// returns, the others by a task of the keeper's own (a later call or ``end()`` takes
-    /// over or stops it); those no longer in `digests` stay held until the next ``renew()``.
+    /// over or stops it), or before this returns when `first` is empty; those no longer in
+    /// `digests` stay held until the next ``renew()``.
     /// - Throws: ``ContainerdError``.
     package func hold(_ digests: Set<Digest>, first: Set<Digest> = []) async throws(ContainerdError) {
         held = digests
         guard let id else { return }
         let urgent = first.intersection(digests).subtracting(leased)
         if !urgent.isEmpty {
-            try await client.addContent(urgent.sorted { $0.description < $1.description }, toLease: id)
+            try await client.addContent(Array(urgent), toLease: id)
             leased.formUnion(urgent)
         }
         let rest = digests.subtracting(leased)
@@ -61,7 +102,7 @@ package actor ContainerdLeaseKeeper {
         background = nil
         guard !rest.isEmpty else { return }
         if first.isEmpty {
-            try await client.addContent(rest.sorted { $0.description < $1.description }, toLease: id)
+            try await client.addContent(Array(rest), toLease: id)
             leased.formUnion(rest)
             return
         }
@@ -70,7 +111,7 @@ package actor ContainerdLeaseKeeper {
 
     private func addInBackground(_ digests: Set<Digest>, to lease: String) async {
         do {
-            try await client.addContent(digests.sorted { $0.description < $1.description }, toLease: lease)
+            try await client.addContent(Array(digests), toLease: lease)
             if id == lease { leased.formUnion(digests) }
         } catch {
             // The next renewal adds them again.
@@ -102,7 +143,7 @@ package actor ContainerdLeaseKeeper {
         _ = try await client.createLease(id: next, labels: labels)
         let holding = held
         do {
-            try await client.addContent(holding.sorted { $0.description < $1.description }, toLease: next)
+            try await client.addContent(Array(holding), toLease: next)
         } catch {
             try? await client.deleteLease(id: next)
             throw error

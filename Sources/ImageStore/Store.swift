@@ -56,9 +56,10 @@ package struct Store: Sendable {
     }
 
     /// True when the blob can be read here (the store, the content directory beside it, or a
-    /// remote content store).
+    /// remote content store). The content directory is asked first: its images' blobs are
+    /// mostly there, and a closure walk asks once per blob.
     package func hasBlob(_ digest: Digest) -> Bool {
-        content.contains(digest) || foreignContent?.contains(digest) == true || remoteBlobs?.size(of: digest) != nil
+        foreignContent?.contains(digest) == true || content.contains(digest) || remoteBlobs?.size(of: digest) != nil
     }
 
     /// Size in bytes of a readable blob, or nil.

@@ -35,7 +35,7 @@ enum ContainerdCompletion {
                 lacking = error
             }
             guard let lacking else { continue }
-            guard let reference = try await origin(of: image, client: source.client) else { throw lacking }
+            guard let reference = try await origin(of: image, source: source) else { throw lacking }
             var options = Puller.Options(lazy: true)
             options.bindsName = false
             let result = try await RegistryClient.with(configuration: registry.configuration(), logger: logger) { client in
@@ -48,14 +48,16 @@ enum ContainerdCompletion {
     }
 
     /// `host/repository@root` from the root's distribution-source label, else from the name.
-    /// containerd's label keys leave out the port (a `:` is not allowed there): the name's
-    /// registry gives it when its host is the label's.
-    private static func origin(of image: ResolvedImage, client: ContainerdClient) async throws -> ImageReference? {
+    /// containerd's label keys leave out the port (a `:` is not allowed there): a name of the
+    /// root whose registry is the label's host gives it (the image's own, or another name
+    /// containerd has for the same root: a name moved onto a pulled image keeps its own).
+    private static func origin(of image: ResolvedImage, source: ContainerdSource) async throws -> ImageReference? {
         let named = image.name.flatMap { try? ImageReference(parsing: $0) }
-        let labels = try await client.contentInfo(image.root.digest)?.labels ?? [:]
+        let others = ((try? source.images.images()) ?? []).filter { $0.target.digest == image.root.digest }.compactMap { try? ImageReference(parsing: $0.name) }
+        let labels = try await source.client.contentInfo(image.root.digest)?.labels ?? [:]
         if let (key, value) = labels.first(where: { $0.key.hasPrefix(sourceLabelPrefix) }), let repository = value.split(separator: ",").first {
             var host = String(key.dropFirst(sourceLabelPrefix.count))
-            if let named, named.domain.hasPrefix(host + ":") { host = named.domain }
+            if let withPort = ([named].compactMap { $0 } + others).first(where: { $0.domain.hasPrefix(host + ":") }) { host = withPort.domain }
             return ImageReference(domain: host, path: String(repository), tag: nil, digest: image.root.digest)
         }
         guard let named else { return nil }

@@ -13,6 +13,7 @@ struct ContainerdMount: BlobHolder {
     let source: ContainerdSource
     let store: Store
     let keeper: ContainerdLeaseKeeper
+    let registry: RegistryOptions
     let logger: Logger
 
     /// The lease expiry: `$LAYOUTFS_CONTAINERD_LEASE_SECONDS` (tests), else 300 s.
@@ -21,27 +22,25 @@ struct ContainerdMount: BlobHolder {
             ?? ContainerdLeaseKeeper.defaultExpiry
     }
 
-    init(source: ContainerdSource, store: Store, mountpoint: String, logger: Logger) {
+    init(source: ContainerdSource, store: Store, mountpoint: String, registry: RegistryOptions, logger: Logger) {
         self.source = source
         self.store = store
+        self.registry = registry
         self.logger = logger
         keeper = ContainerdLeaseKeeper(
             client: source.client, prefix: "layoutfs-mount-\(getpid())", expiry: Self.expiry, labels: ["layoutfs.mountpoint": mountpoint])
     }
 
-    /// Manifests, indexes and configs are held before this returns; layers right after, in the
-    /// background (containerd keeps them meanwhile through the `containerd.io/gc.ref.content`
-    /// labels its pulls and imports put on manifests): a 10,000-layer image is ready without
+    /// Manifests, indexes and configs are held before this returns; the layers they name in
+    /// containerd's gc.ref labels through them, and the others right after, in the background
+    /// (``ContainerdLeaseKeeper/hold(_:waiting:)``): a 10,000-layer image is ready without
     /// waiting for 10,000 AddResource calls.
     func hold(_ blobs: [Descriptor]) async throws {
-        let first = Set(blobs.filter { ManifestNode.hasChildren($0.mediaType) || $0.mediaType.isImageConfiguration }.map(\.digest))
-        let all = Set(blobs.map(\.digest))
-        if await keeper.id == nil {
-            try await keeper.start(holding: first)
-            let id = await keeper.id ?? "-"
-            logger.info("containerd lease \(id) holds \(first.count) manifests and configs; \(all.count - first.count) more blobs follow")
+        let isFirst = await keeper.id == nil
+        let (named, throughLabels) = try await keeper.hold(blobs)
+        if isFirst, let id = await keeper.id {
+            logger.info("containerd lease \(id) holds \(blobs.count) blobs: \(named) named, \(throughLabels) through containerd's gc.ref labels")
         }
-        try await keeper.hold(all, first: first)
     }
 
     func maintain(held: @escaping @Sendable (String) -> Void) async {
@@ -50,9 +49,15 @@ struct ContainerdMount: BlobHolder {
         await withTaskGroup(of: Void.self) { group in
             let (source, store) = (source, store)
             group.addTask {
-                await ContainerdNameFollower(client: source.client, images: source.images, logger: logger) { target in
+                // The events have a connection of their own: containerd's server pings once per
+                // call it receives, and swift-nio-http2 closes a connection that gets more than
+                // 200 pings in 30 s (its flood limit), which would end the subscription whenever
+                // reads or lease additions are busy on the shared connection.
+                let events = (try? ContainerdClient(socket: source.client.socket, namespace: source.client.namespace)) ?? source.client
+                await ContainerdNameFollower(client: events, images: source.images, logger: logger) { target in
                     try await source.prepare(target, in: store)
                 }.run()
+                if events !== source.client { await events.close() }
             }
             group.addTask {
                 let period = keeper.expiry / 3
@@ -73,6 +78,11 @@ struct ContainerdMount: BlobHolder {
     }
 
     var remoteReader: (any RemoteBlobReader)? { source.access == .api ? ContainerdBlobReader(client: source.client) : nil }
+
+    /// Fetches lazily what containerd lacks of `images` (``ContainerdCompletion``).
+    func complete(_ images: [ResolvedImage], say: @escaping @Sendable (String) -> Void) async throws {
+        try await ContainerdCompletion.complete(images, source: source, store: store, registry: registry, logger: logger, say: say)
+    }
 
     func release() async {
         await keeper.end()

@@ -64,16 +64,23 @@ struct Export: AsyncParsableCommand {
             if tar == nil { print(line) } else { print(line, to: &stderr) }
         }
         let resolved = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
-        if let source {
+        let shape = try format.shape(platform)
+        let plan: LayoutPlan
+        do {
+            plan = try LayoutPlan(store: store, images: resolved, shape: shape)
+        } catch {
+            // What containerd lacks is fetched lazily, then planned once more.
+            let lacksBlobs = error.code == .missingBlob
+            guard let source, lacksBlobs else { throw error }
             try await ContainerdCompletion.complete(resolved, source: source, store: store, registry: registry, logger: log.logger("layoutfs.export")) { line in
                 var stderr = StandardError()
                 print("layoutfs: \(line)", to: &stderr)
             }
+            plan = try LayoutPlan(store: store, images: resolved, shape: shape)
         }
-        let plan = try LayoutPlan(store: store, images: resolved, shape: try format.shape(platform))
         // From containerd: a lease holds what is copied until the copy is done.
         let keeper = source.map { ContainerdLeaseKeeper(client: $0.client, prefix: "layoutfs-export-\(getpid())", expiry: ContainerdMount.expiry) }
-        try await keeper?.start(holding: Set(plan.blobs.map(\.digest)))
+        try await keeper?.hold(plan.blobs, waiting: true)
         do {
             // Read through containerd's API: what is copied is read as files from the store.
             if let source, source.access == .api { try await source.copyBlobs(plan.blobs, into: store) }

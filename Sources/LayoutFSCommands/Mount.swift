@@ -159,15 +159,9 @@ struct Mount: AsyncParsableCommand {
             guard case .digestPrefix = specifier else { continue }
             specifiers[i] = try resolved[i].name.map { ImageSpecifier.name(try ImageReference(parsing: $0)) } ?? .digest(resolved[i].root.digest)
         }
+        // What containerd lacks is completed by the daemon, when its plan finds a blob missing
+        // (ContainerdMount.complete): a walk of the image's closure here would be a second one.
         let images = try contentDirectory.name(resolved)
-        if let source {
-            try await ContainerdCompletion.complete(
-                images, source: source, store: store, registry: registry, logger: Logger(label: "layoutfs.registry"),
-                say: { line in
-                    var stderr = StandardError()
-                    print("layoutfs: \(line)", to: &stderr)
-                })
-        }
         let shape = try format.shape(platform)
         // A quick answer before a daemon starts; the daemon checks again under the mount lock
         // (and removes a stale mount there).
@@ -219,7 +213,7 @@ struct Mount: AsyncParsableCommand {
         // The pipe stays open (close-on-exec) until the daemon exits: once the parent has
         // returned, later lines meet EPIPE (SIGPIPE is ignored) and nothing else.
         var stderr = StandardError()
-        let holder = source.map { ContainerdMount(source: $0, store: store, mountpoint: request.mountpoint, logger: logger) }
+        let holder = source.map { ContainerdMount(source: $0, store: store, mountpoint: request.mountpoint, registry: registry, logger: logger) }
         try await MountService(store: store, request: request, settings: settings, logger: logger, holder: holder).run(
             warn: { warning in
                 print("layoutfs: warning: \(warning)", to: &stderr)

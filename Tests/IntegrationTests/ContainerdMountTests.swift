@@ -1,3 +1,4 @@
+import Containerd
 import Foundation
 import OCISpec
 import TestSupport
@@ -249,6 +250,113 @@ struct ContainerdMountTests {
             #expect(exported.status == 0, "\(exported.stderr)")
             try Harness.runOK(["oci-image-tool", "validate", "--type", "image", work + "/out"])
             #expect(try Self.blobs(work + "/out") == shown)
+        }
+    }
+
+    @Test(
+        "a name moved onto an index containerd pulled one platform of: the new generation fetches the other platform lazily from the registry (the port from the pulled name)"
+    )
+    func absentPlatformInLaterGeneration() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            let containerd = try Self.filled(work)
+            let registry = try RegistryServer(directory: work + "/registry")
+            let layout = try ImageBuilder(path: work + "/multi")
+            let built = try layout.addMultiPlatformImage(attestations: false)
+            try registry.pushRaw(layout: layout.path, manifest: built.index, children: built.images.map(\.manifest), tag: "1", to: "demo/multi")
+            let store = work + "/store"
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let mounted = try Harness.layoutfs(["mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt, "--log-level", "info"], store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let pulled = "\(registry.address)/demo/multi:1"
+            try containerd.ctr(["images", "pull", "--plain-http", "--platform", "linux/amd64", pulled])
+            #expect(!FileManager.default.fileExists(atPath: "\(containerd.contentDirectory)/blobs/sha256/\(built.images[1].manifest.digest.encoded)"))
+            try containerd.ctr(["images", "tag", "--force", pulled, "docker.io/demo/busybox:1.35"])
+            try LazyMountTests.waitUntil("index.json shows the moved name") {
+                (try? String(contentsOfFile: mnt + "/index.json", encoding: .utf8))?.contains(built.index.digest.description) == true
+            }
+            for blob in built.blobs {
+                #expect(try Harness.sha256(ofFile: "\(mnt)/blobs/sha256/\(blob.digest.encoded)") == blob.digest.encoded)
+            }
+            let log = try String(contentsOfFile: try Harness.mountLog(mounted), encoding: .utf8)
+            #expect(log.contains("fetched what containerd lacks of docker.io/demo/busybox:1.35 from \(registry.address)/demo/multi"), "\(log)")
+            #expect(FileManager.default.fileExists(atPath: "\(store)/content/blobs/sha256/\(built.images[1].layers[0].digest.encoded)"))
+        }
+    }
+
+    @Test("a manifest without containerd's gc.ref labels: the lease names its layers itself, and they outlive ctr images rm --sync")
+    func unlabelledManifest() async throws {
+        try Harness.requireFUSE()
+        try await withTaskExecutorPreference(ContainerdClientTests.executor) {
+            try await Harness.withWorkDirectoryAsync { work in
+                let containerd = try ContainerdServer(directory: work + "/containerd")
+                let layout = try ImageBuilder(path: work + "/plain")
+                let image = try layout.addImage()
+                try layout.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: "docker.io/demo/plain:1")])
+                try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/plain.tar", "oci-layout", "index.json", "blobs"])
+                try containerd.ctr(["images", "import", "--no-unpack", work + "/plain.tar"])
+                // As a builder that writes no gc.ref labels leaves it (an empty value removes a label).
+                let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: ContainerdClientTests.executor)
+                let keys = (try await client.contentInfo(image.manifest.digest))?.labels.keys.filter { $0.hasPrefix("containerd.io/gc.ref.content") } ?? []
+                #expect(!keys.isEmpty)
+                try containerd.ctr(["content", "label", image.manifest.digest.description] + keys.map { $0 + "=" })
+                #expect((try await client.contentInfo(image.manifest.digest))?.labels.keys.contains { $0.hasPrefix("containerd.io/gc.ref") } == false)
+
+                let store = work + "/store"
+                let mnt = work + "/mnt"
+                try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+                try Harness.layoutfs(["mount", "--containerd", containerd.socket, "demo/plain:1", mnt], store: store)
+                defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+                let status = try Harness.layoutfs(["status", "--json"], store: store).stdout
+                let lease = try #require(
+                    (try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]])?.first?["containerdLease"] as? String, "\(status)")
+                // The layers are named in the background, right after the mount is ready.
+                let every = Set(image.blobs.map(\.digest.description))
+                let deadline = ContinuousClock.now + .seconds(30)
+                while !Set(try await client.leasedContent(lease)).isSuperset(of: every), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(Set(try await client.leasedContent(lease)).isSuperset(of: every))
+                await client.close()
+                try containerd.ctr(["images", "rm", "--sync", "docker.io/demo/plain:1"])
+                try Self.collectGarbage(containerd)
+                for blob in image.blobs {
+                    #expect(try Harness.sha256(ofFile: "\(mnt)/blobs/sha256/\(blob.digest.encoded)") == blob.digest.encoded)
+                }
+            }
+        }
+    }
+
+    @Test("a manifest with containerd's gc.ref labels: the lease names the manifest and config, the layers are held through the labels")
+    func labelledManifest() async throws {
+        try Harness.requireFUSE()
+        try await withTaskExecutorPreference(ContainerdClientTests.executor) {
+            try await Harness.withWorkDirectoryAsync { work in
+                let containerd = try Self.filled(work)
+                let store = work + "/store"
+                let mnt = work + "/mnt"
+                try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+                let mounted = try Harness.layoutfs(
+                    ["mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt, "--log-level", "info"], store: store)
+                defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+                let status = try Harness.layoutfs(["status", "--json"], store: store).stdout
+                let lease = try #require(
+                    (try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]])?.first?["containerdLease"] as? String, "\(status)")
+                // The documents shown: the manifest index.json names and its config.
+                let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: mnt + "/index.json"))) as? [String: Any]
+                let manifest = try #require((index?["manifests"] as? [[String: Any]])?.first?["digest"] as? String)
+                let body =
+                    try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(mnt)/blobs/sha256/\(manifest.dropFirst(7))")))
+                    as? [String: Any]
+                let config = try #require((body?["config"] as? [String: Any])?["digest"] as? String)
+                let shown = try Self.blobs(mnt).count
+                let log = try String(contentsOfFile: try Harness.mountLog(mounted), encoding: .utf8)
+                #expect(log.contains("holds \(shown) blobs: 2 named, \(shown - 2) through containerd's gc.ref labels"), "\(log)")
+                let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: ContainerdClientTests.executor)
+                #expect(Set(try await client.leasedContent(lease)) == [manifest, config])
+                await client.close()
+            }
         }
     }
 

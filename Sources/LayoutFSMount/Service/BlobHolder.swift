@@ -1,3 +1,5 @@
+import BlockingWork
+import ImageStore
 import OCISpec
 
 /// Something outside the store that must also hold a mount's blobs while they are shown, and
@@ -16,4 +18,25 @@ package protocol BlobHolder: Sendable {
     func release() async
     /// Reads the store's remote blobs (``Store/remoteBlobs``), when it has any.
     var remoteReader: (any RemoteBlobReader)? { get }
+    /// Completes `images` when a plan found one of their blobs missing: fetches what the
+    /// holder's source lacks from elsewhere (containerd: the registry its labels name), saying
+    /// what it did through `say`. The plan is then made once more.
+    /// - Throws: when the images cannot be completed (the plan's error is the one shown then).
+    func complete(_ images: [ResolvedImage], say: @escaping @Sendable (String) -> Void) async throws
+}
+
+extension Optional where Wrapped == any BlobHolder {
+    /// `plan()`, made once more after the holder completed `images` when it found a blob
+    /// missing (`ImagesError.missingBlob`). Blocking: call it on a blocking thread.
+    /// - Throws: what `plan()` throws; the holder's error when it cannot complete.
+    package func planning<T>(_ images: [ResolvedImage], say: @escaping @Sendable (String) -> Void, _ plan: () throws -> T) throws -> T {
+        do {
+            return try plan()
+        } catch let error as ImagesError {
+            let lacksBlobs = error.code == .missingBlob
+            guard let holder = self, lacksBlobs else { throw error }
+            try BlockingWork.wait { try await holder.complete(images, say: say) }
+        }
+        return try plan()
+    }
 }

@@ -96,10 +96,16 @@ package struct MountService: Sendable {
     package func run(
         warn: (String) -> Void = { _ in }, announce: @escaping @Sendable (String) -> Void, leased: () -> Void, ready: @escaping @Sendable () -> Void
     ) async throws {
-        let (planner, store, request) = (self.planner, self.store, self.request)
+        let (planner, store, request, holder, logger) = (self.planner, self.store, self.request, self.holder, self.logger)
+        // What the holder's source lacks is completed here, told to the user (and the log).
+        let say = { @Sendable (line: String) in
+            logger.notice("\(line)")
+            announce(line)
+        }
         let (layout, lease, warnings) = try await BlockingWork.run { () throws -> (ShownLayout, LockedRecord, [String]) in
-            let (layout, warnings) = try planner(request.images.map(\.resolved))
-            return (layout, try store.lease(request.images.map(\.resolved.root) + layout.convertedRoots), warnings)
+            let images = request.images.map(\.resolved)
+            let (layout, warnings) = try holder.planning(images, say: say) { try planner(images) }
+            return (layout, try store.lease(images.map(\.root) + layout.convertedRoots), warnings)
         }
         if let holder {
             do {
@@ -166,7 +172,8 @@ package struct MountService: Sendable {
         let names = FollowedNames(
             specifiers: request.images.map(\.specifier), images: request.images.map(\.resolved), convertedRoots: layout.convertedRoots, grace: settings.grace)
         let follower = IndexFollower(
-            names: names, changeCount: request.changeCount, store: StoreFollowing(store: store, shape: request.shape, lease: lease, holder: holder), tree: tree,
+            names: names, changeCount: request.changeCount,
+            store: StoreFollowing(store: store, shape: request.shape, lease: lease, holder: holder, logger: logger), tree: tree,
             showsDockerManifest: request.shape.dockerManifest, prepareBlobs: { lazy.prepare($0) }, logger: logger)
         // Polling starts once the mount is live, and ends (no poll running) before this returns.
         var polls: RepeatingWork?

@@ -1,6 +1,7 @@
 import BlockingWork
 import ContentStore
 import ImageStore
+import Logging
 import OCISpec
 
 /// The store as the ``IndexFollower`` of a mount sees it: meta.db's change counter, name
@@ -10,9 +11,12 @@ package struct StoreFollowing: FollowerStore {
     let shape: LayoutPlan.Shape
     let leaseRecord: LockedRecord
     let holder: (any BlobHolder)?
+    let logger: Logger?
 
-    package init(store: Store, shape: LayoutPlan.Shape, lease: LockedRecord, holder: (any BlobHolder)? = nil) {
+    /// - Parameter logger: told what the holder completed for a new generation.
+    package init(store: Store, shape: LayoutPlan.Shape, lease: LockedRecord, holder: (any BlobHolder)? = nil, logger: Logger? = nil) {
         self.store = store
+        self.logger = logger
         self.shape = shape
         self.leaseRecord = lease
         self.holder = holder
@@ -28,8 +32,11 @@ package struct StoreFollowing: FollowerStore {
 
     package func resolve(_ specifier: ImageSpecifier) throws -> ResolvedImage { try store.resolve(specifier) }
 
+    /// The plan of a new generation; what the holder's source lacks is completed first when
+    /// the plan finds a blob missing (a name moved onto an image containerd has one platform of).
     package func layout(of images: [ResolvedImage]) throws -> ShownLayout {
-        ShownLayout(try LayoutPlan(store: store, images: images, shape: shape))
+        let (store, shape, logger) = (store, shape, logger)
+        return try holder.planning(images, say: { logger?.notice("\($0)") }) { ShownLayout(try LayoutPlan(store: store, images: images, shape: shape)) }
     }
 
     package func closure(of root: Descriptor) -> Set<Digest>? {
