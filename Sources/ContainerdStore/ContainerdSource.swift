@@ -34,7 +34,11 @@ package struct ContainerdSource: Sendable {
     ///   `.notFound` for a namespace containerd does not have (listing those it has).
     package static func connect(socket: String, namespace: String) async throws(ContainerdError) -> ContainerdSource {
         let client = try ContainerdClient(socket: socket, namespace: namespace)
-        let namespaces = try await client.namespaces()
+        // The three calls at once: one round trip at mount start, in the command and the daemon.
+        async let listedNamespaces = result { () async throws(ContainerdError) in try await client.namespaces() }
+        async let listedImages = result { () async throws(ContainerdError) in try await client.images() }
+        async let contentRoot = result { () async throws(ContainerdError) in try await client.contentRoot() }
+        let namespaces = try await listedNamespaces.get()
         guard namespaces.contains(namespace) else {
             let known = namespaces.isEmpty ? "it has none yet" : "it has \(namespaces.joined(separator: ", "))"
             throw ContainerdError(
@@ -42,12 +46,21 @@ package struct ContainerdSource: Sendable {
                 "containerd at \(socket) has no namespace \(namespace) (\(known); Docker uses moby, BuildKit buildkit, Kubernetes k8s.io): give one with --namespace"
             )
         }
-        let images = ContainerdImages(namespace: namespace, images: try await client.images())
+        let images = ContainerdImages(namespace: namespace, images: try await listedImages.get())
         let forced = ProcessInfo.processInfo.environment["LAYOUTFS_CONTAINERD_READ"] == "api"
-        if !forced, let root = try await client.contentRoot(), Glibc.access(root + "/blobs", R_OK | X_OK) == 0 {
+        if !forced, let root = try await contentRoot.get(), Glibc.access(root + "/blobs", R_OK | X_OK) == 0 {
             return ContainerdSource(client: client, images: images, access: .directory(root))
         }
         return ContainerdSource(client: client, images: images, access: .api)
+    }
+
+    /// What `call` returns or throws, as a value (`async let` keeps no typed throws).
+    private static func result<T>(_ call: () async throws(ContainerdError) -> T) async -> Result<T, ContainerdError> {
+        do {
+            return .success(try await call())
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// `store` with containerd's names, reading blobs also from containerd: its content

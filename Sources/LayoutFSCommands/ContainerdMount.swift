@@ -43,8 +43,9 @@ struct ContainerdMount: BlobHolder {
         }
     }
 
+    var holding: String? { get async { await keeper.id } }
+
     func maintain(held: @escaping @Sendable (String) -> Void) async {
-        if let id = await keeper.id { held(id) }
         let (keeper, logger) = (keeper, logger)
         await withTaskGroup(of: Void.self) { group in
             let (source, store) = (source, store)

@@ -296,8 +296,11 @@ struct ContainerdMountTests {
                 try layout.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: "docker.io/demo/plain:1")])
                 try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/plain.tar", "oci-layout", "index.json", "blobs"])
                 try containerd.ctr(["images", "import", "--no-unpack", work + "/plain.tar"])
-                // As a builder that writes no gc.ref labels leaves it (an empty value removes a label).
+                // As a builder that writes no gc.ref labels leaves it: its own lease holds the blobs
+                // (an empty value removes a label; without a lease the collector takes them).
                 let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: ContainerdClientTests.executor)
+                _ = try await client.createLease(id: "builder", labels: [:])
+                try await client.addContent(image.blobs.map(\.digest), toLease: "builder")
                 let keys = (try await client.contentInfo(image.manifest.digest))?.labels.keys.filter { $0.hasPrefix("containerd.io/gc.ref.content") } ?? []
                 #expect(!keys.isEmpty)
                 try containerd.ctr(["content", "label", image.manifest.digest.description] + keys.map { $0 + "=" })
@@ -318,6 +321,7 @@ struct ContainerdMountTests {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 #expect(Set(try await client.leasedContent(lease)).isSuperset(of: every))
+                try await client.deleteLease(id: "builder")
                 await client.close()
                 try containerd.ctr(["images", "rm", "--sync", "docker.io/demo/plain:1"])
                 try Self.collectGarbage(containerd)

@@ -11,6 +11,8 @@ package protocol BlobHolder: Sendable {
     /// once the manifests, indexes and configs are held and hold the layers soon after.
     /// - Throws: when they cannot be held (the mount does not start; a follower logs it).
     func hold(_ blobs: [Descriptor]) async throws
+    /// What the mount record shows of the hold (the lease id), once ``hold(_:)`` returned.
+    var holding: String? { get async }
     /// Keeps the hold renewed and names current until the task is cancelled; `held` is told
     /// what the mount record should show (the lease id) each time it changes.
     func maintain(held: @escaping @Sendable (String) -> Void) async

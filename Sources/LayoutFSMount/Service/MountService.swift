@@ -117,12 +117,19 @@ package struct MountService: Sendable {
         }
         leased()
         for warning in warnings { warn(warning) }
-        let entry = MountRecord.forThisProcess(
+        var shown = MountRecord.forThisProcess(
             mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
+        shown.containerdLease = await holder?.holding
+        let entry = shown
         let record = try await BlockingWork.run { try MountRecord.create(in: store, entry) }
-        // The holder renews what it holds and follows its names for the mount's whole life.
+        // The holder renews what it holds and follows its names for the mount's whole life,
+        // from the moment the mount is live (its calls would slow mount start; names that move
+        // meanwhile are caught by the follower's first listing).
+        let (live, liveContinuation) = AsyncStream<Void>.makeStream()
         let maintenance = holder.map { holder in
             Task { [logger] in
+                for await _ in live { break }
+                guard !Task.isCancelled else { return }
                 await holder.maintain { held in
                     do {
                         var updated = entry
@@ -145,10 +152,20 @@ package struct MountService: Sendable {
             do {
                 // The FUSE session blocks for the mount's whole life: a thread of its own, never
                 // one of the blocking pool's (BlockingWork) or the cooperative pool's.
-                try await PosixThread.run { try serve(layout: layout, provider: provider, lazy: lazy, lease: lease, announce: announce, ready: ready) }
+                try await PosixThread.run {
+                    try serve(
+                        layout: layout, provider: provider, lazy: lazy, lease: lease, announce: announce,
+                        ready: {
+                            liveContinuation.finish()
+                            ready()
+                        })
+                }
             } catch {
                 failure = error
             }
+            // A mount that never went live never starts its maintenance.
+            maintenance?.cancel()
+            liveContinuation.finish()
             // Fetches still under way end before the client they use shuts down.
             await lazy.shutdown()
             maintenance?.cancel()
