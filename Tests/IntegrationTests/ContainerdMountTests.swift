@@ -364,6 +364,43 @@ struct ContainerdMountTests {
         }
     }
 
+    @Test(
+        "containerd stalled, then killed, in the middle of an export through its Read call: the export fails naming containerd's socket, DIR is never created, the store keeps no partial blob"
+    )
+    func containerdDiesMidExport() throws {
+        try Harness.withWorkDirectory { work in
+            let containerd = try ContainerdServer(directory: work + "/containerd")
+            let layout = try ImageBuilder(path: work + "/big")
+            // Large enough that the copy through the Read call is still under way when the lease
+            // is seen (about a third of a second in a release build, more in a debug one).
+            let image = try layout.addImage(layers: [[UInt8](repeating: 0x5a, count: 96 << 20)])
+            try layout.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: "docker.io/demo/big:1")])
+            try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/big.tar", "oci-layout", "index.json", "blobs"])
+            try containerd.ctr(["images", "import", "--no-unpack", work + "/big.tar"])
+            let store = work + "/store"
+            let out = work + "/out"
+            let export = try Harness.spawn(
+                [Harness.binary, "export", "--containerd", containerd.socket, "demo/big:1", "--materialize", out],
+                environment: ["LAYOUTFS_ROOT": store, "LAYOUTFS_CONTAINERD_READ": "api"])
+            // The export's lease exists once it planned; the copy of the layer follows.
+            try LazyMountTests.waitUntil("the export holds its lease") {
+                try containerd.ctr(["leases", "ls"]).stdout.contains("layoutfs-export")
+            }
+            containerd.stop()
+            var status: Int32 = 0
+            #expect(waitpid(export.pid, &status, WNOHANG) == 0, "the export ended before containerd stopped: \(export.readError())")
+            containerd.kill9()
+            #expect(Harness.wait(export.pid) != 0)
+            let said = export.readError()
+            #expect(said.contains("containerd") && said.contains(containerd.socket), "\(said)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+            // Nothing half-copied stays in the store.
+            #expect(!FileManager.default.fileExists(atPath: "\(store)/content/blobs/sha256/\(image.layers[0].digest.encoded)"))
+            let ingests = (try? FileManager.default.contentsOfDirectory(atPath: store + "/content/ingest")) ?? []
+            #expect(ingests.isEmpty, "\(ingests)")
+        }
+    }
+
     @Test("a killed daemon's containerd lease lapses by itself")
     func killedDaemonLeaseLapses() throws {
         try Harness.requireFUSE()

@@ -50,6 +50,11 @@ final class ContainerdServer {
         _ = Harness.wait(child.pid)
     }
 
+    /// Stops containerd (SIGSTOP): it answers nothing, as a stalled daemon; ``kill9()`` ends it.
+    func stop() {
+        kill(child.pid, SIGSTOP)
+    }
+
     /// Starts containerd again on the same root and socket (after ``kill9()``).
     func restart() throws {
         child = try Self.start(directory: directory, socket: socket)
