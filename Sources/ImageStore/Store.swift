@@ -38,6 +38,9 @@ package struct Store: Sendable {
     /// Where names come from when not from meta.db (``naming(with:origin:)``).
     package private(set) var namesOrigin: (place: String, listing: String)?
 
+    /// Configs from a content directory or containerd that passed their check here.
+    package var checkMarks: CheckMarks { CheckMarks(location: location) }
+
     /// Blobs another content store holds that are read through its API, not as files (containerd
     /// when its content directory cannot be read here): digest to size. They count as present
     /// for closures and plans; their bytes are read by whoever set them (the mount, an export).

@@ -116,11 +116,32 @@ struct ClosureWalkerRulesTests {
             let refused = #expect(throws: ImagesError.self) { try foreign.closure(of: manifest, imageName: "test/image") }
             #expect(refused?.code == .invalidLayout)
             #expect(refused?.message.contains("\(config.digest)") == true)
+            // Refused is not marked: refused again.
+            #expect(!store.checkMarks.contains(config.digest))
+            #expect(throws: ImagesError.self) { try foreign.closure(of: manifest, imageName: "test/image") }
 
             try store.content.write(bytes, digest: config.digest)
             try store.content.write(manifestBytes, digest: manifest.digest)
             let walked = try foreign.closure(of: manifest, imageName: "test/image")
             #expect(walked.blobs.map(\.digest) == [config.digest, manifest.digest])
+        }
+    }
+}
+
+extension ClosureWalkerRulesTests {
+    @Test("a config from a --content directory or containerd that passed the check is marked in the store and not parsed again")
+    func foreignConfigsCheckedOncePerStore() throws {
+        try withStore { store, tmp in
+            let layout = try ImageBuilder(path: tmp + "/content")
+            let image = try layout.addImage()
+            let foreign = try store.readingAlso(contentDirectory: layout.path)
+            #expect(!store.checkMarks.contains(image.config.digest))
+            _ = try foreign.closure(of: image.manifest, imageName: "test/image")
+            #expect(store.checkMarks.contains(image.config.digest))
+            // Marked: the config is not read again (here, replaced by bytes the check refuses).
+            let duplicate = Array(#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[],"diff_ids":[]}}"#.utf8)
+            try layout.write(duplicate, to: image.config.digest.blobPath)
+            _ = try foreign.closure(of: image.manifest, imageName: "test/image")
         }
     }
 }

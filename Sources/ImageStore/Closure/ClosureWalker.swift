@@ -39,6 +39,7 @@ package struct ClosureWalker {
     private let imageName: String
     private let skippingMissing: Bool
     private let checksConfiguration: HasBlob
+    private let checked: (Descriptor) -> Void
 
     /// - Parameters:
     ///   - imageName: used in error messages ("blob X of image Y is missing").
@@ -46,15 +47,17 @@ package struct ClosureWalker {
     ///   - checksConfiguration: whether an image config at hand is read and checked
     ///     (``ManifestNode/checkConfiguration(_:bytes:)``); false for content already checked
     ///     on its way in.
+    ///   - checked: told of each config that passed the check.
     package init(
         imageName: String, skippingMissing: Bool = false, read: @escaping ReadBlob, has: @escaping HasBlob,
-        checksConfiguration: @escaping HasBlob = { _ in true }
+        checksConfiguration: @escaping HasBlob = { _ in true }, checked: @escaping (Descriptor) -> Void = { _ in }
     ) {
         self.imageName = imageName
         self.skippingMissing = skippingMissing
         self.read = read
         self.has = has
         self.checksConfiguration = checksConfiguration
+        self.checked = checked
     }
 
     /// Adds the closure of `root`.
@@ -88,6 +91,7 @@ package struct ClosureWalker {
             let bytes = try read(descriptor)
         {
             try ManifestNode.checkConfiguration(descriptor, bytes: bytes)
+            checked(descriptor)
         }
         blobs.append(descriptor)
     }
@@ -99,9 +103,10 @@ package struct ClosureWalker {
 
 extension Store {
     /// The closure of `root` in this store, children first. Image configs are checked only when
-    /// they come from the `--content` directory: the store's own were checked when import or
-    /// pull took them in (the same digest is the same bytes), and re-parsing a large config at
-    /// every mount dominated mount start (a 750 KB config for 10,000 layers).
+    /// they come from the `--content` directory or containerd, once per store (``CheckMarks``):
+    /// the store's own were checked when import or pull took them in (the same digest is the
+    /// same bytes), and re-parsing a large config at every mount dominated mount start (a
+    /// 750 KB config for 10,000 layers).
     /// - Throws: `.missingBlob` naming the digest and `imageName`, `.corruptBlob`.
     package func closure(of root: Descriptor, imageName: String, skippingMissing: Bool = false) throws(ImagesError) -> ClosureWalker {
         let store = self
@@ -119,7 +124,8 @@ extension Store {
             },
             // A lazy blob (recorded by pull --lazy) belongs to the closure though not local yet.
             has: { store.hasBlob($0.digest) || ((try? lazyBlobs.lazyBlob($0.digest)) ?? nil) != nil },
-            checksConfiguration: { !store.content.contains($0.digest) })
+            checksConfiguration: { !store.content.contains($0.digest) && !store.checkMarks.contains($0.digest) },
+            checked: { store.checkMarks.mark($0.digest) })
         try walker.walk(root)
         return walker
     }
