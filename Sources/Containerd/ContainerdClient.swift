@@ -40,7 +40,13 @@ package final class ContainerdClient: Sendable {
         do {
             transport = try HTTP2ClientTransport.Posix(
                 target: .unixDomainSocket(path: socket), transportSecurity: .plaintext,
-                config: .defaults { $0.http2.authority = "localhost" })
+                config: .defaults {
+                    $0.http2.authority = "localhost"
+                    // A local socket: after containerd restarts, reconnect within a second, not
+                    // after gRPC's default backoff of up to two minutes (which kept renewals
+                    // failing with "transient failure" a minute after containerd was back).
+                    $0.backoff = .init(initial: .milliseconds(100), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
+                })
         } catch {
             throw ContainerdError(.failed, "cannot set up a connection to the containerd socket \(socket)", underlying: error)
         }

@@ -23,6 +23,8 @@ package actor ContainerdLeaseKeeper {
     private let labels: [String: String]
     /// The current lease, nil before ``start(holding:)`` and after ``end()``.
     package private(set) var id: String?
+    /// When the current lease expires (its `containerd.io/gc.expire`).
+    package private(set) var expiresAt: Date?
     private var held: Set<Digest> = []
     private var leased: Set<Digest> = []
     private var sequence = 0
@@ -139,7 +141,8 @@ package actor ContainerdLeaseKeeper {
         sequence += 1
         let next = "\(prefix)-\(sequence)"
         var labels = labels
-        labels[ContainerdClient.leaseExpiryLabel] = Self.rfc3339(Date().addingTimeInterval(Double(expiry.components.seconds)))
+        let expiresAt = Date().addingTimeInterval(Double(expiry.components.seconds))
+        labels[ContainerdClient.leaseExpiryLabel] = Self.rfc3339(expiresAt)
         _ = try await client.createLease(id: next, labels: labels)
         let holding = held
         do {
@@ -150,12 +153,13 @@ package actor ContainerdLeaseKeeper {
         }
         let old = id
         id = next
+        self.expiresAt = expiresAt
         leased = holding
         if let old { try? await client.deleteLease(id: old) }
     }
 
     /// `2026-12-06T08:05:00Z` (RFC 3339, UTC), as containerd parses `gc.expire`.
-    static func rfc3339(_ date: Date) -> String {
+    package static func rfc3339(_ date: Date) -> String {
         var time = time_t(date.timeIntervalSince1970.rounded(.up))
         var parts = tm()
         gmtime_r(&time, &parts)

@@ -60,21 +60,48 @@ struct ContainerdMount: BlobHolder {
                 }.run()
                 if events !== source.client { await events.close() }
             }
-            group.addTask {
-                let period = keeper.expiry / 3
-                while !Task.isCancelled {
-                    do {
-                        try await Task.sleep(for: period)
-                        try await keeper.renew()
-                        if let id = await keeper.id { held(id) }
-                    } catch is CancellationError {
-                        return
-                    } catch {
-                        logger.warning("cannot renew the containerd lease (it holds the blobs until it expires): \(error)")
-                    }
-                }
-            }
+            group.addTask { await Self.renew(keeper, logger: logger, held: held) }
             await group.waitForAll()
+        }
+    }
+
+    /// Renews the lease every third of its expiry until cancelled. A renewal that fails
+    /// (containerd down or restarting) is retried 1, 2, 4, then every 5 s, and said once; the
+    /// renewal that succeeds again is said too, and a lease that expired meanwhile is said as
+    /// an error: containerd may then collect blobs no image of its own holds.
+    private static func renew(_ keeper: ContainerdLeaseKeeper, logger: Logger, held: @Sendable (String) -> Void) async {
+        let period = keeper.expiry / 3
+        var pause = period
+        var failing = false
+        var saidExpired = false
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: pause)
+            } catch {
+                return
+            }
+            do {
+                try await keeper.renew()
+                let id = await keeper.id ?? "-"
+                if failing { logger.notice("renewed the containerd lease again: \(id)") }
+                held(id)
+                (failing, saidExpired, pause) = (false, false, period)
+            } catch {
+                let (id, expiresAt) = (await keeper.id ?? "-", await keeper.expiresAt ?? Date())
+                let until = ContainerdLeaseKeeper.rfc3339(expiresAt)
+                if expiresAt < Date() {
+                    if !saidExpired {
+                        logger.error(
+                            "the containerd lease \(id) expired at \(until) while it could not be renewed: containerd may collect the blobs no image of its own holds, and reads of those then fail (\(error))"
+                        )
+                        saidExpired = true
+                    }
+                } else if !failing {
+                    logger.warning("cannot renew the containerd lease \(id) (it holds the blobs until \(until)); trying again: \(error)")
+                }
+                pause = failing ? min(pause * 2, .seconds(5)) : .seconds(1)
+                failing = true
+            }
         }
     }
 

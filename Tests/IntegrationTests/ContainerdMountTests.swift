@@ -151,7 +151,9 @@ struct ContainerdMountTests {
         }
     }
 
-    @Test("containerd killed and restarted under a mount: reads go on, the log says so, and a retag after the restart is followed")
+    @Test(
+        "containerd killed and restarted under a mount: reads go on, the log says so, the lease is renewed again at once, and a retag after the restart is followed"
+    )
     func containerdRestart() throws {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
@@ -160,7 +162,11 @@ struct ContainerdMountTests {
             let store = work + "/store"
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
-            let mounted = try Harness.layoutfs(["mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt, "--log-level", "info"], store: store)
+            // A 3 s lease, renewed every second.
+            let mounted = try Harness.run(
+                [Harness.binary, "mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt, "--log-level", "info", "--root", store],
+                environment: ["LAYOUTFS_CONTAINERD_LEASE_SECONDS": "3"])
+            #expect(mounted.status == 0, "\(mounted.stderr)")
             defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
             let log = try Harness.mountLog(mounted)
             let shown = try Self.blobs(mnt)
@@ -170,10 +176,23 @@ struct ContainerdMountTests {
             try LazyMountTests.waitUntil("the log says the events were lost") {
                 (try? String(contentsOfFile: log, encoding: .utf8))?.contains("lost containerd's image events") == true
             }
+            try LazyMountTests.waitUntil("the log says the lease cannot be renewed") {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("cannot renew the containerd lease") == true
+            }
             try containerd.restart()
             try LazyMountTests.waitUntil("the log says the names are followed again") {
                 (try? String(contentsOfFile: log, encoding: .utf8))?.contains("following containerd's names again") == true
             }
+            try LazyMountTests.waitUntil("the log says the lease is renewed again") {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("renewed the containerd lease again") == true
+            }
+            let renewed =
+                try #require(
+                    try JSONSerialization.jsonObject(with: Data(Harness.layoutfs(["status", "--json"], store: store).stdout.utf8)) as? [[String: Any]]
+                ).first?["containerdLease"] as? String
+            // Renewed every second, the id's last part moves on: the daemon's prefix is listed.
+            let prefix = try #require(renewed?.split(separator: "-").dropLast().joined(separator: "-"))
+            #expect(try containerd.ctr(["leases", "ls"]).stdout.contains(prefix + "-"))
             try containerd.ctr(["images", "tag", "--force", "docker.io/demo/next:2", "docker.io/demo/busybox:1.35"])
             try LazyMountTests.waitUntil("index.json shows the moved name") {
                 (try? String(contentsOfFile: mnt + "/index.json", encoding: .utf8))?.contains(next.manifest.digest.description) == true
