@@ -38,8 +38,17 @@ enum ContainerdCompletion {
             guard let reference = try await origin(of: image, source: source) else { throw lacking }
             var options = Puller.Options(lazy: true)
             options.bindsName = false
-            let result = try await RegistryClient.with(configuration: registry.configuration(), logger: logger) { client in
-                try await Puller(store: store, client: client, logger: logger).pull(reference, options: options)
+            let result: Puller.Result
+            do {
+                result = try await RegistryClient.with(configuration: registry.configuration(), logger: logger) { client in
+                    try await Puller(store: store, client: client, logger: logger).pull(reference, options: options)
+                }
+            } catch {
+                // Why a registry was asked at all: containerd lacks part of the image.
+                throw ImagesError(
+                    .missingBlob,
+                    "containerd lacks part of \(label) (\(lacking.message)), and fetching it from \(reference.domain)/\(reference.path) failed: \(error)",
+                    underlying: error)
             }
             say(
                 "fetched what containerd lacks of \(label) from \(reference.domain)/\(reference.path) "

@@ -221,6 +221,12 @@ struct ContainerdMountTests {
             let store = work + "/store"
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            // The platform containerd has, chosen: nothing to fetch, no registry asked.
+            let amd64 = try Harness.layoutfs(["mount", "--containerd", containerd.socket, "--platform", "linux/amd64", name, mnt], store: store)
+            #expect(!amd64.stderr.contains("fetched"), "\(amd64.stderr)")
+            #expect(try Self.blobs(mnt).count == built.images[0].blobs.count)
+            #expect(try Self.blobs(store + "/content").isEmpty)
+            try Harness.layoutfs(["unmount", mnt], store: store)
             let mounted = try Harness.layoutfs(["mount", "--containerd", containerd.socket, name, mnt], store: store)
             defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
             #expect(mounted.stderr.contains("fetched what containerd lacks of \(name) from \(registry.address)/demo/multi"), "\(mounted.stderr)")
@@ -231,6 +237,14 @@ struct ContainerdMountTests {
             #expect(FileManager.default.fileExists(atPath: "\(store)/content/blobs/sha256/\(arm64.layers[0].digest.encoded)"))
             // Nothing was written into containerd's store.
             #expect(try Self.blobs(content) == before)
+            // With the registry gone, the error says why it was asked.
+            registry.stop()
+            let failed = try Harness.layoutfs(
+                ["export", "--containerd", containerd.socket, name, "--materialize", work + "/out"], store: work + "/store2", expectSuccess: false)
+            #expect(failed.status != 0)
+            #expect(
+                failed.stderr.contains("containerd lacks part of \(name)") && failed.stderr.contains("\(registry.address)/demo/multi failed"),
+                "\(failed.stderr)")
         }
     }
 
