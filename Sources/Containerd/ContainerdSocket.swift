@@ -42,9 +42,22 @@ package enum ContainerdSocket {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
             }
         } while result != 0 && errno == EINTR
-        guard result != 0 else { return }
         let code = errno
         let hint = "start containerd, or give its socket with --containerd=SOCKET or $CONTAINERD_ADDRESS"
+        if path.hasSuffix(".ttrpc") {
+            // It accepts, but speaks ttrpc: a gRPC call would wait for its deadline.
+            throw ContainerdError(
+                .invalidArgument, "\(path) is containerd's ttrpc socket (for shims); give its gRPC socket: --containerd=\(path.dropLast(".ttrpc".count))")
+        }
+        guard result != 0 else { return }
+        var info = stat()
+        if code == ECONNREFUSED, stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK {
+            let kind = info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a socket"
+            var inside = stat()
+            let suggestion =
+                kind == "a directory" && stat(path + "/containerd.sock", &inside) == 0 ? ": give --containerd=\(path)/containerd.sock" : ": \(hint)"
+            throw ContainerdError(.noSocket, "the containerd socket \(path) is \(kind)\(suggestion)")
+        }
         switch code {
         case ENOENT, ENOTDIR:
             throw ContainerdError(.noSocket, "no containerd socket at \(path): \(hint)")

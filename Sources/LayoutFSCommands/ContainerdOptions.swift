@@ -10,7 +10,7 @@ struct ContainerdOptions: ParsableArguments {
     @Option(
         name: .customLong("containerd"),
         help: ArgumentHelp(
-            "Images from containerd: its names (namespace --namespace) and blobs, held by a containerd lease while used. The socket defaults to $CONTAINERD_ADDRESS, else /run/containerd/containerd.sock.",
+            "Images from containerd: its names (namespace --namespace) and blobs, held by a containerd lease while used. The socket defaults to $CONTAINERD_ADDRESS, else /run/containerd/containerd.sock; give another as --containerd=SOCKET (or --containerd SOCKET when it starts with / or . or ends in .sock).",
             valueName: "socket"))
     var containerd: String?
     @Option(help: "With --containerd: the namespace (default $CONTAINERD_NAMESPACE, else default; Docker uses moby, BuildKit buildkit, Kubernetes k8s.io).")
@@ -52,8 +52,8 @@ struct ContainerdOptions: ParsableArguments {
         return (try await source.applied(to: store), source)
     }
 
-    /// The command line with a bare `--containerd` (no `=SOCKET`, and not followed by an
-    /// existing socket or a path ending in `.sock`) given ``bare`` as its value: ArgumentParser
+    /// The command line with a bare `--containerd` (no `=SOCKET`, and not followed by a socket
+    /// path: ``isSocketPath(_:)``) given ``bare`` as its value: ArgumentParser
     /// options need a value, and `--containerd IMAGE MNT` must not take the image for the socket.
     static func normalized(_ arguments: [String]) -> [String] {
         var result: [String] = []
@@ -65,7 +65,7 @@ struct ContainerdOptions: ParsableArguments {
                 result.append(argument)
                 continue
             }
-            if index < arguments.endIndex, arguments[index].hasSuffix(".sock") || isSocket(arguments[index]) {
+            if index < arguments.endIndex, Self.isSocketPath(arguments[index]) {
                 result += [argument, arguments[index]]
                 index += 1
             } else {
@@ -73,6 +73,12 @@ struct ContainerdOptions: ParsableArguments {
             }
         }
         return result
+    }
+
+    /// A socket path after a bare `--containerd`: an existing socket, a name ending in `.sock`,
+    /// or a path starting with `/` or `.` (an image name never does).
+    private static func isSocketPath(_ argument: String) -> Bool {
+        argument.hasSuffix(".sock") || argument.hasPrefix("/") || argument.hasPrefix("./") || argument.hasPrefix("../") || isSocket(argument)
     }
 
     private static func isSocket(_ path: String) -> Bool {

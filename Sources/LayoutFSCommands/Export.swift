@@ -56,14 +56,21 @@ struct Export: AsyncParsableCommand {
         if destination != "-" { try PathChecks.refuseInsideStore(destination, store: store, what: "destination") }
         // docker://REF: pull --lazy first, then REF (its lazy blobs are fetched below). The line
         // goes where the summary goes: stdout, or stderr when the archive may be on stdout.
+        let given = try images.map { try ImageSpecifier(parsing: $0) }
+        if source != nil { try ContainerdResolution.refuseRegistryReferences(given) }
         let specifiers = try await DockerReferencePull.pullLazily(
-            try images.map { try ImageSpecifier(parsing: $0) }, into: store, registry: registry, platform: try platform.parsed(),
+            given, into: store, registry: registry, platform: try platform.parsed(),
             logger: log.logger("layoutfs.export")
         ) { line in
             var stderr = StandardError()
             if tar == nil { print(line) } else { print(line, to: &stderr) }
         }
-        let resolved = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
+        let resolved: [ResolvedImage]
+        if let source {
+            resolved = try contentDirectory.name(try await ContainerdResolution.resolve(specifiers, in: store, source: source))
+        } else {
+            resolved = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
+        }
         let shape = try format.shape(platform)
         let plan: LayoutPlan
         do {

@@ -149,10 +149,16 @@ struct Mount: AsyncParsableCommand {
         let mountpoint = try Self.mountpoint(arguments)
         let gcLock = try self.store.holdAgainstPrune(store)
         var specifiers = try arguments.dropLast().map { try ImageSpecifier(parsing: $0) }
+        if source != nil { try ContainerdResolution.refuseRegistryReferences(specifiers) }
         // docker://REF: pull --lazy first (manifests and configs only), then REF.
         specifiers = try await DockerReferencePull.pullLazily(specifiers, into: store, registry: registry, platform: try platform.parsed())
         let changeCount = try? store.images.changeCount()
-        let resolved = try specifiers.map { try store.resolve($0) }
+        let resolved: [ResolvedImage]
+        if let source {
+            resolved = try await ContainerdResolution.resolve(specifiers, in: store, source: source)
+        } else {
+            resolved = try specifiers.map { try store.resolve($0) }
+        }
         // A digest prefix stands for what it resolved to: the digest it pins, or the name to
         // follow (bare hex that no digest starts with).
         for (i, specifier) in specifiers.enumerated() {

@@ -462,7 +462,9 @@ struct ContainerdMountTests {
         }
     }
 
-    @Test("no socket, an unknown namespace and an unknown name are errors that say what to do")
+    @Test(
+        "no socket, a directory or ttrpc socket for one, an unknown namespace, an unknown name (and another namespace's), and docker:// with --containerd are errors that say what to do"
+    )
     func errors() throws {
         try Harness.withWorkDirectory { work in
             let containerd = try Self.filled(work)
@@ -478,6 +480,21 @@ struct ContainerdMountTests {
             let both = try Harness.layoutfs(
                 ["images", "--containerd", containerd.socket, "--content", containerd.contentDirectory], store: store, expectSuccess: false)
             #expect(both.stderr.contains("--content and --containerd"), "\(both.stderr)")
+            // A name another namespace has says so.
+            let elsewhere = try Harness.layoutfs(
+                ["export", "--containerd", containerd.socket, "demo/other:1", "--materialize", work + "/out"], store: store, expectSuccess: false)
+            #expect(elsewhere.stderr.contains("namespace other of that containerd has it: add --namespace other"), "\(elsewhere.stderr)")
+            // A socket path after a bare --containerd is the socket, even when it does not exist.
+            let mistyped = try Harness.layoutfs(
+                ["export", "--containerd", work + "/containerd", "demo/busybox:1.35", "--materialize", work + "/out"], store: store, expectSuccess: false)
+            #expect(mistyped.stderr.contains("\(work)/containerd is a directory: give --containerd=\(work)/containerd/containerd.sock"), "\(mistyped.stderr)")
+            let ttrpc = try Harness.layoutfs(["images", "--containerd=\(containerd.socket).ttrpc"], store: store, expectSuccess: false)
+            #expect(ttrpc.stderr.contains("is containerd's ttrpc socket"), "\(ttrpc.stderr)")
+            let registry = try Harness.layoutfs(
+                ["export", "--containerd", containerd.socket, "docker://127.0.0.1:1/demo/x:1", "--materialize", work + "/out"], store: store,
+                expectSuccess: false)
+            #expect(registry.stderr.contains("and --containerd do not go together"), "\(registry.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: work + "/out"))
         }
     }
 }
