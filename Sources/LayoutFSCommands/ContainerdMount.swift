@@ -45,6 +45,8 @@ struct ContainerdMount: BlobHolder {
 
     var holding: String? { get async { await keeper.id } }
 
+    var holdingNamespace: String? { source.client.namespace }
+
     func maintain(held: @escaping @Sendable (String) -> Void) async {
         let (keeper, logger) = (keeper, logger)
         await withTaskGroup(of: Void.self) { group in

@@ -36,6 +36,7 @@ struct Status: ParsableCommand {
                 var object: [String: Any] = ["mountpoint": mount.mountpoint, "images": mount.images, "pid": mount.pid, "started": mount.started]
                 if let log = mount.log { object["log"] = log }
                 if let lease = mount.containerdLease { object["containerdLease"] = lease }
+                if let namespace = mount.containerdNamespace { object["containerdNamespace"] = namespace }
                 for (name, value) in zip(Self.counterNames, counters) { object[name] = value ?? NSNull() }
                 return object
             }
@@ -52,7 +53,8 @@ struct Status: ParsableCommand {
                 guard let value else { return "-" }
                 return i == 1 || i == 2 ? ByteFormat.string(value) : String(value)
             }
-            let images = mount.images.joined(separator: " ") + (mount.containerdLease.map { " (containerd lease \($0))" } ?? "")
+            let lease = mount.containerdLease.map { " (containerd lease \($0)" + (mount.containerdNamespace.map { " in namespace \($0)" } ?? "") + ")" }
+            let images = mount.images.joined(separator: " ") + (lease ?? "")
             print(([mount.mountpoint, String(mount.pid)] + shown + [images]).joined(separator: "\t"))
         }
     }

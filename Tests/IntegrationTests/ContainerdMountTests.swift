@@ -86,6 +86,9 @@ struct ContainerdMountTests {
                 (try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]])?.first?["containerdLease"] as? String, "\(status)")
             let leases = try containerd.ctr(["leases", "ls"]).stdout
             #expect(leases.contains(lease) && leases.contains("containerd.io/gc.expire") && leases.contains("layoutfs.mountpoint=\(mnt)"), "\(leases)")
+            #expect(status.contains("\"containerdNamespace\" : \"default\"") || status.contains("\"containerdNamespace\":\"default\""), "\(status)")
+            let table = try Harness.layoutfs(["status"], store: store).stdout
+            #expect(table.contains("(containerd lease \(lease) in namespace default)"), "\(table)")
 
             // Removed in containerd and collected: every blob stays, byte for byte.
             try containerd.ctr(["images", "rm", "--sync", "docker.io/demo/busybox:1.35"])

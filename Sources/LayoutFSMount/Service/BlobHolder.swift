@@ -13,6 +13,8 @@ package protocol BlobHolder: Sendable {
     func hold(_ blobs: [Descriptor]) async throws
     /// What the mount record shows of the hold (the lease id), once ``hold(_:)`` returned.
     var holding: String? { get async }
+    /// Where the hold lives, for the mount record (containerd's namespace).
+    var holdingNamespace: String? { get }
     /// Keeps the hold renewed and names current until the task is cancelled; `held` is told
     /// what the mount record should show (the lease id) each time it changes.
     func maintain(held: @escaping @Sendable (String) -> Void) async

@@ -22,14 +22,19 @@ package struct MountRecord: Sendable, Equatable {
     /// The containerd lease holding the blobs shown (`--containerd`), as it is now (renewals
     /// replace it).
     package var containerdLease: String?
+    /// The containerd namespace the lease lives in (`ctr -n NAMESPACE leases ls` lists it).
+    package var containerdNamespace: String?
 
-    package init(mountpoint: String, images: [String], pid: Int32, log: String?, started: Int64, containerdLease: String? = nil) {
+    package init(
+        mountpoint: String, images: [String], pid: Int32, log: String?, started: Int64, containerdLease: String? = nil, containerdNamespace: String? = nil
+    ) {
         self.mountpoint = mountpoint
         self.images = images
         self.pid = pid
         self.log = log
         self.started = started
         self.containerdLease = containerdLease
+        self.containerdNamespace = containerdNamespace
     }
 
     /// `{"mountpoint": ..., "images": [...], "pid": N, "log": ..., "started": N}`.
@@ -40,6 +45,7 @@ package struct MountRecord: Sendable, Equatable {
         if let log { members.append(("log", .string(log))) }
         members.append(("started", .number(String(started))))
         if let containerdLease { members.append(("containerdLease", .string(containerdLease))) }
+        if let containerdNamespace { members.append(("containerdNamespace", .string(containerdNamespace))) }
         return .object(members)
     }
 
@@ -50,7 +56,7 @@ package struct MountRecord: Sendable, Equatable {
         else { return nil }
         self.init(
             mountpoint: mountpoint, images: images, pid: pid, log: json["log"]?.stringValue, started: started,
-            containerdLease: json["containerdLease"]?.stringValue)
+            containerdLease: json["containerdLease"]?.stringValue, containerdNamespace: json["containerdNamespace"]?.stringValue)
     }
 
     /// The calling daemon's record, started now.

@@ -120,6 +120,7 @@ package struct MountService: Sendable {
         var shown = MountRecord.forThisProcess(
             mountpoint: request.mountpoint, images: request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description })
         shown.containerdLease = await holder?.holding
+        shown.containerdNamespace = holder?.holdingNamespace
         let entry = shown
         let record = try await BlockingWork.run { try MountRecord.create(in: store, entry) }
         // The holder renews what it holds and follows its names for the mount's whole life,
