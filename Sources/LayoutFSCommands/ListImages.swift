@@ -10,7 +10,8 @@ import OCISpec
 
 /// `layoutfs images`: the named images with digest, size and platforms.
 struct ListImages: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images in the store, in containerd (--containerd) or in a content directory (--content).")
+    static let configuration = CommandConfiguration(
+        commandName: "images", abstract: "List images in the store, in containerd (--containerd) or in a content directory (--content).")
 
     @OptionGroup var store: StoreOptions
     @Flag(name: .customLong("no-trunc"), help: "Show full digests.") var noTruncate = false
