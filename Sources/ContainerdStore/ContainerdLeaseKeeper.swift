@@ -29,6 +29,8 @@ package actor ContainerdLeaseKeeper {
     private var leased: Set<Digest> = []
     private var sequence = 0
     private var background: Task<Void, Never>?
+    /// Counts ``hold(_:waiting:counted:)`` calls: a background naming of an earlier one stops.
+    private var generation = 0
     /// What each manifest or index read so far names in its gc.ref labels.
     private var labelled: [Digest: Set<Digest>] = [:]
 
@@ -50,27 +52,65 @@ package actor ContainerdLeaseKeeper {
     }
 
     /// Holds `blobs` (the closures shown or copied) from now on, creating the lease first if
-    /// there is none. The lease names the manifests, indexes and configs before this returns;
-    /// a blob that a held manifest or index names in a `containerd.io/gc.ref.content*` label is
+    /// there is none. The lease names the manifests, indexes and configs before this returns.
+    /// A blob that a held manifest or index names in a `containerd.io/gc.ref.content*` label is
     /// held through that label and not named (containerd's collector follows those labels,
     /// metadata/gc.go, and its pulls and imports put them on every manifest and index); the
-    /// others are named before this returns when `waiting`, else by a task of the keeper's own.
-    /// So a 10,000-layer image that containerd pulled is held by a few calls, not 10,000.
-    /// - Returns: how many blobs the lease names and how many it holds through labels.
+    /// others are named too. So a 10,000-layer image that containerd pulled is held by a few
+    /// calls, not 10,000. Reading the labels (content Info; a 10,000-layer manifest's is a
+    /// megabyte) and naming the unlabelled blobs happen before this returns when `waiting`,
+    /// else in a task of the keeper's own, right after (a later call takes over).
+    /// - Parameter counted: told the lease, how many blobs it names and how many it holds
+    ///   through labels, once known.
     /// - Throws: ``ContainerdError``.
-    @discardableResult
-    package func hold(_ blobs: [Descriptor], waiting: Bool = false) async throws(ContainerdError) -> (named: Int, throughLabels: Int) {
+    package func hold(
+        _ blobs: [Descriptor], waiting: Bool = false,
+        counted: @escaping @Sendable (_ lease: String, _ named: Int, _ throughLabels: Int) -> Void = { _, _, _ in }
+    ) async throws(ContainerdError) {
         let documents = blobs.filter { ManifestNode.hasChildren($0.mediaType) || $0.mediaType.isImageConfiguration }
         let first = Set(documents.map(\.digest))
+        let all = Set(blobs.map(\.digest))
+        generation += 1
+        background?.cancel()
+        background = nil
+        if id == nil {
+            try await start(holding: first)
+        } else {
+            let urgent = first.subtracting(leased)
+            if !urgent.isEmpty, let id {
+                try await client.addContent(Array(urgent), toLease: id)
+                leased.formUnion(urgent)
+            }
+        }
+        // Until the labels are read, a renewal holds every blob.
+        held = all
+        if waiting {
+            try await holdUnlabelled(all, first: first, documents: documents, generation: generation, counted: counted)
+        } else {
+            let generation = generation
+            background = Task { try? await self.holdUnlabelled(all, first: first, documents: documents, generation: generation, counted: counted) }
+        }
+    }
+
+    /// Names the blobs of `all` that no label of `documents` names (and `first`), unless a
+    /// later ``hold(_:waiting:counted:)`` took over. A manifest whose labels cannot be read
+    /// covers nothing: its children are named.
+    private func holdUnlabelled(
+        _ all: Set<Digest>, first: Set<Digest>, documents: [Descriptor], generation: Int, counted: @Sendable (String, Int, Int) -> Void
+    ) async throws(ContainerdError) {
         var referenced: Set<Digest> = []
         for document in documents where ManifestNode.hasChildren(document.mediaType) {
-            referenced.formUnion(try await references(of: document.digest))
+            referenced.formUnion((try? await references(of: document.digest)) ?? [])
         }
-        let all = Set(blobs.map(\.digest))
+        guard generation == self.generation, let id else { return }
         let named = all.subtracting(referenced).union(first)
-        if id == nil { try await start(holding: first) }
-        try await hold(named, first: waiting ? [] : first)
-        return (named.count, all.count - named.count)
+        held = named
+        let rest = named.subtracting(leased)
+        if !rest.isEmpty {
+            try await client.addContent(Array(rest), toLease: id)
+            if self.id == id { leased.formUnion(rest) }
+        }
+        counted(id, named.count, all.count - named.count)
     }
 
     /// The blobs `digest`'s `containerd.io/gc.ref.content*` labels name (read once per digest:
@@ -85,40 +125,6 @@ package actor ContainerdLeaseKeeper {
 
     /// The prefix of the labels containerd's collector follows from one blob to others.
     package static let referenceLabelPrefix = "containerd.io/gc.ref.content"
-
-    /// Holds `digests` from now on: those of `first` not held yet are added before this
-    /// returns, the others by a task of the keeper's own (a later call or ``end()`` takes
-    /// over or stops it), or before this returns when `first` is empty; those no longer in
-    /// `digests` stay held until the next ``renew()``.
-    /// - Throws: ``ContainerdError``.
-    package func hold(_ digests: Set<Digest>, first: Set<Digest> = []) async throws(ContainerdError) {
-        held = digests
-        guard let id else { return }
-        let urgent = first.intersection(digests).subtracting(leased)
-        if !urgent.isEmpty {
-            try await client.addContent(Array(urgent), toLease: id)
-            leased.formUnion(urgent)
-        }
-        let rest = digests.subtracting(leased)
-        background?.cancel()
-        background = nil
-        guard !rest.isEmpty else { return }
-        if first.isEmpty {
-            try await client.addContent(Array(rest), toLease: id)
-            leased.formUnion(rest)
-            return
-        }
-        background = Task { await self.addInBackground(rest, to: id) }
-    }
-
-    private func addInBackground(_ digests: Set<Digest>, to lease: String) async {
-        do {
-            try await client.addContent(Array(digests), toLease: lease)
-            if id == lease { leased.formUnion(digests) }
-        } catch {
-            // The next renewal adds them again.
-        }
-    }
 
     /// Replaces the lease by one expiring ``expiry`` from now, holding exactly the held blobs.
     /// - Throws: ``ContainerdError`` (the old lease is kept then, until its own expiry).

@@ -33,13 +33,12 @@ struct ContainerdMount: BlobHolder {
 
     /// Manifests, indexes and configs are held before this returns; the layers they name in
     /// containerd's gc.ref labels through them, and the others right after, in the background
-    /// (``ContainerdLeaseKeeper/hold(_:waiting:)``): a 10,000-layer image is ready without
-    /// waiting for 10,000 AddResource calls.
+    /// (``ContainerdLeaseKeeper/hold(_:waiting:counted:)``): a 10,000-layer image is ready
+    /// without reading a megabyte of labels or making 10,000 AddResource calls first.
     func hold(_ blobs: [Descriptor]) async throws {
-        let isFirst = await keeper.id == nil
-        let (named, throughLabels) = try await keeper.hold(blobs)
-        if isFirst, let id = await keeper.id {
-            logger.info("containerd lease \(id) holds \(blobs.count) blobs: \(named) named, \(throughLabels) through containerd's gc.ref labels")
+        let (logger, count) = (logger, blobs.count)
+        try await keeper.hold(blobs) { lease, named, throughLabels in
+            logger.info("containerd lease \(lease) holds \(count) blobs: \(named) named, \(throughLabels) through containerd's gc.ref labels")
         }
     }
 

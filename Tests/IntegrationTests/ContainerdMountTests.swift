@@ -391,8 +391,11 @@ struct ContainerdMountTests {
                     as? [String: Any]
                 let config = try #require((body?["config"] as? [String: Any])?["digest"] as? String)
                 let shown = try Self.blobs(mnt).count
-                let log = try String(contentsOfFile: try Harness.mountLog(mounted), encoding: .utf8)
-                #expect(log.contains("holds \(shown) blobs: 2 named, \(shown - 2) through containerd's gc.ref labels"), "\(log)")
+                let log = try Harness.mountLog(mounted)
+                try LazyMountTests.waitUntil("the log says how the blobs are held") {
+                    (try? String(contentsOfFile: log, encoding: .utf8))?.contains(
+                        "holds \(shown) blobs: 2 named, \(shown - 2) through containerd's gc.ref labels") == true
+                }
                 let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: ContainerdClientTests.executor)
                 #expect(Set(try await client.leasedContent(lease)) == [manifest, config])
                 await client.close()
