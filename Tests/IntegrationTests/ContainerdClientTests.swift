@@ -80,6 +80,30 @@ struct ContainerdClientTests {
         }
     }
 
+    @Test(
+        "a Read or a List of a stopped containerd fails once it has sent nothing for the call deadline (it waited forever: export through the API hung), and works again once containerd goes on",
+        .timeLimit(.minutes(1)))
+    func stoppedContainerdStreams() async throws {
+        try await Self.withWork { work in
+            let (containerd, built, _) = try Self.filled(work)
+            let client = try ContainerdClient(socket: containerd.socket, namespace: "default", callTimeout: .seconds(2), executor: Self.executor)
+            let layer = built.images[0].layers[0]
+            #expect(try await client.read(layer.digest, offset: 0, count: 1).count == 1)
+            containerd.pause()
+            defer { containerd.resume() }
+            let started = ContinuousClock.now
+            let read = await #expect(throws: ContainerdError.self) { _ = try await client.read(layer.digest) { _ in } }
+            #expect(read?.code == .timeout, "\(String(describing: read))")
+            #expect(read?.description.contains("sent nothing for 2") == true, "\(String(describing: read))")
+            let list = await #expect(throws: ContainerdError.self) { _ = try await client.contentList() }
+            #expect(list?.code == .timeout, "\(String(describing: list))")
+            #expect(ContinuousClock.now - started < .seconds(20))
+            containerd.resume()
+            #expect(try await client.read(layer.digest, offset: 0, count: 1).count == 1)
+            await client.close()
+        }
+    }
+
     @Test("a lease holds blobs: ctr lists it, and a blob whose image is removed stays until the lease is deleted")
     func leaseHoldsContent() async throws {
         try await Self.withWork { work in
