@@ -19,7 +19,7 @@ package enum ContainerdSocket {
     }
 
     /// Connects to `path` once and closes the connection.
-    /// - Throws: `.noSocket` (no such file, or not a socket), `.permissionDenied`,
+    /// - Throws: `.noSocket` (no such file, or a file or directory that is not a socket), `.permissionDenied`,
     ///   `.unavailable` (nothing listens), `.invalidArgument` (a path over 107 bytes).
     package static func probe(_ path: String) throws(ContainerdError) {
         var address = sockaddr_un()
@@ -48,6 +48,9 @@ package enum ContainerdSocket {
         switch code {
         case ENOENT, ENOTDIR:
             throw ContainerdError(.noSocket, "no containerd socket at \(path): \(hint)")
+        case ECONNREFUSED where !isSocketOrGone(path):
+            // Linux answers a connect to a regular file or a directory with ECONNREFUSED.
+            throw ContainerdError(.noSocket, "\(path) is \(kind(of: path)), not a socket: \(hint)")
         case ECONNREFUSED:
             throw ContainerdError(.unavailable, "nothing listens on the containerd socket \(path) (containerd is not running?): \(hint)")
         case EACCES, EPERM:
@@ -57,6 +60,21 @@ package enum ContainerdSocket {
             throw ContainerdError(.noSocket, "\(path) is not a socket: \(hint)")
         default:
             throw ContainerdError(.unavailable, "cannot connect to the containerd socket \(path): \(String(cString: strerror(code)))")
+        }
+    }
+
+    private static func isSocketOrGone(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) != 0 || info.st_mode & S_IFMT == S_IFSOCK
+    }
+
+    private static func kind(of path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "not a socket" }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFREG: return "a regular file"
+        default: return "a special file"
         }
     }
 }

@@ -167,6 +167,13 @@ struct ContainerdClientTests {
             FileManager.default.createFile(atPath: work + "/file", contents: Data())
             let file = #expect(throws: ContainerdError.self) { _ = try ContainerdClient(socket: work + "/file", namespace: "default") }
             #expect(file?.code == .unavailable || file?.code == .noSocket, "\(String(describing: file))")
+            // Linux refuses a connect to a file or a directory (ECONNREFUSED): the error says
+            // what is there, not that containerd is not running.
+            #expect(file?.description.contains("\(work)/file is a regular file, not a socket") == true, "\(String(describing: file))")
+            try FileManager.default.createDirectory(atPath: work + "/directory", withIntermediateDirectories: false)
+            let directory = #expect(throws: ContainerdError.self) { _ = try ContainerdClient(socket: work + "/directory", namespace: "default") }
+            #expect(directory?.code == .noSocket)
+            #expect(directory?.description.contains("\(work)/directory is a directory, not a socket") == true, "\(String(describing: directory))")
             let bad = #expect(throws: ContainerdError.self) { _ = try ContainerdClient(socket: work + "/none.sock", namespace: "a/b") }
             #expect(bad?.code == .invalidArgument)
             #expect(ContainerdSocket.path(explicit: nil, environment: ["CONTAINERD_ADDRESS": "unix:///x/c.sock"]) == "/x/c.sock")
