@@ -48,17 +48,34 @@ enum ContainerdCompletion {
     }
 
     /// `host/repository@root` from the root's distribution-source label, else from the name.
-    /// containerd's label keys leave out the port (a `:` is not allowed there): the name's
-    /// registry gives it when its host is the label's.
     private static func origin(of image: ResolvedImage, client: ContainerdClient) async throws -> ImageReference? {
-        let named = image.name.flatMap { try? ImageReference(parsing: $0) }
-        let labels = try await client.contentInfo(image.root.digest)?.labels ?? [:]
-        if let (key, value) = labels.first(where: { $0.key.hasPrefix(sourceLabelPrefix) }), let repository = value.split(separator: ",").first {
+        origin(labels: try await client.contentInfo(image.root.digest)?.labels ?? [:], name: image.name, root: image.root.digest)
+    }
+
+    /// `host/repository@root` from a distribution-source label among `labels`, else from `name`.
+    /// containerd's label keys leave out the port (a `:` is not allowed there): the name's
+    /// registry gives it when its host is the label's. The labels are containerd's to hold but
+    /// anyone's to write (`ctr content label`): a host or repository that is not a valid
+    /// reference's (`../../x`, `evil/x`) is passed over; with several, the name's host comes
+    /// first, then the keys in order, so every run asks the same registry.
+    static func origin(labels: [String: String], name: String?, root: Digest) -> ImageReference? {
+        let named = name.flatMap { try? ImageReference(parsing: $0) }
+        let namedKey = named.map { sourceLabelPrefix + $0.domain.prefix { $0 != ":" } }
+        let keys = labels.keys.filter { $0.hasPrefix(sourceLabelPrefix) }.sorted { ($0 == namedKey ? 0 : 1, $0) < ($1 == namedKey ? 0 : 1, $1) }
+        for key in keys {
             var host = String(key.dropFirst(sourceLabelPrefix.count))
             if let named, named.domain.hasPrefix(host + ":") { host = named.domain }
-            return ImageReference(domain: host, path: String(repository), tag: nil, digest: image.root.digest)
+            for repository in labels[key, default: ""].split(separator: ",") {
+                // Parsed as a reference: a host without a dot or port is read as the first
+                // component of a docker.io repository, which checks it as strictly.
+                guard let parsed = try? ImageReference(parsing: "\(host)/\(repository)@\(root)") else { continue }
+                if parsed.domain == host { return parsed }
+                if parsed.domain == ImageReference.defaultDomain, parsed.path == "\(host)/\(repository)" {
+                    return ImageReference(domain: host, path: String(repository), tag: nil, digest: root)
+                }
+            }
         }
         guard let named else { return nil }
-        return ImageReference(domain: named.domain, path: named.path, tag: nil, digest: image.root.digest)
+        return ImageReference(domain: named.domain, path: named.path, tag: nil, digest: root)
     }
 }
