@@ -149,6 +149,6 @@ let package = Package(
                 "LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims", "Registry", "Containerd"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims", "Registry", "Containerd", "ContainerdAPI"]),
     ]
 )
