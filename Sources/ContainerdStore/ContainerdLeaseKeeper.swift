@@ -84,6 +84,22 @@ package actor ContainerdLeaseKeeper {
         try await replace()
     }
 
+    /// Runs `body` with the lease renewed every third of ``expiry`` meanwhile, as a mount's
+    /// lease is: a job that outlasts the expiry (an export of a large image, or one waiting on a
+    /// registry) keeps its blobs held. A failed renewal is tried again a period later.
+    package nonisolated func renewing<R>(_ body: () async throws -> R) async throws -> R {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: self.expiry / 3)
+                    try? await self.renew()
+                }
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+
     /// Deletes the lease (a failure is logged by the caller's next lease listing: the lease
     /// expires by itself).
     package func end() async {
