@@ -53,19 +53,32 @@ package actor ContainerdLeaseKeeper {
         guard let id else { return }
         let urgent = first.intersection(digests).subtracting(leased)
         if !urgent.isEmpty {
-            try await client.addContent(urgent.sorted { $0.description < $1.description }, toLease: id)
-            leased.formUnion(urgent)
+            guard try await add(urgent, to: id) else { return }
         }
         let rest = digests.subtracting(leased)
         background?.cancel()
         background = nil
         guard !rest.isEmpty else { return }
         if first.isEmpty {
-            try await client.addContent(rest.sorted { $0.description < $1.description }, toLease: id)
-            leased.formUnion(rest)
+            _ = try await add(rest, to: id)
             return
         }
         background = Task { await self.addInBackground(rest, to: id) }
+    }
+
+    /// Adds `digests` to lease `id`. When the lease was deleted under the keeper (`ctr leases
+    /// rm`), a new one holding every held blob replaces it now rather than at the next renewal
+    /// (a name moved meanwhile was not held at all until then).
+    /// - Returns: false when the lease was replaced (everything held is in the new one).
+    private func add(_ digests: Set<Digest>, to id: String) async throws(ContainerdError) -> Bool {
+        do throws(ContainerdError) {
+            try await client.addContent(digests.sorted { $0.description < $1.description }, toLease: id)
+            leased.formUnion(digests)
+            return true
+        } catch  where error.code == .notFound && self.id == id {
+            try await replace()
+            return false
+        }
     }
 
     private func addInBackground(_ digests: Set<Digest>, to lease: String) async {
