@@ -133,7 +133,7 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
         .testTarget(name: "BlockingWorkTests", dependencies: ["BlockingWork"]),
-        .testTarget(name: "LayoutFSCommandsTests", dependencies: ["LayoutFSCommands", "ImageStore", "ImagePull", "ImageExport"]),
+        .testTarget(name: "LayoutFSCommandsTests", dependencies: ["LayoutFSCommands", "ImageStore", "ImagePull", "ImageExport", "OCISpec"]),
         .testTarget(
             name: "ContentStoreTests", dependencies: ["ContentStore", "OCISpec", "TestSupport", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(
@@ -149,6 +149,6 @@ let package = Package(
                 "LayoutFSMount", "LayoutFS", "ImageStore", "LazyBlobs", "OCISpec", "ContentStore", "Registry", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "OCISpec"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims", "Registry", "Containerd"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestSupport", "OCISpec", "CLinuxShims", "Registry", "Containerd", "ContainerdAPI"]),
     ]
 )

@@ -20,14 +20,21 @@ extension ContainerdClient {
     }
 
     /// Every blob of the namespace (content service List, a stream of batches).
+    /// - Throws: ``ContainerdError``; `.timeout` when containerd sends nothing for ``callTimeout``.
     package func contentList() async throws(ContainerdError) -> [ContainerdContentInfo] {
         let service = Containerd_Services_Content_V1_Content.Client(wrapping: grpc)
         let (metadata, options) = (metadata, streamOptions)
-        let infos = try await calling("listing containerd's blobs in namespace \(namespace)") {
-            try await service.list(.init(), metadata: metadata, options: options) { response in
-                var infos: [Containerd_Services_Content_V1_Info] = []
-                for try await batch in response.messages { infos += batch.info }
-                return infos
+        let what = "listing containerd's blobs in namespace \(namespace)"
+        let infos = try await calling(what) {
+            try await Self.failingWhenSilent(for: callTimeout, what, socket: socket) { heard in
+                try await service.list(.init(), metadata: metadata, options: options) { response in
+                    var infos: [Containerd_Services_Content_V1_Info] = []
+                    for try await batch in response.messages {
+                        heard()
+                        infos += batch.info
+                    }
+                    return infos
+                }
             }
         }
         var result: [ContainerdContentInfo] = []
@@ -38,7 +45,8 @@ extension ContainerdClient {
     /// Streams `count` bytes of a blob from `offset` (content service Read; `count` 0 reads to
     /// the end), handing each chunk to `chunk` in order. containerd sends chunks of up to 1 MiB.
     /// - Throws: `.notFound`, `.protocolViolation` when a chunk is not at the offset that
-    ///   follows the previous one or more bytes arrive than asked for, or what `chunk` throws.
+    ///   follows the previous one or more bytes arrive than asked for, `.timeout` when containerd
+    ///   sends nothing for ``callTimeout`` (a stopped containerd), or what `chunk` throws.
     package func read(
         _ digest: Digest, offset: Int64 = 0, count: Int64 = 0, chunk: @escaping @Sendable ([UInt8]) async throws -> Void
     ) async throws(ContainerdError) -> Int64 {
@@ -49,25 +57,30 @@ extension ContainerdClient {
         request.offset = offset
         request.size = count
         let what = "reading blob \(digest) from containerd at \(socket)"
+        let asked = request
         return try await calling(what) {
-            try await service.read(request, metadata: metadata, options: options) { response in
-                // containerd 1.6 numbers chunks from 0 whatever the offset asked for
-                // (services/content's readResponseWriter); the API says the blob's offset:
-                // either is taken, from the first chunk on.
-                var received: Int64 = 0
-                var base: Int64?
-                for try await message in response.messages {
-                    if base == nil, message.offset == 0 || message.offset == offset { base = message.offset }
-                    guard let base, message.offset == base + received else {
-                        throw ContainerdError(.protocolViolation, "\(what): a chunk at offset \(message.offset) after \(received) bytes from \(offset)")
+            try await Self.failingWhenSilent(for: callTimeout, what, socket: socket) { heard in
+                try await service.read(asked, metadata: metadata, options: options) { response in
+                    // containerd 1.6 numbers chunks from 0 whatever the offset asked for
+                    // (services/content's readResponseWriter); the API says the blob's offset:
+                    // either is taken, from the first chunk on.
+                    var received: Int64 = 0
+                    var base: Int64?
+                    for try await message in response.messages {
+                        heard()
+                        if base == nil, message.offset == 0 || message.offset == offset { base = message.offset }
+                        guard let base, message.offset == base + received else {
+                            throw ContainerdError(.protocolViolation, "\(what): a chunk at offset \(message.offset) after \(received) bytes from \(offset)")
+                        }
+                        received += Int64(message.data.count)
+                        if count > 0, received > count {
+                            throw ContainerdError(.protocolViolation, "\(what): more than the \(count) bytes asked for")
+                        }
+                        try await chunk(Array(message.data))
+                        heard()
                     }
-                    received += Int64(message.data.count)
-                    if count > 0, received > count {
-                        throw ContainerdError(.protocolViolation, "\(what): more than the \(count) bytes asked for")
-                    }
-                    try await chunk(Array(message.data))
+                    return received
                 }
-                return received
             }
         }
     }

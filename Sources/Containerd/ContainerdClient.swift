@@ -8,8 +8,9 @@ import OCISpec
 /// containerd's Go client does). No gRPC type appears in its API; every failure is a
 /// ``ContainerdError`` naming the socket.
 ///
-/// Unary calls have a deadline (``callTimeout``); streams (Read, List, Subscribe) have none
-/// of their own: their caller bounds them. ``close()`` ends the connection; a client not closed
+/// Unary calls have a deadline (``callTimeout``); Read and List fail when containerd sends
+/// nothing for that long (a stream may take longer as a whole); Subscribe has none: its caller
+/// bounds it. ``close()`` ends the connection; a client not closed
 /// keeps its connection task until the process exits.
 package final class ContainerdClient: Sendable {
     /// The socket path.

@@ -19,7 +19,7 @@ package enum ContainerdSocket {
     }
 
     /// Connects to `path` once and closes the connection.
-    /// - Throws: `.noSocket` (no such file, or not a socket), `.permissionDenied`,
+    /// - Throws: `.noSocket` (no such file, or a file or directory that is not a socket), `.permissionDenied`,
     ///   `.unavailable` (nothing listens), `.invalidArgument` (a path over 107 bytes).
     package static func probe(_ path: String) throws(ContainerdError) {
         var address = sockaddr_un()
@@ -50,13 +50,12 @@ package enum ContainerdSocket {
                 .invalidArgument, "\(path) is containerd's ttrpc socket (for shims); give its gRPC socket: --containerd=\(path.dropLast(".ttrpc".count))")
         }
         guard result != 0 else { return }
-        var info = stat()
-        if code == ECONNREFUSED, stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK {
-            let kind = info.st_mode & S_IFMT == S_IFDIR ? "a directory" : "not a socket"
+        if code == ECONNREFUSED, !isSocketOrGone(path) {
+            // Linux answers a connect to a regular file or a directory with ECONNREFUSED.
             var inside = stat()
-            let suggestion =
-                kind == "a directory" && stat(path + "/containerd.sock", &inside) == 0 ? ": give --containerd=\(path)/containerd.sock" : ": \(hint)"
-            throw ContainerdError(.noSocket, "the containerd socket \(path) is \(kind)\(suggestion)")
+            let socketInside = kind(of: path) == "a directory" && stat(path + "/containerd.sock", &inside) == 0
+            throw ContainerdError(
+                .noSocket, "\(path) is \(kind(of: path)), not a socket: " + (socketInside ? "give --containerd=\(path)/containerd.sock" : hint))
         }
         switch code {
         case ENOENT, ENOTDIR:
@@ -70,6 +69,21 @@ package enum ContainerdSocket {
             throw ContainerdError(.noSocket, "\(path) is not a socket: \(hint)")
         default:
             throw ContainerdError(.unavailable, "cannot connect to the containerd socket \(path): \(String(cString: strerror(code)))")
+        }
+    }
+
+    private static func isSocketOrGone(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) != 0 || info.st_mode & S_IFMT == S_IFSOCK
+    }
+
+    private static func kind(of path: String) -> String {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "not a socket" }
+        switch info.st_mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFREG: return "a regular file"
+        default: return "a special file"
         }
     }
 }

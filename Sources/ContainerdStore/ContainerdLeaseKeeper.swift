@@ -76,13 +76,11 @@ package actor ContainerdLeaseKeeper {
         if id == nil {
             try await start(holding: first)
         } else {
+            // Until the labels are read, a renewal holds every blob.
+            held = all
             let urgent = first.subtracting(leased)
-            if !urgent.isEmpty, let id {
-                try await client.addContent(Array(urgent), toLease: id)
-                leased.formUnion(urgent)
-            }
+            if !urgent.isEmpty, let id { _ = try await add(urgent, to: id) }
         }
-        // Until the labels are read, a renewal holds every blob.
         held = all
         if waiting {
             try await holdUnlabelled(all, first: first, documents: documents, generation: generation, counted: counted)
@@ -106,11 +104,23 @@ package actor ContainerdLeaseKeeper {
         let named = all.subtracting(referenced).union(first)
         held = named
         let rest = named.subtracting(leased)
-        if !rest.isEmpty {
-            try await client.addContent(Array(rest), toLease: id)
-            if self.id == id { leased.formUnion(rest) }
+        if !rest.isEmpty { _ = try await add(rest, to: id) }
+        counted(self.id ?? id, named.count, all.count - named.count)
+    }
+
+    /// Adds `digests` to lease `id`. When the lease was deleted under the keeper (`ctr leases
+    /// rm`), a new one holding every held blob replaces it now rather than at the next renewal
+    /// (a name moved meanwhile was not held at all until then).
+    /// - Returns: false when the lease was replaced (everything held is in the new one).
+    private func add(_ digests: Set<Digest>, to id: String) async throws(ContainerdError) -> Bool {
+        do throws(ContainerdError) {
+            try await client.addContent(Array(digests), toLease: id)
+            if self.id == id { leased.formUnion(digests) }
+            return true
+        } catch  where error.code == .notFound && self.id == id {
+            try await replace()
+            return false
         }
-        counted(id, named.count, all.count - named.count)
     }
 
     /// The blobs `digest`'s `containerd.io/gc.ref.content*` labels name (read once per digest:
@@ -131,6 +141,22 @@ package actor ContainerdLeaseKeeper {
     package func renew() async throws(ContainerdError) {
         guard id != nil else { return }
         try await replace()
+    }
+
+    /// Runs `body` with the lease renewed every third of ``expiry`` meanwhile, as a mount's
+    /// lease is: a job that outlasts the expiry (an export of a large image, or one waiting on a
+    /// registry) keeps its blobs held. A failed renewal is tried again a period later.
+    package nonisolated func renewing<R>(_ body: () async throws -> R) async throws -> R {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: self.expiry / 3)
+                    try? await self.renew()
+                }
+            }
+            defer { group.cancelAll() }
+            return try await body()
+        }
     }
 
     /// Deletes the lease (a failure is logged by the caller's next lease listing: the lease

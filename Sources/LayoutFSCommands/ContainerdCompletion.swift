@@ -61,15 +61,37 @@ enum ContainerdCompletion {
     /// root whose registry is the label's host gives it (the image's own, or another name
     /// containerd has for the same root: a name moved onto a pulled image keeps its own).
     private static func origin(of image: ResolvedImage, source: ContainerdSource) async throws -> ImageReference? {
-        let named = image.name.flatMap { try? ImageReference(parsing: $0) }
-        let others = ((try? source.images.images()) ?? []).filter { $0.target.digest == image.root.digest }.compactMap { try? ImageReference(parsing: $0.name) }
-        let labels = try await source.client.contentInfo(image.root.digest)?.labels ?? [:]
-        if let (key, value) = labels.first(where: { $0.key.hasPrefix(sourceLabelPrefix) }), let repository = value.split(separator: ",").first {
+        let others = ((try? source.images.images()) ?? []).filter { $0.target.digest == image.root.digest }.map(\.name)
+        return origin(
+            labels: try await source.client.contentInfo(image.root.digest)?.labels ?? [:], name: image.name, root: image.root.digest, otherNames: others)
+    }
+
+    /// `host/repository@root` from a distribution-source label among `labels`, else from `name`.
+    /// containerd's label keys leave out the port (a `:` is not allowed there): `name`'s
+    /// registry, or one of `otherNames`' (containerd's other names of the root), gives it when
+    /// its host is the label's. The labels are containerd's to hold but anyone's to write
+    /// (`ctr content label`): a host or repository that is not a valid reference's (`../../x`,
+    /// `evil/x`) is passed over; with several, the name's host comes first, then the keys in
+    /// order, so every run asks the same registry.
+    static func origin(labels: [String: String], name: String?, root: Digest, otherNames: [String] = []) -> ImageReference? {
+        let named = name.flatMap { try? ImageReference(parsing: $0) }
+        let withPorts = ([named].compactMap { $0 } + otherNames.compactMap { try? ImageReference(parsing: $0) }).filter { $0.domain.contains(":") }
+        let namedKey = named.map { sourceLabelPrefix + $0.domain.prefix { $0 != ":" } }
+        let keys = labels.keys.filter { $0.hasPrefix(sourceLabelPrefix) }.sorted { ($0 == namedKey ? 0 : 1, $0) < ($1 == namedKey ? 0 : 1, $1) }
+        for key in keys {
             var host = String(key.dropFirst(sourceLabelPrefix.count))
-            if let withPort = ([named].compactMap { $0 } + others).first(where: { $0.domain.hasPrefix(host + ":") }) { host = withPort.domain }
-            return ImageReference(domain: host, path: String(repository), tag: nil, digest: image.root.digest)
+            if let withPort = withPorts.first(where: { $0.domain.hasPrefix(host + ":") }) { host = withPort.domain }
+            for repository in labels[key, default: ""].split(separator: ",") {
+                // Parsed as a reference: a host without a dot or port is read as the first
+                // component of a docker.io repository, which checks it as strictly.
+                guard let parsed = try? ImageReference(parsing: "\(host)/\(repository)@\(root)") else { continue }
+                if parsed.domain == host { return parsed }
+                if parsed.domain == ImageReference.defaultDomain, parsed.path == "\(host)/\(repository)" {
+                    return ImageReference(domain: host, path: String(repository), tag: nil, digest: root)
+                }
+            }
         }
         guard let named else { return nil }
-        return ImageReference(domain: named.domain, path: named.path, tag: nil, digest: image.root.digest)
+        return ImageReference(domain: named.domain, path: named.path, tag: nil, digest: root)
     }
 }

@@ -85,13 +85,17 @@ struct Export: AsyncParsableCommand {
             }
             plan = try LayoutPlan(store: store, images: resolved, shape: shape)
         }
-        // From containerd: a lease holds what is copied until the copy is done.
+        // From containerd: a lease holds what is copied until the copy is done, renewed as a
+        // mount's is (an export may outlast its expiry).
         let keeper = source.map { ContainerdLeaseKeeper(client: $0.client, prefix: "layoutfs-export-\(getpid())", expiry: ContainerdMount.expiry) }
         try await keeper?.hold(plan.blobs, waiting: true)
         do {
-            // Read through containerd's API: what is copied is read as files from the store.
-            if let source, source.access == .api { try await source.copyBlobs(plan.blobs, into: store) }
-            try await write(plan, from: store, to: destination)
+            let copy = {
+                // Read through containerd's API: what is copied is read as files from the store.
+                if let source, source.access == .api { try await source.copyBlobs(plan.blobs, into: store) }
+                try await write(plan, from: store, to: destination)
+            }
+            if let keeper { try await keeper.renewing(copy) } else { try await copy() }
         } catch {
             await keeper?.end()
             throw error

@@ -80,6 +80,30 @@ struct ContainerdClientTests {
         }
     }
 
+    @Test(
+        "a Read or a List of a stopped containerd fails once it has sent nothing for the call deadline (it waited forever: export through the API hung), and works again once containerd goes on",
+        .timeLimit(.minutes(1)))
+    func stoppedContainerdStreams() async throws {
+        try await Self.withWork { work in
+            let (containerd, built, _) = try Self.filled(work)
+            let client = try ContainerdClient(socket: containerd.socket, namespace: "default", callTimeout: .seconds(2), executor: Self.executor)
+            let layer = built.images[0].layers[0]
+            #expect(try await client.read(layer.digest, offset: 0, count: 1).count == 1)
+            containerd.pause()
+            defer { containerd.resume() }
+            let started = ContinuousClock.now
+            let read = await #expect(throws: ContainerdError.self) { _ = try await client.read(layer.digest) { _ in } }
+            #expect(read?.code == .timeout, "\(String(describing: read))")
+            #expect(read?.description.contains("sent nothing for 2") == true, "\(String(describing: read))")
+            let list = await #expect(throws: ContainerdError.self) { _ = try await client.contentList() }
+            #expect(list?.code == .timeout, "\(String(describing: list))")
+            #expect(ContinuousClock.now - started < .seconds(20))
+            containerd.resume()
+            #expect(try await client.read(layer.digest, offset: 0, count: 1).count == 1)
+            await client.close()
+        }
+    }
+
     @Test("a lease holds blobs: ctr lists it, and a blob whose image is removed stays until the lease is deleted")
     func leaseHoldsContent() async throws {
         try await Self.withWork { work in
@@ -143,6 +167,13 @@ struct ContainerdClientTests {
             FileManager.default.createFile(atPath: work + "/file", contents: Data())
             let file = #expect(throws: ContainerdError.self) { _ = try ContainerdClient(socket: work + "/file", namespace: "default") }
             #expect(file?.code == .unavailable || file?.code == .noSocket, "\(String(describing: file))")
+            // Linux refuses a connect to a file or a directory (ECONNREFUSED): the error says
+            // what is there, not that containerd is not running.
+            #expect(file?.description.contains("\(work)/file is a regular file, not a socket") == true, "\(String(describing: file))")
+            try FileManager.default.createDirectory(atPath: work + "/directory", withIntermediateDirectories: false)
+            let directory = #expect(throws: ContainerdError.self) { _ = try ContainerdClient(socket: work + "/directory", namespace: "default") }
+            #expect(directory?.code == .noSocket)
+            #expect(directory?.description.contains("\(work)/directory is a directory, not a socket") == true, "\(String(describing: directory))")
             let bad = #expect(throws: ContainerdError.self) { _ = try ContainerdClient(socket: work + "/none.sock", namespace: "a/b") }
             #expect(bad?.code == .invalidArgument)
             #expect(ContainerdSocket.path(explicit: nil, environment: ["CONTAINERD_ADDRESS": "unix:///x/c.sock"]) == "/x/c.sock")

@@ -50,9 +50,16 @@ final class ContainerdServer {
         _ = Harness.wait(child.pid)
     }
 
-    /// Stops containerd (SIGSTOP): it answers nothing, as a stalled daemon; ``kill9()`` ends it.
-    func stop() {
+    /// Stops containerd (SIGSTOP), as a hung daemon would be: its socket still accepts
+    /// connections and nothing answers. Always ``resume()`` after (a stopped containerd would
+    /// not end at the test's end).
+    func pause() {
         kill(child.pid, SIGSTOP)
+    }
+
+    /// Lets a ``pause()``d containerd run again (SIGCONT).
+    func resume() {
+        kill(child.pid, SIGCONT)
     }
 
     /// Starts containerd again on the same root and socket (after ``kill9()``).

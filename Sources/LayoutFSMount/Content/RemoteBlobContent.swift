@@ -11,24 +11,31 @@ package protocol RemoteBlobReader: Sendable {
 }
 
 /// An open blob read through a ``RemoteBlobReader``: each read is one call, completed from the
-/// task that makes it. The bytes are the content store's own (as a content directory's file
-/// would be), so the kernel may keep their pages.
+/// task that makes it (through ``RemoteReads``, which fails it early when the store stalls).
+/// The bytes are the content store's own (as a content directory's file would be), so the
+/// kernel may keep their pages.
 struct RemoteBlobContent: FileContent {
     let reader: any RemoteBlobReader
     let descriptor: Descriptor
+    let reads: RemoteReads
 
     var keepsPages: Bool { true }
 
     func read(offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void) {
         let count = Int(max(0, min(Int64(byteCount), descriptor.size - offset)))
         guard count > 0 else { return completion(.success(.bytes([]))) }
-        let (reader, digest) = (reader, descriptor.digest)
+        let (reader, digest, reads) = (reader, descriptor.digest, reads)
+        let id: UInt64
+        switch reads.begin(digest, completion) {
+        case .success(let begun): id = begun
+        case .failure(let error): return completion(.failure(error))
+        }
         Task {
             do {
                 let bytes = try await reader.read(digest, offset: offset, byteCount: count)
-                completion(.success(.bytes(bytes)))
+                reads.end(digest, id, .success(.bytes(bytes)))
             } catch {
-                completion(.failure(LayoutFSError(.io, "cannot read blob \(digest): \(error)")))
+                reads.end(digest, id, .failure(LayoutFSError(.io, "cannot read blob \(digest): \(error)")))
             }
         }
     }

@@ -18,6 +18,7 @@ package final class StoreBlobs: BlobProvider {
     private let lazy: LazyBlobProvider?
     private let remote: (any RemoteBlobReader)?
     private let files: BlobFileCache
+    private let remoteReads = RemoteReads()
 
     /// - Parameters:
     ///   - lazy: serves blobs that are not local; nil for a mount that shows local blobs only.
@@ -39,7 +40,7 @@ package final class StoreBlobs: BlobProvider {
         }
         files.evict(digest)
         if let remote, store.isRemoteOnly(digest) {
-            return RemoteBlobContent(reader: remote, descriptor: descriptor)
+            return RemoteBlobContent(reader: remote, descriptor: descriptor, reads: remoteReads)
         }
         let opened: OpenedBlob
         do {
@@ -74,7 +75,8 @@ package final class StoreBlobs: BlobProvider {
     package var bytesFetched: Int64 { lazy?.bytesFetched ?? 0 }
 
     package func readTimedOut(_ digest: Digest, after deadline: Duration) -> String? {
-        lazy?.readTimedOut(digest, after: deadline)
+        if remote != nil, let why = remoteReads.timedOut(digest, after: deadline) { return why }
+        return lazy?.readTimedOut(digest, after: deadline)
     }
 
     /// The blob's file opened anew after the one a handle reads was replaced in the store; nil
