@@ -29,7 +29,9 @@ package actor ContainerdLeaseKeeper {
     private var leased: Set<Digest> = []
     private var sequence = 0
     private var background: Task<Void, Never>?
-    /// Counts ``hold(_:waiting:counted:)`` calls: a background naming of an earlier one stops.
+    /// The label pass of a deferred hold, not started yet.
+    private var pendingPass: (@Sendable () async -> Void)?
+    /// Counts ``hold(_:waiting:deferred:counted:)`` calls: a background naming of an earlier one stops.
     private var generation = 0
     /// What each manifest or index read so far names in its gc.ref labels.
     private var labelled: [Digest: Set<Digest>] = [:]
@@ -59,12 +61,13 @@ package actor ContainerdLeaseKeeper {
     /// others are named too. So a 10,000-layer image that containerd pulled is held by a few
     /// calls, not 10,000. Reading the labels (content Info; a 10,000-layer manifest's is a
     /// megabyte) and naming the unlabelled blobs happen before this returns when `waiting`,
-    /// else in a task of the keeper's own, right after (a later call takes over).
+    /// else in a task of the keeper's own, right after (a later call takes over), or when
+    /// `deferred`, once ``startDeferredPass()`` is called.
     /// - Parameter counted: told the lease, how many blobs it names and how many it holds
     ///   through labels, once known.
     /// - Throws: ``ContainerdError``.
     package func hold(
-        _ blobs: [Descriptor], waiting: Bool = false,
+        _ blobs: [Descriptor], waiting: Bool = false, deferred: Bool = false,
         counted: @escaping @Sendable (_ lease: String, _ named: Int, _ throughLabels: Int) -> Void = { _, _, _ in }
     ) async throws(ContainerdError) {
         let documents = blobs.filter { ManifestNode.hasChildren($0.mediaType) || $0.mediaType.isImageConfiguration }
@@ -82,16 +85,31 @@ package actor ContainerdLeaseKeeper {
             if !urgent.isEmpty, let id { _ = try await add(urgent, to: id) }
         }
         held = all
+        let generation = generation
+        let pass = { @Sendable [self] () async -> Void in
+            _ = try? await self.holdUnlabelled(all, first: first, documents: documents, generation: generation, counted: counted)
+        }
         if waiting {
             try await holdUnlabelled(all, first: first, documents: documents, generation: generation, counted: counted)
+        } else if deferred {
+            pendingPass = pass
         } else {
-            let generation = generation
-            background = Task { try? await self.holdUnlabelled(all, first: first, documents: documents, generation: generation, counted: counted) }
+            pendingPass = nil
+            background = Task { await pass() }
         }
     }
 
+    /// Starts the label pass a ``hold(_:waiting:deferred:counted:)`` with `deferred` left for
+    /// later (a mount: once it is live, so that reading a megabyte of labels does not compete
+    /// with mount start for the cores).
+    package func startDeferredPass() {
+        guard let pass = pendingPass else { return }
+        pendingPass = nil
+        background = Task { await pass() }
+    }
+
     /// Names the blobs of `all` that no label of `documents` names (and `first`), unless a
-    /// later ``hold(_:waiting:counted:)`` took over. A manifest whose labels cannot be read
+    /// later ``hold(_:waiting:deferred:counted:)`` took over. A manifest whose labels cannot be read
     /// covers nothing: its children are named.
     private func holdUnlabelled(
         _ all: Set<Digest>, first: Set<Digest>, documents: [Descriptor], generation: Int, counted: @Sendable (String, Int, Int) -> Void

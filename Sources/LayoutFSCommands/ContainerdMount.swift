@@ -33,11 +33,13 @@ struct ContainerdMount: BlobHolder {
 
     /// Manifests, indexes and configs are held before this returns; the layers they name in
     /// containerd's gc.ref labels through them, and the others right after, in the background
-    /// (``ContainerdLeaseKeeper/hold(_:waiting:counted:)``): a 10,000-layer image is ready
+    /// (``ContainerdLeaseKeeper/hold(_:waiting:deferred:counted:)``): a 10,000-layer image is ready
     /// without reading a megabyte of labels or making 10,000 AddResource calls first.
     func hold(_ blobs: [Descriptor]) async throws {
         let (logger, count) = (logger, blobs.count)
-        try await keeper.hold(blobs) { lease, named, throughLabels in
+        // The first generation's labels are read once the mount is live (maintain).
+        let first = await keeper.id == nil
+        try await keeper.hold(blobs, deferred: first) { lease, named, throughLabels in
             logger.info("containerd lease \(lease) holds \(count) blobs: \(named) named, \(throughLabels) through containerd's gc.ref labels")
         }
     }
@@ -47,6 +49,7 @@ struct ContainerdMount: BlobHolder {
     var holdingNamespace: String? { source.client.namespace }
 
     func maintain(held: @escaping @Sendable (String) -> Void) async {
+        await keeper.startDeferredPass()
         let (keeper, logger) = (keeper, logger)
         await withTaskGroup(of: Void.self) { group in
             let (source, store) = (source, store)

@@ -103,13 +103,26 @@ struct Mount: AsyncParsableCommand {
             let (store, source) = try await containerd.apply(
                 to: try contentDirectory.absolute().apply(to: try self.store.absolute().openStore()), content: contentDirectory.content)
             guard chdir("/") == 0 else { throw CommandFailure("cannot change directory to /: \(String(cString: strerror(errno)))") }
-            let request = try MountRequest(bytes: try Self.readRequest(requestFd))
+            var request = try MountRequest(bytes: try Self.readRequest(requestFd))
             try Self.checkRequest(request, mountpoint: mountpoint, store: store)
+            if !request.unresolved.isEmpty {
+                // Left to the daemon by a command that did not connect to containerd.
+                let changeCount = try? store.images.changeCount()
+                request.images = try await resolve(request.unresolved, in: store, source: source)
+                (request.unresolved, request.changeCount) = ([], changeCount)
+            }
             try await serve(request, store: store, source: source, leased: {})
             return
         }
-        let (store, source) = try await containerd.apply(to: try contentDirectory.apply(to: try self.store.openStore()), content: contentDirectory.content)
-        let request = try await decide(store: store, source: source)
+        // With --containerd, a command that starts a daemon leaves containerd to it: the daemon
+        // connects anyway, for its lease (one gRPC connection fewer before the mount is ready).
+        let deferred = containerd.isEnabled && !foreground
+        if deferred, contentDirectory.content != nil { throw CommandFailure("--content and --containerd both give a content directory: give one") }
+        let (store, source) =
+            deferred
+            ? (try contentDirectory.apply(to: try self.store.openStore()), nil)
+            : try await containerd.apply(to: try contentDirectory.apply(to: try self.store.openStore()), content: contentDirectory.content)
+        let request = try await decide(store: store, source: source, deferred: deferred)
         if foreground {
             try await serve(request.request, store: store, source: source, leased: { request.gcLock.release() })
         } else {
@@ -143,31 +156,19 @@ struct Mount: AsyncParsableCommand {
 
     /// Resolves the images once (pulling `docker://REF` lazily first), checks the mountpoint and
     /// holds prune off until the daemon's lease exists. The daemon plans (``MountService``).
-    private func decide(store: Store, source: ContainerdSource?) async throws -> (request: MountRequest, gcLock: GCLock) {
+    private func decide(store: Store, source: ContainerdSource?, deferred: Bool) async throws -> (request: MountRequest, gcLock: GCLock) {
         // As the kernel will name it (symlinks followed, no trailing "/"): every check, the lock's
         // included, and the mount record see the one path.
         let mountpoint = try Self.mountpoint(arguments)
         let gcLock = try self.store.holdAgainstPrune(store)
         var specifiers = try arguments.dropLast().map { try ImageSpecifier(parsing: $0) }
-        if source != nil { try ContainerdResolution.refuseRegistryReferences(specifiers) }
+        if containerd.isEnabled { try ContainerdResolution.refuseRegistryReferences(specifiers) }
         // docker://REF: pull --lazy first (manifests and configs only), then REF.
         specifiers = try await DockerReferencePull.pullLazily(specifiers, into: store, registry: registry, platform: try platform.parsed())
         let changeCount = try? store.images.changeCount()
-        let resolved: [ResolvedImage]
-        if let source {
-            resolved = try await ContainerdResolution.resolve(specifiers, in: store, source: source)
-        } else {
-            resolved = try specifiers.map { try store.resolve($0) }
-        }
-        // A digest prefix stands for what it resolved to: the digest it pins, or the name to
-        // follow (bare hex that no digest starts with).
-        for (i, specifier) in specifiers.enumerated() {
-            guard case .digestPrefix = specifier else { continue }
-            specifiers[i] = try resolved[i].name.map { ImageSpecifier.name(try ImageReference(parsing: $0)) } ?? .digest(resolved[i].root.digest)
-        }
         // What containerd lacks is completed by the daemon, when its plan finds a blob missing
         // (ContainerdMount.complete): a walk of the image's closure here would be a second one.
-        let images = try contentDirectory.name(resolved)
+        let images = deferred ? [] : try await resolve(specifiers, in: store, source: source)
         let shape = try format.shape(platform)
         // A quick answer before a daemon starts; the daemon checks again under the mount lock
         // (and removes a stale mount there).
@@ -181,9 +182,26 @@ struct Mount: AsyncParsableCommand {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")
         }
         let request = MountRequest(
-            mountpoint: mountpoint, images: zip(specifiers, images).map { MountRequest.Image(specifier: $0, resolved: $1) }, changeCount: changeCount,
-            shape: shape)
+            mountpoint: mountpoint, images: images, changeCount: deferred ? nil : changeCount, shape: shape, unresolved: deferred ? specifiers : [])
         return (request, gcLock)
+    }
+
+    /// The IMAGE arguments resolved (against containerd's names with `source`), each with how
+    /// it is followed: a digest prefix stands for what it resolved to, the digest it pins or
+    /// the name to follow (bare hex that no digest starts with).
+    private func resolve(_ given: [ImageSpecifier], in store: Store, source: ContainerdSource?) async throws -> [MountRequest.Image] {
+        var specifiers = given
+        let resolved: [ResolvedImage]
+        if let source {
+            resolved = try await ContainerdResolution.resolve(specifiers, in: store, source: source)
+        } else {
+            resolved = try specifiers.map { try store.resolve($0) }
+        }
+        for (i, specifier) in specifiers.enumerated() {
+            guard case .digestPrefix = specifier else { continue }
+            specifiers[i] = try resolved[i].name.map { ImageSpecifier.name(try ImageReference(parsing: $0)) } ?? .digest(resolved[i].root.digest)
+        }
+        return zip(specifiers, try contentDirectory.name(resolved)).map { MountRequest.Image(specifier: $0, resolved: $1) }
     }
 
     /// The mountpoint (the last argument) as the kernel will name it; when it does not exist but
@@ -298,7 +316,7 @@ struct Mount: AsyncParsableCommand {
             }
         }
         if ready {
-            let names = request.images.map { $0.resolved.name ?? $0.resolved.root.digest.description }.joined(separator: ", ")
+            let names = request.names.joined(separator: ", ")
             print("mounted \(names) at \(mountpoint) (pid \(pid), log \(logPath))")
             return
         }
@@ -310,7 +328,11 @@ struct Mount: AsyncParsableCommand {
             // Permission denied") to the daemon's stderr: the log, not the user's terminal.
             let libfuse = log.split(separator: "\n").filter { $0.hasPrefix("fuse:") || $0.hasPrefix("fusermount") }
             let said = libfuse.isEmpty ? "" : "\n" + libfuse.joined(separator: "\n")
-            throw CommandFailure("\(failure)\(said)\n(full log: \(logPath))")
+            // The log's path when it holds more than the error itself (a failure to resolve an
+            // image or reach containerd says all there is to say).
+            let more = log.split(separator: "\n").contains { $0 != "layoutfs: error: \(failure)" }
+            if !more { unlink(logPath) }
+            throw CommandFailure("\(failure)\(said)" + (more ? "\n(full log: \(logPath))" : ""))
         }
         let lastLines = log.split(separator: "\n").suffix(5).map { line in
             line.hasPrefix("layoutfs: error: ") ? String(line.dropFirst("layoutfs: error: ".count)) : String(line)

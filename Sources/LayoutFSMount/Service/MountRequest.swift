@@ -26,12 +26,23 @@ package struct MountRequest: Sendable, Equatable {
     /// meta.db's change counter read before the images were resolved.
     package var changeCount: Int64?
     package var shape: LayoutPlan.Shape
+    /// IMAGE arguments the daemon resolves itself (`images` is then empty): with
+    /// `--containerd` the daemon connects to containerd anyway (for its lease), and the
+    /// command connecting too would be one more gRPC connection on the way to a ready mount.
+    package var unresolved: [ImageSpecifier]
 
-    package init(mountpoint: String, images: [Image], changeCount: Int64?, shape: LayoutPlan.Shape) {
+    package init(mountpoint: String, images: [Image], changeCount: Int64?, shape: LayoutPlan.Shape, unresolved: [ImageSpecifier] = []) {
         self.mountpoint = mountpoint
         self.images = images
         self.changeCount = changeCount
         self.shape = shape
+        self.unresolved = unresolved
+    }
+
+    /// The images as the user should read them: resolved names (or digests), else the
+    /// arguments the daemon resolves.
+    package var names: [String] {
+        images.isEmpty ? unresolved.map(\.description) : images.map { $0.resolved.name ?? $0.resolved.root.digest.description }
     }
 
     /// The request as one JSON object.
@@ -54,6 +65,7 @@ package struct MountRequest: Sendable, Equatable {
             ("shape", .object(shapeMembers)),
         ]
         if let changeCount { members.append(("changeCount", .number(String(changeCount)))) }
+        if !unresolved.isEmpty { members.append(("unresolved", .array(unresolved.map { .string($0.description) }))) }
         return .object(members)
     }
 
@@ -75,8 +87,17 @@ package struct MountRequest: Sendable, Equatable {
             throw fail("shape")
         }
         let platform = try shapeJSON["platform"].map { json throws(OCISpecError) in try Platform(json: json) }
+        var unresolved: [ImageSpecifier] = []
+        if let list = json["unresolved"] {
+            guard let items = list.arrayValue, !items.isEmpty, images.isEmpty else { throw fail("unresolved images") }
+            for item in items {
+                guard let text = item.stringValue else { throw fail("unresolved images") }
+                unresolved.append(try ImageSpecifier(parsing: text))
+            }
+        }
+        guard !images.isEmpty || !unresolved.isEmpty else { throw fail("images") }
         self.init(
             mountpoint: mountpoint, images: images, changeCount: json["changeCount"]?.int64Value,
-            shape: LayoutPlan.Shape(platform: platform, oci: oci, dockerManifest: dockerManifest))
+            shape: LayoutPlan.Shape(platform: platform, oci: oci, dockerManifest: dockerManifest), unresolved: unresolved)
     }
 }
