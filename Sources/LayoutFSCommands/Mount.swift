@@ -100,8 +100,13 @@ struct Mount: AsyncParsableCommand {
             // was started in busy (unmounting the file system holding it would fail with
             // EBUSY): relative paths are made absolute, then it moves to /.
             let mountpoint = try MountTable.canonicalMountpoint(arguments.last!)
-            let (store, source) = try await containerd.apply(
-                to: try contentDirectory.absolute().apply(to: try self.store.absolute().openStore()), content: contentDirectory.content)
+            // containerd is connected to while the store opens (the socket made absolute first).
+            let (socket, namespace) = (containerd.socket, containerd.chosenNamespace)
+            let connecting = containerd.isEnabled ? Task { try await ContainerdSource.connect(socket: socket, namespace: namespace) } : nil
+            let own = try contentDirectory.absolute().apply(to: try self.store.absolute().openStore())
+            let source = try await connecting?.value
+            if source != nil, contentDirectory.content != nil { throw CommandFailure("--content and --containerd both give a content directory: give one") }
+            let store = try await source?.applied(to: own) ?? own
             guard chdir("/") == 0 else { throw CommandFailure("cannot change directory to /: \(String(cString: strerror(errno)))") }
             var request = try MountRequest(bytes: try Self.readRequest(requestFd))
             try Self.checkRequest(request, mountpoint: mountpoint, store: store)
