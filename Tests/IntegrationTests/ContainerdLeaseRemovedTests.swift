@@ -6,16 +6,6 @@ import Testing
 /// A mount's containerd lease deleted under it (`ctr leases rm`).
 @Suite("containerd lease removed under a mount", .serialized)
 struct ContainerdLeaseRemovedTests {
-    /// Imports a one-image layout named `name` into containerd (no unpacking).
-    private static func importImage(_ containerd: ContainerdServer, _ work: String, _ directory: String, name: String) throws -> BuiltImage {
-        let layout = try ImageBuilder(path: work + "/" + directory)
-        let image = try layout.addImage()
-        try layout.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: name)])
-        try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/\(directory).tar", "oci-layout", "index.json", "blobs"])
-        try containerd.ctr(["images", "import", "--no-unpack", work + "/\(directory).tar"])
-        return image
-    }
-
     @Test(
         "after ctr leases rm of a mount's lease, a name moved under the mount gets a new lease at once that holds its blobs through ctr images rm and garbage collection (nothing held them until the next renewal, 100 s later)"
     )
@@ -23,7 +13,7 @@ struct ContainerdLeaseRemovedTests {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
             let containerd = try ContainerdServer(directory: work + "/containerd")
-            _ = try Self.importImage(containerd, work, "app", name: "docker.io/demo/app:1")
+            _ = try containerd.importBuilt(work + "/app", name: "docker.io/demo/app:1")
             let store = work + "/store"
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
@@ -34,7 +24,7 @@ struct ContainerdLeaseRemovedTests {
             #expect(try containerd.ctr(["leases", "ls", "-q"]).stdout.contains(first))
             try containerd.ctr(["leases", "rm", first])
 
-            let next = try Self.importImage(containerd, work, "next", name: "docker.io/demo/next:2")
+            let next = try containerd.importBuilt(work + "/next", name: "docker.io/demo/next:2")
             try containerd.ctr(["images", "tag", "--force", "docker.io/demo/next:2", "docker.io/demo/app:1"])
             try LazyMountTests.waitUntil("index.json shows the moved name") {
                 (try? String(contentsOfFile: mnt + "/index.json", encoding: .utf8))?.contains(next.manifest.digest.description) == true

@@ -19,22 +19,13 @@ struct ContainerdMountTests {
         try Harness.makeDemoImage(at: work + "/src")
         try Harness.runOK(["skopeo", "copy", "oci:\(work)/src:1.35", "oci-archive:\(work)/image.tar:docker.io/demo/busybox:1.35"])
         try containerd.ctr(["images", "import", work + "/image.tar"])
-        let other = try ImageBuilder(path: work + "/other")
-        let image = try other.addImage()
-        try other.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: "docker.io/demo/other:1")])
-        try Harness.runOK(["tar", "-C", other.path, "-cf", work + "/other.tar", "oci-layout", "index.json", "blobs"])
-        try containerd.ctr(["images", "import", "--no-unpack", work + "/other.tar"], namespace: "other")
+        try containerd.importBuilt(work + "/other", name: "docker.io/demo/other:1", namespace: "other")
         return containerd
     }
 
     /// A second image in `default`, docker.io/demo/next:2, to move a name onto.
     private static func importNext(_ containerd: ContainerdServer, _ work: String) throws -> BuiltImage {
-        let layout = try ImageBuilder(path: work + "/next")
-        let next = try layout.addImage()
-        try layout.writeIndex([ImageBuilder.entry(next.manifest, refName: "2", imageName: "docker.io/demo/next:2")])
-        try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/next.tar", "oci-layout", "index.json", "blobs"])
-        try containerd.ctr(["images", "import", "--no-unpack", work + "/next.tar"])
-        return next
+        try containerd.importBuilt(work + "/next", name: "docker.io/demo/next:2")
     }
 
     /// Runs containerd's garbage collection now: a lease deleted with --sync collects.
@@ -327,11 +318,7 @@ struct ContainerdMountTests {
         try await withTaskExecutorPreference(ContainerdClientTests.executor) {
             try await Harness.withWorkDirectoryAsync { work in
                 let containerd = try ContainerdServer(directory: work + "/containerd")
-                let layout = try ImageBuilder(path: work + "/plain")
-                let image = try layout.addImage()
-                try layout.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: "docker.io/demo/plain:1")])
-                try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/plain.tar", "oci-layout", "index.json", "blobs"])
-                try containerd.ctr(["images", "import", "--no-unpack", work + "/plain.tar"])
+                let image = try containerd.importBuilt(work + "/plain", name: "docker.io/demo/plain:1")
                 // As a builder that writes no gc.ref labels leaves it: its own lease holds the blobs
                 // (an empty value removes a label; without a lease the collector takes them).
                 let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: ContainerdClientTests.executor)
@@ -409,13 +396,9 @@ struct ContainerdMountTests {
     func containerdDiesMidExport() throws {
         try Harness.withWorkDirectory { work in
             let containerd = try ContainerdServer(directory: work + "/containerd")
-            let layout = try ImageBuilder(path: work + "/big")
             // Large enough that the copy through the Read call is still under way when the lease
             // is seen (about a third of a second in a release build, more in a debug one).
-            let image = try layout.addImage(layers: [[UInt8](repeating: 0x5a, count: 96 << 20)])
-            try layout.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: "docker.io/demo/big:1")])
-            try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/big.tar", "oci-layout", "index.json", "blobs"])
-            try containerd.ctr(["images", "import", "--no-unpack", work + "/big.tar"])
+            let image = try containerd.importBuilt(work + "/big", name: "docker.io/demo/big:1", layers: [[UInt8](repeating: 0x5a, count: 96 << 20)])
             let store = work + "/store"
             let out = work + "/out"
             let export = try Harness.spawn(

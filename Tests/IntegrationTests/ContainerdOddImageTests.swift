@@ -28,11 +28,7 @@ struct ContainerdOddImageTests {
         try await withTaskExecutorPreference(ContainerdClientTests.executor) {
             try await Harness.withWorkDirectoryAsync { work in
                 let containerd = try ContainerdServer(directory: work + "/containerd")
-                let layout = try ImageBuilder(path: work + "/app")
-                let image = try layout.addImage()
-                try layout.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: "docker.io/demo/app:1")])
-                try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/app.tar", "oci-layout", "index.json", "blobs"])
-                try containerd.ctr(["images", "import", "--no-unpack", work + "/app.tar"])
+                try containerd.importBuilt(work + "/app", name: "docker.io/demo/app:1")
                 let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: ContainerdClientTests.executor)
                 try await Self.createImage(client, name: "docker.io/demo/odd:1", digest: "sha384:" + String(repeating: "a", count: 96), size: 500)
 

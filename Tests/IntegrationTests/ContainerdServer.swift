@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -65,6 +66,19 @@ final class ContainerdServer {
     /// Starts containerd again on the same root and socket (after ``kill9()``).
     func restart() throws {
         child = try Self.start(directory: directory, socket: socket)
+    }
+
+    /// Builds a one-platform image in `directory` (`layers`, else two small random ones), and
+    /// imports it as `name` (its tag the layout's ref name) with `ctr images import --no-unpack`.
+    @discardableResult
+    func importBuilt(_ directory: String, name: String, layers: [[UInt8]]? = nil, namespace: String = "default") throws -> BuiltImage {
+        let layout = try ImageBuilder(path: directory)
+        let image = try layout.addImage(layers: layers)
+        let tag = name.split(separator: ":").last.map(String.init) ?? "latest"
+        try layout.writeIndex([ImageBuilder.entry(image.manifest, refName: tag, imageName: name)])
+        try Harness.runOK(["tar", "-C", directory, "-cf", directory + ".tar", "oci-layout", "index.json", "blobs"])
+        try ctr(["images", "import", "--no-unpack", directory + ".tar"], namespace: namespace)
+        return image
     }
 
     /// `ctr images import --index-name NAME` of an archive.

@@ -18,11 +18,7 @@ struct ContainerdStallTests {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
             let containerd = try ContainerdServer(directory: work + "/containerd")
-            let layout = try ImageBuilder(path: work + "/big")
-            let image = try layout.addImage(layers: [ImageBuilder.randomBytes(16 << 20)])
-            try layout.writeIndex([ImageBuilder.entry(image.manifest, refName: "1", imageName: "docker.io/demo/big:1")])
-            try Harness.runOK(["tar", "-C", layout.path, "-cf", work + "/big.tar", "oci-layout", "index.json", "blobs"])
-            try containerd.ctr(["images", "import", "--no-unpack", work + "/big.tar"])
+            let image = try containerd.importBuilt(work + "/big", name: "docker.io/demo/big:1", layers: [ImageBuilder.randomBytes(16 << 20)])
             let store = work + "/store"
             let mnt = work + "/mnt"
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
