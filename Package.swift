@@ -42,6 +42,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(name: "OCISpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .target(name: "LayerIndex", dependencies: ["OCISpec"], swiftSettings: strict),
         .target(
             name: "ContentStore",
             dependencies: [
@@ -132,6 +133,7 @@ let package = Package(
             dependencies: ["OCISpec", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/TestSupport"),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
+        .testTarget(name: "LayerIndexTests", dependencies: ["LayerIndex"]),
         .testTarget(name: "BlockingWorkTests", dependencies: ["BlockingWork"]),
         .testTarget(name: "LayoutFSCommandsTests", dependencies: ["LayoutFSCommands", "ImageStore", "ImagePull", "ImageExport", "OCISpec"]),
         .testTarget(
