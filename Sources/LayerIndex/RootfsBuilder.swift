@@ -1,0 +1,131 @@
+/// Applies layers' member tables in order into a ``RootfsTree``, as OCI image-spec layer.md
+/// "Applying Changesets" and "Whiteouts" say and `umoci unpack` does:
+/// - a layer's whiteouts (`.wh.NAME`) and opaque markers (`.wh..wh..opq`) apply to the layers
+///   below it only, whatever their place in its stream: they are applied before its other
+///   members, and never shown;
+/// - a member replaces what its path named (a directory over a directory keeps the lower
+///   one's entries and takes the new attributes; anything else replaces the whole subtree);
+/// - parents a member implies but no member names are directories 0755 owned by root, and
+///   replace a non-directory in the way;
+/// - a hard link names a path present at that point (in a lower layer, or earlier in its own)
+///   and shares its node.
+package struct RootfsBuilder {
+    private var nodes: [RootfsTree.Node] = [.impliedDirectory]
+    private var entries: [Int: [String: Int]] = [0: [:]]
+
+    package init() {}
+
+    /// Applies layer number `layer` (0 first) with its members in stream order.
+    /// - Throws: ``LayerIndexError/Code/invalidMember`` for a whiteout of `.` or `..`, or a
+    ///   hard link whose target is not present (missing, later in the stream, a directory).
+    package mutating func apply(layer: Int, members: [TarMember]) throws(LayerIndexError) {
+        for member in members where !Self.isAUFSMetadata(member.path) {
+            let (parent, name) = Self.split(member.path)
+            if name == ".wh..wh..opq" {
+                if let directory = lookUp(parent), nodes[directory].kind == .directory { entries[directory] = [:] }
+            } else if name.hasPrefix(".wh.") {
+                let hidden = String(name.dropFirst(".wh.".count))
+                guard !hidden.isEmpty, hidden != ".", hidden != ".." else {
+                    throw LayerIndexError(
+                        .invalidMember, "layer \(layer) has a whiteout of \(TarPath.quoted(hidden)) in \(TarPath.quoted(parent)), which names no entry")
+                }
+                if let directory = lookUp(parent) { entries[directory]?[hidden] = nil }
+            }
+        }
+        for member in members where !Self.isAUFSMetadata(member.path) {
+            let (parent, name) = Self.split(member.path)
+            if name.hasPrefix(".wh.") { continue }
+            let directory = makeDirectories(parent)
+            let existing = entries[directory]?[name]
+            switch member.kind {
+            case .hardlink:
+                let target = member.linkTarget.flatMap { lookUp($0) }
+                guard let target, nodes[target].kind != .directory else {
+                    throw LayerIndexError(
+                        .invalidMember,
+                        "hard link \(TarPath.quoted(member.path)) in layer \(layer) names \(TarPath.quoted(member.linkTarget ?? "")), which is not a file there (missing, later in the layer, or a directory)"
+                    )
+                }
+                entries[directory]?[name] = target
+            case .directory where existing.map({ nodes[$0].kind == .directory }) == true:
+                var updated = RootfsTree.Node(member, layer: layer)
+                updated.linkCount = 2
+                nodes[existing!] = updated
+            default:
+                nodes.append(RootfsTree.Node(member, layer: layer))
+                let node = nodes.count - 1
+                if member.kind == .directory { entries[node] = [:] }
+                entries[directory]?[name] = node
+            }
+        }
+    }
+
+    /// The tree, with link counts and only the nodes some path names.
+    package func build() -> RootfsTree {
+        var kept: [Int: Int] = [0: 0]
+        var result: [RootfsTree.Node] = [nodes[0]]
+        var sortedEntries: [Int: [(name: String, node: Int)]] = [:]
+        var pending = [0]
+        while let directory = pending.popLast() {
+            let here = kept[directory]!
+            var list: [(name: String, node: Int)] = []
+            for (name, node) in (entries[directory] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                let index: Int
+                if let known = kept[node] {
+                    index = known
+                    result[index].linkCount += 1
+                } else {
+                    index = result.count
+                    kept[node] = index
+                    var copy = nodes[node]
+                    copy.linkCount = copy.kind == .directory ? 2 : 1
+                    result.append(copy)
+                    if copy.kind == .directory {
+                        pending.append(node)
+                        result[here].linkCount += 1
+                    }
+                }
+                list.append((name, index))
+            }
+            sortedEntries[here] = list
+        }
+        return RootfsTree(nodes: result, entries: sortedEntries)
+    }
+
+    /// AUFS's own metadata (`.wh..wh.plnk/...`, `.wh..wh.aufs`): neither shown nor a whiteout
+    /// of a path, as containerd's and umoci's appliers skip it. The opaque marker is not.
+    private static func isAUFSMetadata(_ path: String) -> Bool {
+        path.split(separator: "/").contains { $0.hasPrefix(".wh..wh.") && $0 != ".wh..wh..opq" }
+    }
+
+    private static func split(_ path: String) -> (parent: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return ("", path) }
+        return (String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
+    private func lookUp(_ path: String) -> Int? {
+        var current = 0
+        for part in path.split(separator: "/") {
+            guard nodes[current].kind == .directory, let next = entries[current]?[String(part)] else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    /// The directory `path` names, made (with its parents) where missing or not a directory.
+    private mutating func makeDirectories(_ path: String) -> Int {
+        var current = 0
+        for part in path.split(separator: "/").map(String.init) {
+            if let next = entries[current]?[part], nodes[next].kind == .directory {
+                current = next
+                continue
+            }
+            nodes.append(.impliedDirectory)
+            let made = nodes.count - 1
+            entries[made] = [:]
+            entries[current]?[part] = made
+            current = made
+        }
+        return current
+    }
+}
