@@ -1,0 +1,45 @@
+import Crypto
+import OCISpec
+
+/// One pass over a layer blob's bytes, plain tar or gzip: its member table, and its diff_id
+/// (the SHA-256 of the uncompressed stream, which the image config's `rootfs.diff_ids` must
+/// name; OCI image-spec config.md).
+package struct LayerScan {
+    private var indexer = TarIndexer()
+    private var hash = SHA256()
+    private let inflater: GzipInflater?
+
+    /// - Parameter gzip: whether the blob is gzip (its media type says `+gzip`, or Docker's
+    ///   `tar.gzip`), else plain tar.
+    /// - Throws: ``LayerIndexError`` when zlib cannot start.
+    package init(gzip: Bool) throws(LayerIndexError) {
+        inflater = gzip ? try GzipInflater() : nil
+    }
+
+    /// Consumes the next bytes of the blob.
+    /// - Throws: ``LayerIndexError``.
+    package mutating func consume(_ bytes: [UInt8]) throws(LayerIndexError) {
+        guard let inflater else {
+            hash.update(data: bytes)
+            try indexer.consume(bytes)
+            return
+        }
+        try inflater.inflate(bytes) { (piece) throws(LayerIndexError) in
+            self.hash.update(data: piece)
+            try self.indexer.consume(piece)
+        }
+    }
+
+    /// The members and the diff_id once the whole blob was consumed.
+    /// - Throws: ``LayerIndexError/Code/truncated``.
+    package func finish() throws(LayerIndexError) -> (members: [TarMember], diffID: OCISpec.Digest) {
+        try inflater?.finish()
+        let members = try indexer.finish()
+        let hex = hash.finalize().map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
+        do {
+            return (members, try OCISpec.Digest(algorithm: .sha256, encoded: hex))
+        } catch {
+            preconditionFailure("64 lowercase hex digits are a sha256 digest: \(error)")
+        }
+    }
+}

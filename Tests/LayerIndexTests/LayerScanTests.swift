@@ -1,0 +1,95 @@
+import Foundation
+import LayerIndex
+import Testing
+
+/// One pass over a layer blob: the members and the diff_id of plain tar and gzip layers written
+/// by GNU tar and gzip, fed in pieces; truncated and corrupt gzip refused.
+@Suite("layer scan")
+struct LayerScanTests {
+    /// A directory tree archived by GNU tar (`tar -C DIR -cf - .`), and `sha256sum` of it.
+    private static func tarball(_ work: URL) throws -> (tar: [UInt8], diffID: String) {
+        let tree = work.appendingPathComponent("tree")
+        try FileManager.default.createDirectory(at: tree.appendingPathComponent("usr/share/doc"), withIntermediateDirectories: true)
+        for i in 0..<50 {
+            try Data((0..<(i * 997)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }).write(to: tree.appendingPathComponent("usr/share/doc/file\(i)"))
+        }
+        let tar = try run(["tar", "--sort=name", "-C", tree.path, "-cf", "-", "."])
+        let sum = String(decoding: try run(["sha256sum"], input: tar).prefix(64), as: UTF8.self)
+        return (tar, "sha256:" + sum)
+    }
+
+    private static func run(_ arguments: [String], input: [UInt8]? = nil) throws -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        let inputPipe = Pipe()
+        if input != nil { process.standardInput = inputPipe }
+        try process.run()
+        if let input {
+            inputPipe.fileHandleForWriting.write(Data(input))
+            try inputPipe.fileHandleForWriting.close()
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "\(arguments[0]) failed")
+        return Array(data)
+    }
+
+    private static func scan(_ blob: [UInt8], gzip: Bool, piece: Int) throws -> (members: [TarMember], diffID: String) {
+        var scan = try LayerScan(gzip: gzip)
+        var start = 0
+        while start < blob.count {
+            try scan.consume(Array(blob[start..<min(blob.count, start + piece)]))
+            start += piece
+        }
+        let (members, diffID) = try scan.finish()
+        return (members, diffID.description)
+    }
+
+    private static func withWork(_ body: (URL) throws -> Void) throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("layerscan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        try body(work)
+    }
+
+    @Test("plain tar and gzip (one member, and two concatenated) give the same members and the tar's sha256 as diff_id, fed whole or 4 KiB at a time")
+    func plainAndGzip() throws {
+        try Self.withWork { work in
+            let (tar, diffID) = try Self.tarball(work)
+            let plain = try Self.scan(tar, gzip: false, piece: tar.count)
+            #expect(plain.diffID == diffID)
+            #expect(plain.members.count == 53)
+            let file = try #require(plain.members.first { $0.path == "usr/share/doc/file7" })
+            #expect(file.size == 7 * 997)
+            #expect(Array(tar[Int(file.dataOffset)..<Int(file.dataOffset + 3)]) == [7, 38, 69])
+            let gzip = try Self.run(["gzip", "-c"], input: tar)
+            let half = tar.count / 2
+            let twoMembers = try Self.run(["gzip", "-c"], input: Array(tar[..<half])) + Self.run(["gzip", "-c"], input: Array(tar[half...]))
+            for (blob, piece) in [(gzip, gzip.count), (gzip, 4096), (twoMembers, 4096)] {
+                let scanned = try Self.scan(blob, gzip: true, piece: piece)
+                #expect(scanned.diffID == diffID)
+                #expect(scanned.members == plain.members)
+            }
+        }
+    }
+
+    @Test("a truncated gzip layer, a corrupt one (its CRC), and gzip read as plain tar are clear errors")
+    func refusals() throws {
+        try Self.withWork { work in
+            let (tar, _) = try Self.tarball(work)
+            let gzip = try Self.run(["gzip", "-c"], input: tar)
+            let truncated = #expect(throws: LayerIndexError.self) { _ = try Self.scan(Array(gzip[..<(gzip.count - 100)]), gzip: true, piece: 4096) }
+            #expect(truncated?.code == .truncated)
+            var corrupt = gzip
+            corrupt[corrupt.count - 6] ^= 0xff
+            let crc = #expect(throws: LayerIndexError.self) { _ = try Self.scan(corrupt, gzip: true, piece: 4096) }
+            #expect(crc?.code == .notTar)
+            #expect(crc?.message.contains("not valid gzip") == true)
+            let notTar = #expect(throws: LayerIndexError.self) { _ = try Self.scan(gzip, gzip: false, piece: 4096) }
+            #expect(notTar?.code == .notTar)
+        }
+    }
+}
