@@ -88,9 +88,12 @@ struct Mount: AsyncParsableCommand {
     /// Writes one line to the parent waiting on `--ready-fd` (nothing in the foreground).
     private func report(_ line: String) { Self.report(line, to: readyFd) }
 
-    private static func report(_ line: String, to readyFd: Int32?) {
-        guard let readyFd else { return }
-        _ = "\(line)\n".withCString { write(readyFd, $0, strlen($0)) }
+    /// - Returns: false when the parent is gone (the pipe's read end is closed: `EPIPE`).
+    @discardableResult
+    private static func report(_ line: String, to readyFd: Int32?) -> Bool {
+        guard let readyFd else { return true }
+        let written = "\(line)\n".withCString { write(readyFd, $0, strlen($0)) }
+        return !(written < 0 && errno == EPIPE)
     }
 
     private func mount() async throws {
@@ -238,7 +241,7 @@ struct Mount: AsyncParsableCommand {
             registry: registry.configuration(readTimeout: readTimeout + 2) { logger.warning("\($0)") },
             grace: .seconds(grace))
         let readyFd = readyFd
-        let report = { @Sendable (line: String) in Self.report(line, to: readyFd) }
+        let report = { @Sendable (line: String) -> Void in _ = Self.report(line, to: readyFd) }
         // The pipe stays open (close-on-exec) until the daemon exits: once the parent has
         // returned, later lines meet EPIPE (SIGPIPE is ignored) and nothing else.
         var stderr = StandardError()
@@ -247,7 +250,15 @@ struct Mount: AsyncParsableCommand {
             warn: { warning in
                 print("layoutfs: warning: \(warning)", to: &stderr)
                 report("warning: \(warning)")
-            }, announce: report, leased: leased, ready: { report("ready") })
+            }, announce: { report($0) }, leased: leased,
+            ready: {
+                // A command that was interrupted before the mount was ready (Ctrl-C) told the user
+                // it failed: the mount it no longer waits for is taken down again, as a
+                // termination signal would (the lease and the record go with it).
+                guard !Self.report("ready", to: readyFd) else { return }
+                logger.notice("the mount command ended before the mount was ready (interrupted?): unmounting")
+                kill(getpid(), SIGTERM)
+            })
     }
 
     /// The request the parent wrote into the memfd `fd` (at most 64 MiB).

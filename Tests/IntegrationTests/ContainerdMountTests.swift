@@ -423,6 +423,48 @@ struct ContainerdMountTests {
         }
     }
 
+    @Test(
+        "a mount command interrupted (SIGINT) before the mount is ready leaves no mount: the daemon, held up by a stopped containerd, unmounts itself when its ready line finds no reader, and deletes its lease"
+    )
+    func interruptedBeforeReady() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            let containerd = try Self.filled(work)
+            let store = work + "/store"
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            // containerd stopped: the daemon waits in its first call, before it can be ready.
+            containerd.pause()
+            let command = try Harness.spawn([Harness.binary, "mount", "--containerd", containerd.socket, "demo/busybox:1.35", mnt, "--root", store])
+            var daemon: pid_t = 0
+            try LazyMountTests.waitUntil("the daemon has started") {
+                daemon = Self.daemon(of: mnt) ?? 0
+                return daemon != 0
+            }
+            kill(command.pid, SIGINT)
+            #expect(Harness.wait(command.pid) != 0)
+            containerd.resume()
+            try LazyMountTests.waitUntil("the daemon has ended") { kill(daemon, 0) != 0 }
+            #expect(MountRaceTests.stacked(mnt) == 0)
+            let logs = try FileManager.default.contentsOfDirectory(atPath: store + "/logs")
+            let log = try logs.map { try String(contentsOfFile: store + "/logs/" + $0, encoding: .utf8) }.joined()
+            #expect(log.contains("the mount command ended before the mount was ready"), "\(log)")
+            #expect(!(try containerd.ctr(["leases", "ls"]).stdout.contains("layoutfs-mount-\(daemon)")))
+            #expect(try Harness.layoutfs(["status"], store: store).stdout.contains("no running mounts"))
+        }
+    }
+
+    /// The pid of the mount daemon started for `mountpoint` (its command line ends in
+    /// `--request-fd N` and names the mountpoint), from /proc.
+    private static func daemon(of mountpoint: String) -> pid_t? {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let arguments = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            if arguments.contains("--request-fd"), arguments.contains(mountpoint) { return pid }
+        }
+        return nil
+    }
+
     @Test("a killed daemon's containerd lease lapses by itself")
     func killedDaemonLeaseLapses() throws {
         try Harness.requireFUSE()

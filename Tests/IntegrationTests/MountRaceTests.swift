@@ -9,7 +9,7 @@ import Glibc
 @Suite("mount races and stale mounts", .serialized)
 struct MountRaceTests {
     /// The fuse.layoutfs entries stacked at `mountpoint`, from the kernel's mount table.
-    private static func stacked(_ mountpoint: String) -> Int {
+    static func stacked(_ mountpoint: String) -> Int {
         let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
         return table.split(separator: "\n").filter { line in
             let fields = line.split(separator: " ")
