@@ -10,11 +10,22 @@ package final class GzipInflater {
     package private(set) var atMemberEnd = false
     /// Compressed bytes consumed so far.
     package private(set) var consumed: Int64 = 0
+    /// Uncompressed bytes produced so far.
+    package private(set) var produced: Int64 = 0
+    /// Access points recorded so far, about every ``span`` uncompressed bytes (none when
+    /// ``span`` is nil); the first is the start of the blob.
+    package private(set) var accessPoints: [GzipAccessPoint] = []
+    /// Uncompressed bytes between access points, or nil for none.
+    package let span: Int64?
 
+    /// - Parameter span: record an access point about every `span` uncompressed bytes (at the
+    ///   first deflate block boundary after it), and at each gzip member's start.
     /// - Throws: ``LayerIndexError/Code/invalidMember`` when zlib cannot start.
-    package init() throws(LayerIndexError) {
+    package init(span: Int64? = nil) throws(LayerIndexError) {
+        self.span = span
         // 16 + 15: a gzip header and trailer around a 32 KiB-window deflate stream.
         guard lfs_inflate_init(&stream, 16 + 15) == Z_OK else { throw LayerIndexError(.invalidMember, "zlib cannot start a gzip stream") }
+        if span != nil { accessPoints.append(GzipAccessPoint(uncompressed: 0, compressed: 0, bits: 0, window: [], memberStart: true)) }
     }
 
     deinit { inflateEnd(&stream) }
@@ -30,6 +41,9 @@ package final class GzipInflater {
                 // Another member follows (or padding): a fresh inflate state.
                 inflateReset(&stream)
                 atMemberEnd = false
+                if span != nil {
+                    accessPoints.append(GzipAccessPoint(uncompressed: produced, compressed: consumed, bits: 0, window: [], memberStart: true))
+                }
             }
             let result: Int32 = input.withUnsafeBufferPointer { source in
                 output.withUnsafeMutableBufferPointer { target in
@@ -37,14 +51,22 @@ package final class GzipInflater {
                     stream.avail_in = uInt(source.count - position)
                     stream.next_out = target.baseAddress
                     stream.avail_out = uInt(target.count)
-                    return CZlib.inflate(&stream, Z_NO_FLUSH)
+                    // Z_BLOCK stops at each deflate block's end, where an access point can be.
+                    return CZlib.inflate(&stream, span == nil ? Z_NO_FLUSH : Z_BLOCK)
                 }
             }
             let used = (input.count - position) - Int(stream.avail_in)
             position += used
             consumed += Int64(used)
-            let produced = output.count - Int(stream.avail_out)
-            if produced > 0 { try emit(Array(output[0..<produced])) }
+            let made = output.count - Int(stream.avail_out)
+            self.produced += Int64(made)
+            if made > 0 { try emit(Array(output[0..<made])) }
+            if let span, result == Z_OK, atBlockStart, produced - (accessPoints.last?.uncompressed ?? 0) >= span {
+                accessPoints.append(
+                    GzipAccessPoint(
+                        uncompressed: produced, compressed: consumed, bits: UInt8(lfs_inflate_data_type(&stream) & 7), window: window(), memberStart: false))
+            }
+            let produced = made
             switch result {
             case Z_OK, Z_BUF_ERROR:
                 if used == 0 && produced == 0 { return }
@@ -55,6 +77,21 @@ package final class GzipInflater {
                 throw LayerIndexError(.notTar, "the layer is not valid gzip at compressed byte \(consumed): \(said)")
             }
         }
+    }
+
+    /// True right after a deflate block ended that was not the member's last (zlib.h: Z_BLOCK
+    /// and `data_type`).
+    private var atBlockStart: Bool {
+        let type = lfs_inflate_data_type(&stream)
+        return type & 128 != 0 && type & 64 == 0
+    }
+
+    /// The last 32 KiB (or fewer) of uncompressed data: the history a block may refer to.
+    private func window() -> [UInt8] {
+        var window = [UInt8](repeating: 0, count: 32 << 10)
+        var length: uInt = 0
+        let result = window.withUnsafeMutableBufferPointer { inflateGetDictionary(&stream, $0.baseAddress, &length) }
+        return result == Z_OK ? Array(window[0..<Int(length)]) : []
     }
 
     /// Whether the compressed stream ended where a member ends.

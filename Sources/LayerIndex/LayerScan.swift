@@ -9,12 +9,18 @@ package struct LayerScan {
     private var hash = SHA256()
     private let inflater: GzipInflater?
 
-    /// - Parameter gzip: whether the blob is gzip (its media type says `+gzip`, or Docker's
-    ///   `tar.gzip`), else plain tar.
+    /// - Parameters:
+    ///   - gzip: whether the blob is gzip (its media type says `+gzip`, or Docker's
+    ///     `tar.gzip`), else plain tar.
+    ///   - span: with gzip, record an access point about every `span` uncompressed bytes
+    ///     (``accessPoints``), for ``GzipRandomAccess``.
     /// - Throws: ``LayerIndexError`` when zlib cannot start.
-    package init(gzip: Bool) throws(LayerIndexError) {
-        inflater = gzip ? try GzipInflater() : nil
+    package init(gzip: Bool, span: Int64? = nil) throws(LayerIndexError) {
+        inflater = gzip ? try GzipInflater(span: span) : nil
     }
+
+    /// The gzip access points recorded so far (none for plain tar or without a span).
+    package var accessPoints: [GzipAccessPoint] { inflater?.accessPoints ?? [] }
 
     /// Consumes the next bytes of the blob.
     /// - Throws: ``LayerIndexError``.

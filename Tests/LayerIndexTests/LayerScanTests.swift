@@ -11,7 +11,10 @@ struct LayerScanTests {
         let tree = work.appendingPathComponent("tree")
         try FileManager.default.createDirectory(at: tree.appendingPathComponent("usr/share/doc"), withIntermediateDirectories: true)
         for i in 0..<50 {
-            try Data((0..<(i * 997)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) }).write(to: tree.appendingPathComponent("usr/share/doc/file\(i)"))
+            // Half random, half repeated: deflate blocks of both kinds, and many of them.
+            var bytes = (0..<(i * 997)).map { _ in UInt8.random(in: 0...255) }
+            bytes += bytes
+            try Data(bytes).write(to: tree.appendingPathComponent("usr/share/doc/file\(i)"))
         }
         let tar = try run(["tar", "--sort=name", "-C", tree.path, "-cf", "-", "."])
         let sum = String(decoding: try run(["sha256sum"], input: tar).prefix(64), as: UTF8.self)
@@ -24,13 +27,14 @@ struct LayerScanTests {
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
-        let inputPipe = Pipe()
-        if input != nil { process.standardInput = inputPipe }
-        try process.run()
+        // Input from a file: writing it to a pipe while the output pipe fills would deadlock.
+        let inputFile = FileManager.default.temporaryDirectory.appendingPathComponent("layerscan-input-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: inputFile) }
         if let input {
-            inputPipe.fileHandleForWriting.write(Data(input))
-            try inputPipe.fileHandleForWriting.close()
+            try Data(input).write(to: inputFile)
+            process.standardInput = try FileHandle(forReadingFrom: inputFile)
         }
+        try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         try #require(process.terminationStatus == 0, "\(arguments[0]) failed")
@@ -63,8 +67,9 @@ struct LayerScanTests {
             #expect(plain.diffID == diffID)
             #expect(plain.members.count == 53)
             let file = try #require(plain.members.first { $0.path == "usr/share/doc/file7" })
-            #expect(file.size == 7 * 997)
-            #expect(Array(tar[Int(file.dataOffset)..<Int(file.dataOffset + 3)]) == [7, 38, 69])
+            #expect(file.size == 2 * 7 * 997)
+            let written = try Data(contentsOf: work.appendingPathComponent("tree/usr/share/doc/file7"))
+            #expect(Array(tar[Int(file.dataOffset)..<Int(file.dataOffset + file.size)]) == Array(written))
             let gzip = try Self.run(["gzip", "-c"], input: tar)
             let half = tar.count / 2
             let twoMembers = try Self.run(["gzip", "-c"], input: Array(tar[..<half])) + Self.run(["gzip", "-c"], input: Array(tar[half...]))
@@ -72,6 +77,41 @@ struct LayerScanTests {
                 let scanned = try Self.scan(blob, gzip: true, piece: piece)
                 #expect(scanned.diffID == diffID)
                 #expect(scanned.members == plain.members)
+            }
+        }
+    }
+
+    @Test("access points every 64 KiB let any range of a gzip layer (one member or two) be read from the nearest one, byte for byte")
+    func randomAccess() throws {
+        try Self.withWork { work in
+            let (tar, _) = try Self.tarball(work)
+            let half = tar.count / 3
+            let oneMember = try Self.run(["gzip", "-c"], input: tar)
+            let twoMembers = try Self.run(["gzip", "-c"], input: Array(tar[..<half])) + Self.run(["gzip", "-c"], input: Array(tar[half...]))
+            for blob in [oneMember, twoMembers] {
+                var scan = try LayerScan(gzip: true, span: 64 << 10)
+                try scan.consume(blob)
+                let points = scan.accessPoints
+                #expect(points.count >= Int(tar.count / (96 << 10)), "\(points.count) points for \(tar.count) bytes")
+                #expect(points.allSatisfy { $0.window.count <= 32 << 10 })
+                let access = GzipRandomAccess(points: points)
+                let read = { (offset: Int64, count: Int) throws(LayerIndexError) -> [UInt8] in
+                    Array(blob[Int(min(Int64(blob.count), offset))..<min(blob.count, Int(offset) + count)])
+                }
+                var generator = SystemRandomNumberGenerator()
+                for _ in 0..<40 {
+                    let offset = Int.random(in: 0..<tar.count, using: &generator)
+                    let count = Int.random(in: 1...200_000, using: &generator)
+                    let got = try access.read(at: Int64(offset), count: count, compressed: read)
+                    #expect(got == Array(tar[offset..<min(tar.count, offset + count)]), "offset \(offset) count \(count)")
+                }
+                // Every point, and the stream's end.
+                for point in points {
+                    #expect(
+                        try access.read(at: point.uncompressed, count: 100, compressed: read)
+                            == Array(tar[Int(point.uncompressed)..<min(tar.count, Int(point.uncompressed) + 100)]))
+                }
+                #expect(try access.read(at: Int64(tar.count - 10), count: 100, compressed: read) == Array(tar[(tar.count - 10)...]))
             }
         }
     }
