@@ -45,20 +45,10 @@ package final class GzipInflater {
                     accessPoints.append(GzipAccessPoint(uncompressed: produced, compressed: consumed, bits: 0, window: [], memberStart: true))
                 }
             }
-            let result: Int32 = input.withUnsafeBufferPointer { source in
-                output.withUnsafeMutableBufferPointer { target in
-                    stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress! + position)
-                    stream.avail_in = uInt(source.count - position)
-                    stream.next_out = target.baseAddress
-                    stream.avail_out = uInt(target.count)
-                    // Z_BLOCK stops at each deflate block's end, where an access point can be.
-                    return CZlib.inflate(&stream, span == nil ? Z_NO_FLUSH : Z_BLOCK)
-                }
-            }
-            let used = (input.count - position) - Int(stream.avail_in)
+            // Z_BLOCK stops at each deflate block's end, where an access point can be.
+            let (result, used, made) = stream.inflateStep(input, from: position, into: &output, flush: span == nil ? Z_NO_FLUSH : Z_BLOCK)
             position += used
             consumed += Int64(used)
-            let made = output.count - Int(stream.avail_out)
             self.produced += Int64(made)
             if made > 0 { try emit(Array(output[0..<made])) }
             if let span, result == Z_OK, atBlockStart, produced - (accessPoints.last?.uncompressed ?? 0) >= span {

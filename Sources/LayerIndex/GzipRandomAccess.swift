@@ -47,19 +47,9 @@ package struct GzipRandomAccess: Sendable {
                 inputUsed = 0
                 if input.isEmpty { break }
             }
-            let code: Int32 = input.withUnsafeBufferPointer { source in
-                output.withUnsafeMutableBufferPointer { target in
-                    stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress! + inputUsed)
-                    stream.avail_in = uInt(source.count - inputUsed)
-                    stream.next_out = target.baseAddress
-                    stream.avail_out = uInt(target.count)
-                    return inflate(&stream, Z_NO_FLUSH)
-                }
-            }
-            let used = (input.count - inputUsed) - Int(stream.avail_in)
+            let (code, used, made) = stream.inflateStep(input, from: inputUsed, into: &output, flush: Z_NO_FLUSH)
             inputUsed += used
             position += Int64(used)
-            let made = output.count - Int(stream.avail_out)
             // Keep what lies in [offset, offset + count).
             let start = max(0, offset - uncompressed)
             if start < Int64(made) {
