@@ -43,7 +43,7 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "OCISpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "LayerIndex", dependencies: ["OCISpec", "CZlib", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .target(name: "LayerIndex", dependencies: ["OCISpec", "CZlib"], swiftSettings: strict),
         .target(
             name: "ContentStore",
             dependencies: [

@@ -56,10 +56,9 @@ package final class GzipInflater {
                     GzipAccessPoint(
                         uncompressed: produced, compressed: consumed, bits: UInt8(lfs_inflate_data_type(&stream) & 7), window: window(), memberStart: false))
             }
-            let produced = made
             switch result {
             case Z_OK, Z_BUF_ERROR:
-                if used == 0 && produced == 0 { return }
+                if used == 0 && made == 0 { return }
             case Z_STREAM_END:
                 atMemberEnd = true
             default:

@@ -1,4 +1,3 @@
-import Crypto
 import OCISpec
 
 /// One pass over a layer blob's bytes, plain tar or gzip: its member table, and its diff_id
@@ -6,7 +5,7 @@ import OCISpec
 /// name; OCI image-spec config.md).
 package struct LayerScan {
     private var indexer = TarIndexer()
-    private var hash = SHA256()
+    private var hash = DigestHasher(.sha256)
     private let inflater: GzipInflater?
 
     /// - Parameters:
@@ -26,26 +25,21 @@ package struct LayerScan {
     /// - Throws: ``LayerIndexError``.
     package mutating func consume(_ bytes: [UInt8]) throws(LayerIndexError) {
         guard let inflater else {
-            hash.update(data: bytes)
+            hash.update(bytes)
             try indexer.consume(bytes)
             return
         }
         try inflater.inflate(bytes) { (piece) throws(LayerIndexError) in
-            self.hash.update(data: piece)
+            self.hash.update(piece)
             try self.indexer.consume(piece)
         }
     }
 
     /// The members and the diff_id once the whole blob was consumed.
     /// - Throws: ``LayerIndexError/Code/truncated``.
-    package func finish() throws(LayerIndexError) -> (members: [TarMember], diffID: OCISpec.Digest) {
+    package func finish() throws(LayerIndexError) -> (members: [TarMember], diffID: Digest) {
         try inflater?.finish()
         let members = try indexer.finish()
-        let hex = hash.finalize().map { byte in (byte < 16 ? "0" : "") + String(byte, radix: 16) }.joined()
-        do {
-            return (members, try OCISpec.Digest(algorithm: .sha256, encoded: hex))
-        } catch {
-            preconditionFailure("64 lowercase hex digits are a sha256 digest: \(error)")
-        }
+        return (members, hash.finalize())
     }
 }

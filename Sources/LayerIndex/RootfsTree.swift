@@ -28,37 +28,28 @@ package struct RootfsTree: Sendable {
         package var linkCount: Int
 
         /// A directory no member names: 0755, owned by root, time 0.
-        static let impliedDirectory = Node(
-            kind: .directory, mode: 0o755, uid: 0, gid: 0, modificationTime: 0, modificationNanoseconds: 0, size: 0, linkTarget: nil, deviceMajor: 0,
-            deviceMinor: 0, extendedAttributes: [:], layer: -1, dataOffset: 0, linkCount: 2)
+        static let impliedDirectory: Node = {
+            var node = Node(TarMember(path: "", kind: .directory, mode: 0o755), layer: -1)
+            node.linkCount = 2
+            return node
+        }()
 
-        init(
-            kind: TarMember.Kind, mode: UInt32, uid: UInt32, gid: UInt32, modificationTime: Int64, modificationNanoseconds: UInt32, size: Int64,
-            linkTarget: String?, deviceMajor: UInt32, deviceMinor: UInt32, extendedAttributes: [String: [UInt8]], layer: Int, dataOffset: Int64,
-            linkCount: Int
-        ) {
-            self.kind = kind
-            self.mode = mode
-            self.uid = uid
-            self.gid = gid
-            self.modificationTime = modificationTime
-            self.modificationNanoseconds = modificationNanoseconds
-            self.size = size
-            self.linkTarget = linkTarget
-            self.deviceMajor = deviceMajor
-            self.deviceMinor = deviceMinor
-            self.extendedAttributes = extendedAttributes
-            self.layer = layer
-            self.dataOffset = dataOffset
-            self.linkCount = linkCount
-        }
-
+        /// The node a member gives (not a hard link: that is its target's node).
         init(_ member: TarMember, layer: Int) {
-            self.init(
-                kind: member.kind, mode: member.mode, uid: member.uid, gid: member.gid, modificationTime: member.modificationTime,
-                modificationNanoseconds: member.modificationNanoseconds, size: member.size, linkTarget: member.kind == .symlink ? member.linkTarget : nil,
-                deviceMajor: member.deviceMajor, deviceMinor: member.deviceMinor, extendedAttributes: member.extendedAttributes, layer: layer,
-                dataOffset: member.dataOffset, linkCount: 1)
+            kind = member.kind
+            mode = member.mode
+            uid = member.uid
+            gid = member.gid
+            modificationTime = member.modificationTime
+            modificationNanoseconds = member.modificationNanoseconds
+            size = member.size
+            linkTarget = member.kind == .symlink ? member.linkTarget : nil
+            deviceMajor = member.deviceMajor
+            deviceMinor = member.deviceMinor
+            extendedAttributes = member.extendedAttributes
+            self.layer = layer
+            dataOffset = member.dataOffset
+            linkCount = 1
         }
     }
 
