@@ -42,8 +42,8 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(name: "OCISpec", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
-        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "LayerIndex", dependencies: ["OCISpec", "CZlib"], swiftSettings: strict),
+        .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
+        .target(name: "LayerIndex", dependencies: ["OCISpec", "CIsal"], swiftSettings: strict),
         .target(
             name: "ContentStore",
             dependencies: [
@@ -134,7 +134,7 @@ let package = Package(
             dependencies: ["OCISpec", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/TestSupport"),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"]),
-        .testTarget(name: "LayerIndexTests", dependencies: ["LayerIndex"]),
+        .testTarget(name: "LayerIndexTests", dependencies: ["LayerIndex", "OCISpec"]),
         .testTarget(name: "BlockingWorkTests", dependencies: ["BlockingWork"]),
         .testTarget(name: "LayoutFSCommandsTests", dependencies: ["LayoutFSCommands", "ImageStore", "ImagePull", "ImageExport", "OCISpec"]),
         .testTarget(

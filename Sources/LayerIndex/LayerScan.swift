@@ -7,15 +7,15 @@ package struct LayerScan {
     private var indexer = TarIndexer()
     private var hash = DigestHasher(.sha256)
     private let inflater: GzipInflater?
+    private var consumed: Int64 = 0
 
     /// - Parameters:
     ///   - gzip: whether the blob is gzip (its media type says `+gzip`, or Docker's
     ///     `tar.gzip`), else plain tar.
-    ///   - span: with gzip, record an access point about every `span` uncompressed bytes
+    ///   - span: with gzip, record an access point about every `span` compressed bytes
     ///     (``accessPoints``), for ``GzipRandomAccess``.
-    /// - Throws: ``LayerIndexError`` when zlib cannot start.
-    package init(gzip: Bool, span: Int64? = nil) throws(LayerIndexError) {
-        inflater = gzip ? try GzipInflater(span: span) : nil
+    package init(gzip: Bool, span: Int64? = nil) {
+        inflater = gzip ? GzipInflater(span: span) : nil
     }
 
     /// The gzip access points recorded so far (none for plain tar or without a span).
@@ -24,6 +24,7 @@ package struct LayerScan {
     /// Consumes the next bytes of the blob.
     /// - Throws: ``LayerIndexError``.
     package mutating func consume(_ bytes: [UInt8]) throws(LayerIndexError) {
+        consumed += Int64(bytes.count)
         guard let inflater else {
             hash.update(bytes)
             try indexer.consume(bytes)
@@ -41,5 +42,15 @@ package struct LayerScan {
         try inflater?.finish()
         let members = try indexer.finish()
         return (members, hash.finalize())
+    }
+
+    /// The index record of blob `layer` once the whole blob was consumed (its diff_id not yet
+    /// compared with the config's: the caller does that).
+    /// - Throws: ``LayerIndexError/Code/truncated``.
+    package func record(of layer: Digest) throws(LayerIndexError) -> LayerIndexRecord {
+        let (members, diffID) = try finish()
+        return LayerIndexRecord(
+            layer: layer, diffID: diffID, format: inflater == nil ? .tar : .gzip, compressedSize: consumed,
+            uncompressedSize: inflater?.produced ?? consumed, members: members, accessPoints: accessPoints)
     }
 }

@@ -65,3 +65,51 @@ package struct TarMember: Sendable, Equatable {
         self.extendedAttributes = extendedAttributes
     }
 }
+
+extension TarMember {
+    /// Appends the member's fields to an index file's body (``LayerIndexRecord``).
+    func encode(into writer: inout ByteWriter) {
+        writer.write(path)
+        writer.write(kind.rawValue)
+        writer.write(mode)
+        writer.write(uid)
+        writer.write(gid)
+        writer.write(modificationTime)
+        writer.write(modificationNanoseconds)
+        writer.write(size)
+        writer.write(dataOffset)
+        writer.write(UInt8(linkTarget == nil ? 0 : 1))
+        if let linkTarget { writer.write(linkTarget) }
+        writer.write(deviceMajor)
+        writer.write(deviceMinor)
+        writer.write(UInt32(extendedAttributes.count))
+        for (name, value) in extendedAttributes.sorted(by: { $0.key < $1.key }) {
+            writer.write(name)
+            writer.write(bytes: value)
+        }
+    }
+
+    /// Reads a member ``encode(into:)`` wrote.
+    /// - Throws: ``LayerIndexError/Code/invalidMember`` for a field that is cut short or out of range.
+    init(decoding reader: inout ByteReader) throws(LayerIndexError) {
+        path = try reader.readString()
+        guard let kind = Kind(rawValue: try reader.read(UInt8.self)) else {
+            throw LayerIndexError(.invalidMember, "a member of the layer index has an unknown type")
+        }
+        self.kind = kind
+        mode = try reader.read()
+        uid = try reader.read()
+        gid = try reader.read()
+        modificationTime = try reader.read()
+        modificationNanoseconds = try reader.read()
+        size = try reader.read()
+        dataOffset = try reader.read()
+        linkTarget = try reader.read(UInt8.self) == 0 ? nil : try reader.readString()
+        deviceMajor = try reader.read()
+        deviceMinor = try reader.read()
+        let count = Int(try reader.read(UInt32.self))
+        var attributes: [String: [UInt8]] = [:]
+        for _ in 0..<count { attributes[try reader.readString()] = try reader.readBytes() }
+        extendedAttributes = attributes
+    }
+}
