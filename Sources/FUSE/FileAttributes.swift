@@ -6,12 +6,24 @@ public enum FileKind: Sendable, Hashable {
     case directory
     /// A regular file (`S_IFREG`).
     case regularFile
+    /// A symbolic link (`S_IFLNK`); its target is answered by `readlink`.
+    case symbolicLink
+    /// A character device (`S_IFCHR`), with ``FileAttributes/deviceNumber``.
+    case characterDevice
+    /// A block device (`S_IFBLK`), with ``FileAttributes/deviceNumber``.
+    case blockDevice
+    /// A FIFO (`S_IFIFO`).
+    case fifo
 
     /// The `S_IFMT` bits for this kind.
     var modeBits: mode_t {
         switch self {
         case .directory: mode_t(S_IFDIR)
         case .regularFile: mode_t(S_IFREG)
+        case .symbolicLink: mode_t(S_IFLNK)
+        case .characterDevice: mode_t(S_IFCHR)
+        case .blockDevice: mode_t(S_IFBLK)
+        case .fifo: mode_t(S_IFIFO)
         }
     }
 }
@@ -36,16 +48,22 @@ public struct FileAttributes: Sendable, Hashable {
     /// Access, modification and status change time in seconds since the epoch
     /// (`st_atim`, `st_mtim`, `st_ctim`).
     public var modificationTime: Int64
+    /// Nanoseconds added to ``modificationTime`` (0 to 999,999,999).
+    public var modificationNanoseconds: UInt32
+    /// A device's number (`st_rdev`, as `makedev(major, minor)`); 0 for other kinds.
+    public var deviceNumber: UInt64
     /// Preferred I/O size in bytes (`st_blksize`).
     public var blockSize: Int32
 
     /// Creates attributes.
     ///
     /// - Parameters:
-    ///   - modificationTime: seconds since the epoch, used for atime, mtime and ctime.
+    ///   - modificationTime: seconds since the epoch, used for atime, mtime and ctime, plus
+    ///     `modificationNanoseconds`.
     public init(
         inode: UInt64, kind: FileKind, permissions: UInt32, linkCount: UInt32, size: Int64,
-        userID: UInt32, groupID: UInt32, modificationTime: Int64, blockSize: Int32 = 4096
+        userID: UInt32, groupID: UInt32, modificationTime: Int64, modificationNanoseconds: UInt32 = 0, deviceNumber: UInt64 = 0,
+        blockSize: Int32 = 4096
     ) {
         self.inode = inode
         self.kind = kind
@@ -55,6 +73,8 @@ public struct FileAttributes: Sendable, Hashable {
         self.userID = userID
         self.groupID = groupID
         self.modificationTime = modificationTime
+        self.modificationNanoseconds = modificationNanoseconds
+        self.deviceNumber = deviceNumber
         self.blockSize = blockSize
     }
 
@@ -67,9 +87,10 @@ public struct FileAttributes: Sendable, Hashable {
         st.st_size = off_t(size)
         st.st_uid = userID
         st.st_gid = groupID
+        st.st_rdev = dev_t(deviceNumber)
         st.st_blksize = blksize_t(blockSize)
         st.st_blocks = blkcnt_t((size + 511) / 512)
-        let time = timespec(tv_sec: Int(modificationTime), tv_nsec: 0)
+        let time = timespec(tv_sec: Int(modificationTime), tv_nsec: Int(modificationNanoseconds))
         st.st_atim = time
         st.st_mtim = time
         st.st_ctim = time

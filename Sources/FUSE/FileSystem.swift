@@ -31,6 +31,8 @@ public protocol FileSystem: AnyObject, Sendable {
 
     /// Answers `stat` (libfuse `getattr`) with ``Request/reply(attributes:timeout:)``.
     func getAttributes(_ request: consuming Request, inode: UInt64)
+    /// Answers `readlink` of a symbolic link with ``Request/reply(link:)``. Default: `ENOSYS`.
+    func readLink(_ request: consuming Request, inode: UInt64)
 
     /// Opens a file (libfuse `open`); `flags` are the `open(2)` flags. Answer with
     /// ``Request/reply(open:keepCache:directIO:)``. Default: success with file handle 0.
@@ -87,6 +89,9 @@ extension FileSystem {
     public func sessionWillEnd() {}
 
     public func forget(inode: UInt64, lookupCount: UInt64) {}
+    public func readLink(_ request: consuming Request, inode: UInt64) {
+        request.reply(error: .noFunction)
+    }
 
     public func open(_ request: consuming Request, inode: UInt64, flags: Int32) {
         request.reply(open: 0, keepCache: false)

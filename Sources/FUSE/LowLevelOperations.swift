@@ -32,6 +32,10 @@ enum LowLevelOperations {
             guard let req else { return }
             LowLevelOperations.fileSystem(req).getAttributes(Request(req), inode: inode)
         }
+        operations.readlink = { req, inode in
+            guard let req else { return }
+            LowLevelOperations.fileSystem(req).readLink(Request(req), inode: inode)
+        }
         operations.open = { req, inode, info in
             guard let req else { return }
             LowLevelOperations.fileSystem(req).open(Request(req), inode: inode, flags: info?.pointee.flags ?? 0)

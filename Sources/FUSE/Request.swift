@@ -74,6 +74,12 @@ public struct Request: ~Copyable, @unchecked Sendable {
         finish { fuse_reply_attr($0, &stat, timeout.fuseSeconds) }
     }
 
+    /// Answers `readlink` with a symbolic link's target (`fuse_reply_readlink`), as written:
+    /// never resolved.
+    public consuming func reply(link target: String) {
+        finish { request in target.withCString { _ = fuse_reply_readlink(request, $0) } }
+    }
+
     /// Answers `open` (`fuse_reply_open`).
     ///
     /// - Parameters:

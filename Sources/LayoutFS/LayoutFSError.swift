@@ -9,7 +9,7 @@ import Glibc
 package struct LayoutFSError: Error, UserFacingError, Sendable {
     /// Extensible set of failure kinds, each with one errno (the single mapping table).
     package struct Code: Hashable, Sendable {
-        private enum Value: Hashable, Sendable { case notFound, notDirectory, isDirectory, io, badHandle, noAttribute, timedOut, interrupted }
+        private enum Value: Hashable, Sendable { case notFound, notDirectory, isDirectory, io, badHandle, noAttribute, timedOut, interrupted, invalidArgument }
         private let value: Value
         private init(_ value: Value) { self.value = value }
         package static let notFound = Code(.notFound)
@@ -20,6 +20,8 @@ package struct LayoutFSError: Error, UserFacingError, Sendable {
         package static let noAttribute = Code(.noAttribute)
         package static let timedOut = Code(.timedOut)
         package static let interrupted = Code(.interrupted)
+        /// The operation does not apply to that node (`readlink` of what is not a symlink).
+        package static let invalidArgument = Code(.invalidArgument)
 
         /// The errno for this code, always > 0. `EMFILE` and every storage failure surface as
         /// `EIO`.
@@ -32,6 +34,7 @@ package struct LayoutFSError: Error, UserFacingError, Sendable {
             case .badHandle: return EBADF
             case .noAttribute: return ENODATA
             case .interrupted: return EINTR
+            case .invalidArgument: return EINVAL
             }
         }
 
@@ -39,7 +42,7 @@ package struct LayoutFSError: Error, UserFacingError, Sendable {
         /// of absent names and attributes, wrong file types, interrupted reads.
         package var isRoutine: Bool {
             switch value {
-            case .notFound, .noAttribute, .notDirectory, .isDirectory, .interrupted: return true
+            case .notFound, .noAttribute, .notDirectory, .isDirectory, .interrupted, .invalidArgument: return true
             case .io, .badHandle, .timedOut: return false
             }
         }

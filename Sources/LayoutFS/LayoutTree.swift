@@ -7,7 +7,7 @@ import Synchronization
 /// blobs of the closure. FUSE-free: the mount adapts it, tests call it directly.
 ///
 /// Thread-safe; every call answers at once except `read`, which may complete later.
-package final class LayoutTree: Sendable {
+package final class LayoutTree: ServedTree {
     package static let rootInode: UInt64 = 1
     static let layoutFileInode: UInt64 = 2
     static let indexInode: UInt64 = 3
@@ -227,6 +227,21 @@ package final class LayoutTree: Sendable {
     /// Closes a handle returned by `open` (once).
     package func release(handle: UInt64) {
         handles.remove(handle)
+    }
+
+    /// The layout has no symlinks.
+    /// - Throws: `.invalidArgument`, or `.notFound` for an unknown inode.
+    package func linkTarget(of inode: UInt64) throws(LayoutFSError) -> String {
+        _ = try attributes(of: inode)
+        throw LayoutFSError(.invalidArgument, "inode \(inode) is not a symlink")
+    }
+
+    /// None: `user.layoutfs.*` attributes are answered by name only, so `cp -a`, `rsync -X` and
+    /// `tar --xattrs` never copy them.
+    /// - Throws: `.notFound` for an unknown inode.
+    package func extendedAttributeNames(of inode: UInt64) throws(LayoutFSError) -> [String] {
+        _ = try attributes(of: inode)
+        return []
     }
 
     /// The value of extended attribute `name`; `user.layoutfs.*` names are answered, never listed.

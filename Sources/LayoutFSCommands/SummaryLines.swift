@@ -6,9 +6,15 @@ import ImageStore
 // and the byte formatting are the command line's).
 
 extension Pruner.Report {
-    /// `pruned N blobs (X), M cache entries (Y), K lazy records; kept B blobs of I images and L leases`.
+    /// `pruned N blobs (X), M cache entries (Y), K lazy records[, J layer indexes (Z)]; kept B
+    /// blobs of I images and L leases` (layer indexes named only when some were pruned).
     package var line: String {
-        "pruned \(ByteFormat.count(blobs, "blob")) (\(ByteFormat.string(blobBytes))), \(ByteFormat.count(cacheEntries, "cache entry").replacingOccurrences(of: "entrys", with: "entries")) (\(ByteFormat.string(cacheBytes))), \(ByteFormat.count(lazyRecords, "lazy record")); kept \(ByteFormat.count(keptBlobs, "blob")) of \(ByteFormat.count(images, "image")) and \(ByteFormat.count(leases, "lease"))"
+        let indexes =
+            layerIndexes == 0
+            ? ""
+            : ", \(ByteFormat.count(layerIndexes, "layer index").replacingOccurrences(of: "indexs", with: "indexes")) (\(ByteFormat.string(layerIndexBytes)))"
+        return
+            "pruned \(ByteFormat.count(blobs, "blob")) (\(ByteFormat.string(blobBytes))), \(ByteFormat.count(cacheEntries, "cache entry").replacingOccurrences(of: "entrys", with: "entries")) (\(ByteFormat.string(cacheBytes))), \(ByteFormat.count(lazyRecords, "lazy record"))\(indexes); kept \(ByteFormat.count(keptBlobs, "blob")) of \(ByteFormat.count(images, "image")) and \(ByteFormat.count(leases, "lease"))"
     }
 }
 

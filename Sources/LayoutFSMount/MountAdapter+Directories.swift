@@ -71,7 +71,7 @@ extension MountAdapter {
         for entry in entries {
             listing.append(
                 ReaddirEntry(
-                    name: entry.name, inode: entry.inode, kind: entry.kind == .directory ? .directory : .regularFile))
+                    name: entry.name, inode: entry.inode, kind: FileKind(entry.kind)))
         }
         return DirectoryHandles.Listing(directory: inode, entries: listing)
     }

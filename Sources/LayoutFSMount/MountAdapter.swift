@@ -17,7 +17,7 @@ import Glibc
 /// - Extended attributes are answered by name and never listed.
 package final class MountAdapter: FileSystem {
     /// The tree served.
-    package let tree: LayoutTree
+    package let tree: any ServedTree
     let logger: Logger
     let timeouts: CacheTimeouts
     let owner: (userID: UInt32, groupID: UInt32)
@@ -31,7 +31,7 @@ package final class MountAdapter: FileSystem {
     ///   - timeouts: kernel cache lifetimes.
     ///   - readDeadline: longest wait of a read for its bytes; then `EIO`.
     ///   - logger: receives I/O errors and the negotiated connection.
-    package init(tree: LayoutTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger) {
+    package init(tree: any ServedTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger) {
         self.tree = tree
         let counters = MountCounters()
         self.counters = counters
@@ -107,22 +107,50 @@ package final class MountAdapter: FileSystem {
         }
     }
 
-    /// Always an empty list: `user.layoutfs.*` attributes are answered by name only, so
-    /// `cp -a`, `rsync -X` and `tar --xattrs` never copy them.
+    /// The tree's names (`user.layoutfs.*` attributes are answered by name only, so `cp -a`,
+    /// `rsync -X` and `tar --xattrs` never copy them).
     package func listExtendedAttributes(_ request: consuming Request, inode: UInt64, size: Int) {
-        request.reply(xattrNames: [], requestedSize: size)
+        do {
+            request.reply(xattrNames: try tree.extendedAttributeNames(of: inode), requestedSize: size)
+        } catch {
+            fail(request, error, "listxattr \(inode)")
+        }
+    }
+
+    package func readLink(_ request: consuming Request, inode: UInt64) {
+        do {
+            request.reply(link: try tree.linkTarget(of: inode))
+        } catch {
+            fail(request, error, "readlink \(inode)")
+        }
     }
 
     /// `R_OK` and `X_OK` against the permission bits (only asked without `default_permissions`;
-    /// the kernel answers `W_OK` with `EROFS` itself on this read-only mount).
+    /// the kernel answers `W_OK` with `EROFS` itself on this read-only mount): the "other" bits
+    /// for the layout's nodes (owned by the mounting user); for a rootfs view's, the owner's,
+    /// group's or other bits as the caller is, and root may read anything and run what has an
+    /// execute bit, as on a real filesystem.
     package func access(_ request: consuming Request, inode: UInt64, mask: Int32) {
         do {
             let attributes = try tree.attributes(of: inode)
-            let allowed = attributes.permissions & 0o7
             let wanted = UInt32(mask) & 0o7
-            if wanted & UInt32(W_OK) != 0 {
-                request.reply(error: .readOnlyFileSystem)
-            } else if wanted & ~allowed != 0 {
+            if wanted & UInt32(W_OK) != 0 { return request.reply(error: .readOnlyFileSystem) }
+            let allowed: UInt32
+            if let owner = attributes.owner {
+                let caller = request.caller
+                if caller.userID == 0 {
+                    allowed = UInt32(R_OK) | (attributes.permissions & 0o111 != 0 || attributes.kind == .directory ? UInt32(X_OK) : 0)
+                } else if caller.userID == owner.userID {
+                    allowed = attributes.permissions >> 6 & 0o7
+                } else if caller.groupID == owner.groupID {
+                    allowed = attributes.permissions >> 3 & 0o7
+                } else {
+                    allowed = attributes.permissions & 0o7
+                }
+            } else {
+                allowed = attributes.permissions & 0o7
+            }
+            if wanted & ~allowed != 0 {
                 request.reply(error: .permissionDenied)
             } else {
                 request.replySuccess()
@@ -139,15 +167,24 @@ package final class MountAdapter: FileSystem {
     }
 
     func fileAttributes(_ attributes: NodeAttributes) -> FileAttributes {
-        FileAttributes(
-            inode: attributes.inode, kind: attributes.kind == .directory ? .directory : .regularFile,
-            permissions: attributes.permissions, linkCount: attributes.linkCount, size: attributes.size,
-            userID: owner.userID, groupID: owner.groupID, modificationTime: attributes.modificationTime)
+        let (userID, groupID) = attributes.owner ?? owner
+        return FileAttributes(
+            inode: attributes.inode, kind: FileKind(attributes.kind), permissions: attributes.permissions, linkCount: attributes.linkCount,
+            size: attributes.size, userID: userID, groupID: groupID, modificationTime: attributes.modificationTime,
+            modificationNanoseconds: attributes.modificationNanoseconds,
+            deviceNumber: Self.deviceNumber(major: attributes.device.major, minor: attributes.device.minor))
     }
 
     func entry(_ attributes: NodeAttributes) -> EntryReply {
         let timeout = timeout(for: attributes.inode)
         return EntryReply(attributes: fileAttributes(attributes), entryTimeout: timeout, attributeTimeout: timeout)
+    }
+
+    /// `makedev(3)` as glibc encodes it (a macro Swift cannot call).
+    static func deviceNumber(major: UInt32, minor: UInt32) -> UInt64 {
+        let major = UInt64(major)
+        let minor = UInt64(minor)
+        return (major & 0xfff) << 8 | (major & ~0xfff) << 32 | (minor & 0xff) | (minor & ~0xff) << 12
     }
 
     /// Answers with the errno of `error`, logging errors that are not routine.
@@ -156,5 +193,18 @@ package final class MountAdapter: FileSystem {
             logger.error("\(operation()) failed: \(error)")
         }
         request.reply(error: Errno(rawValue: error.errno))
+    }
+}
+
+extension FileKind {
+    init(_ kind: NodeKind) {
+        switch kind {
+        case .directory: self = .directory
+        case .regularFile: self = .regularFile
+        case .symbolicLink: self = .symbolicLink
+        case .characterDevice: self = .characterDevice
+        case .blockDevice: self = .blockDevice
+        case .fifo: self = .fifo
+        }
     }
 }

@@ -44,7 +44,7 @@ package enum MountDaemon {
     ///   message says what to check); ``MountError/Code/sessionFailed`` when the loop fails. A
     ///   signal or an external unmount is a normal return.
     package static func run(
-        tree: LayoutTree, mountpoint: String, options: MountOptions = MountOptions(), logger: Logger,
+        tree: any ServedTree, mountpoint: String, options: MountOptions = MountOptions(), logger: Logger,
         announce: (String) -> Void = { _ in }, ready: (MountControl) -> Void
     ) throws(MountError) {
         let fileLimit = FileLimit.raiseToHardLimit()

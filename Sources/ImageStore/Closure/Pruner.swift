@@ -17,6 +17,9 @@ package struct Pruner {
         package var cacheEntries = 0
         package var cacheBytes: Int64 = 0
         package var lazyRecords = 0
+        /// Layer indexes (of rootfs views) whose layer nothing keeps.
+        package var layerIndexes = 0
+        package var layerIndexBytes: Int64 = 0
         package var ingests = 0
         /// What stays.
         package var keptBlobs = 0
@@ -97,7 +100,16 @@ package struct Pruner {
         } catch {
             throw ImagesError(error, "cannot clear lazy records")
         }
-        if !dryRun { report.ingests = store.content.removeStaleIngests() }
+        let indexes = LayerIndexFiles(location: store.location)
+        for (digest, bytes) in indexes.walk() where !keep.contains(digest) {
+            report.layerIndexes += 1
+            report.layerIndexBytes += bytes
+            if !dryRun { indexes.remove(digest) }
+        }
+        if !dryRun {
+            indexes.removeLeftovers()
+            report.ingests = store.content.removeStaleIngests()
+        }
         return report
     }
 }
