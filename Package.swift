@@ -111,9 +111,13 @@ let package = Package(
             swiftSettings: strict),
         .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec"], swiftSettings: strict),
         .target(
+            name: "RootfsView",
+            dependencies: ["LayoutFS", "LayerIndex", "ContentStore", "OCISpec", "BlockingWork"],
+            swiftSettings: strict),
+        .target(
             name: "LayoutFSMount",
             dependencies: [
-                "LayoutFS", "ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "FUSE", "BlockingWork",
+                "LayoutFS", "RootfsView", "LayerIndex", "ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "FUSE", "BlockingWork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

@@ -36,6 +36,11 @@ struct Mount: AsyncParsableCommand {
             read, in 1 MiB chunks cached under <root>/cache, verified against their digest (the \
             read that reaches a blob's last byte waits for it), and committed to the store once \
             complete. The xattr user.layoutfs.state of a blob says local, lazy P/N or fetching P/N.
+
+            With --rootfs the directory shows one image's root filesystem instead, as `umoci \
+            unpack` would produce it, without unpacking: each layer is indexed once (kept in the \
+            store under <root>/layer-index), verified against the config's diff_ids, and files are \
+            read from their layer on demand. The xattr user.layoutfs.layer names a file's layer.
             """)
 
     @OptionGroup var store: StoreOptions
@@ -46,6 +51,11 @@ struct Mount: AsyncParsableCommand {
     var arguments: [String]
     @OptionGroup var platform: PlatformOptions
     @OptionGroup var format: FormatOptions
+    @Flag(
+        help:
+            "Show the image's root filesystem (its layers applied, for one platform: --platform, else this machine's) instead of an OCI layout. One image only."
+    )
+    var rootfs = false
     @Flag(help: "Stay in the foreground (logs to stderr) instead of returning once mounted.") var foreground = false
     @Flag(help: "Let other users read the mount (needs user_allow_other in /etc/fuse.conf for non-root users).") var allowOther = false
     @Option(help: .hidden) var readyFd: Int32?
@@ -64,6 +74,10 @@ struct Mount: AsyncParsableCommand {
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
+        if rootfs {
+            guard arguments.count == 2 else { throw ValidationError("--rootfs shows one image's files: give one image and a mountpoint") }
+            guard format.format == .oci, !format.oci else { throw ValidationError("--rootfs shows files, not a layout: --format and --oci do not apply") }
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -190,7 +204,8 @@ struct Mount: AsyncParsableCommand {
             throw CommandFailure("mountpoint \(mountpoint) is not an existing directory")
         }
         let request = MountRequest(
-            mountpoint: mountpoint, images: images, changeCount: deferred ? nil : changeCount, shape: shape, unresolved: deferred ? specifiers : [])
+            mountpoint: mountpoint, images: images, changeCount: deferred ? nil : changeCount, shape: shape, unresolved: deferred ? specifiers : [],
+            rootfs: rootfs)
         return (request, gcLock)
     }
 

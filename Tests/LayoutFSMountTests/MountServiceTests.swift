@@ -16,10 +16,10 @@ import Testing
 private struct FakeSession: MountSession {
     let whileMounted: @Sendable (LayoutTree) throws -> Void
     func run(
-        tree: LayoutTree, mountpoint: String, options: MountOptions, logger: Logger, announce: (String) -> Void, ready: (any EntryInvalidator) -> Void
+        tree: any ServedTree, mountpoint: String, options: MountOptions, logger: Logger, announce: (String) -> Void, ready: (any EntryInvalidator) -> Void
     ) throws {
         ready(NoKernel())
-        try whileMounted(tree)
+        try whileMounted(try #require(tree as? LayoutTree))
     }
 }
 

@@ -30,8 +30,13 @@ package struct MountRequest: Sendable, Equatable {
     /// `--containerd` the daemon connects to containerd anyway (for its lease), and the
     /// command connecting too would be one more gRPC connection on the way to a ready mount.
     package var unresolved: [ImageSpecifier]
+    /// Show the image's root filesystem (`mount --rootfs`) rather than an OCI layout.
+    package var rootfs: Bool
 
-    package init(mountpoint: String, images: [Image], changeCount: Int64?, shape: LayoutPlan.Shape, unresolved: [ImageSpecifier] = []) {
+    package init(
+        mountpoint: String, images: [Image], changeCount: Int64?, shape: LayoutPlan.Shape, unresolved: [ImageSpecifier] = [], rootfs: Bool = false
+    ) {
+        self.rootfs = rootfs
         self.mountpoint = mountpoint
         self.images = images
         self.changeCount = changeCount
@@ -66,6 +71,7 @@ package struct MountRequest: Sendable, Equatable {
         ]
         if let changeCount { members.append(("changeCount", .number(String(changeCount)))) }
         if !unresolved.isEmpty { members.append(("unresolved", .array(unresolved.map { .string($0.description) }))) }
+        if rootfs { members.append(("rootfs", .bool(true))) }
         return .object(members)
     }
 
@@ -98,6 +104,7 @@ package struct MountRequest: Sendable, Equatable {
         guard !images.isEmpty || !unresolved.isEmpty else { throw fail("images") }
         self.init(
             mountpoint: mountpoint, images: images, changeCount: json["changeCount"]?.int64Value,
-            shape: LayoutPlan.Shape(platform: platform, oci: oci, dockerManifest: dockerManifest), unresolved: unresolved)
+            shape: LayoutPlan.Shape(platform: platform, oci: oci, dockerManifest: dockerManifest), unresolved: unresolved, rootfs: json["rootfs"] == .bool(true)
+        )
     }
 }

@@ -73,7 +73,11 @@ package struct MountService: Sendable {
         self.logger = logger
         self.session = session
         self.planner =
-            planner ?? { [store, shape = request.shape] images in
+            planner ?? { [store, shape = request.shape, rootfs = request.rootfs] images in
+                var shape = shape
+                // A rootfs view shows one platform: this machine's unless one was asked for
+                // (an image index without it is an error listing the platforms it has).
+                if rootfs, shape.platform == nil, images.contains(where: { $0.root.mediaType.isIndex }) { shape.platform = .current }
                 let plan = try LayoutPlan(store: store, images: images, shape: shape)
                 return (ShownLayout(plan), plan.warnings)
             }
@@ -183,6 +187,19 @@ package struct MountService: Sendable {
         layout: ShownLayout, provider: StoreBlobs, lazy: LazyBlobProvider, lease: LockedRecord, announce: @escaping @Sendable (String) -> Void,
         ready: @escaping @Sendable () -> Void
     ) throws {
+        if request.rootfs {
+            let logger = logger
+            let view = try RootfsMount.view(
+                of: layout, store: store, provider: provider, deadline: settings.mount.readDeadline, logger: logger, announce: announce)
+            try session.run(
+                tree: view, mountpoint: request.mountpoint, options: settings.mount, logger: logger,
+                announce: { notice in
+                    logger.notice("\(notice)")
+                    announce(notice)
+                }
+            ) { _ in ready() }
+            return
+        }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let tree = LayoutTree(
@@ -219,7 +236,7 @@ package protocol MountSession: Sendable {
     /// Blocks until the mount ends.
     /// - Throws: ``MountError`` when it cannot be mounted or served.
     func run(
-        tree: LayoutTree, mountpoint: String, options: MountOptions, logger: Logger, announce: (String) -> Void,
+        tree: any ServedTree, mountpoint: String, options: MountOptions, logger: Logger, announce: (String) -> Void,
         ready: (any EntryInvalidator) -> Void
     ) throws
 }
@@ -229,7 +246,7 @@ package struct FUSEMountSession: MountSession {
     package init() {}
 
     package func run(
-        tree: LayoutTree, mountpoint: String, options: MountOptions, logger: Logger, announce: (String) -> Void,
+        tree: any ServedTree, mountpoint: String, options: MountOptions, logger: Logger, announce: (String) -> Void,
         ready: (any EntryInvalidator) -> Void
     ) throws {
         try MountDaemon.run(tree: tree, mountpoint: mountpoint, options: options, logger: logger, announce: announce) { control in ready(control) }

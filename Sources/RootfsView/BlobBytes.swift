@@ -1,0 +1,65 @@
+import ContentStore
+import Dispatch
+import LayoutFS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a layer blob's compressed bytes through the content seam (``FileContent``: a store
+/// file, a lazy blob fetched on demand, containerd's), waiting for them: for the indexing pass
+/// and for decompressing a span, on worker threads only, never a FUSE request thread.
+struct BlobBytes: Sendable {
+    let content: any FileContent
+    /// The layer's digest, for messages.
+    let name: String
+    /// Longest wait for one piece (the mount's read deadline).
+    let deadline: Duration
+
+    /// Up to `count` bytes at `offset`; fewer only at the blob's end.
+    /// - Throws: `LayoutFSError` `.io` when they do not come (a failed or stalled fetch, a
+    ///   store file that cannot be read), `.timedOut` after ``deadline``.
+    func read(_ offset: Int64, _ count: Int) throws(LayoutFSError) -> [UInt8] {
+        let answer = Answer()
+        content.read(offset: offset, byteCount: count) { answer.set($0) }
+        guard let result = answer.wait(deadline) else {
+            throw LayoutFSError(.timedOut, "layer \(name): its bytes at \(offset) did not come within \(deadline.components.seconds) s")
+        }
+        switch result {
+        case .failure(let error): throw error
+        case .success(.bytes(let bytes)): return bytes
+        case .success(.file(let file, let start, let byteCount)):
+            var bytes = [UInt8](repeating: 0, count: byteCount)
+            var done = 0
+            while done < byteCount {
+                let got = bytes.withUnsafeMutableBytes { pread(file.fileDescriptor, $0.baseAddress! + done, byteCount - done, off_t(start) + off_t(done)) }
+                if got < 0 && errno == EINTR { continue }
+                guard got > 0 else {
+                    if got == 0 { break }
+                    throw LayoutFSError(.io, "layer \(name): cannot read its file at \(start + Int64(done)) (errno \(errno))")
+                }
+                done += got
+            }
+            return done == byteCount ? bytes : Array(bytes[0..<done])
+        }
+    }
+}
+
+/// One completion's result, waited for with a deadline.
+private final class Answer: @unchecked Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+    // Written once before `semaphore` is signalled, read after the wait.
+    private var result: Result<ReadResult, LayoutFSError>?
+
+    func set(_ value: Result<ReadResult, LayoutFSError>) {
+        result = value
+        semaphore.signal()
+    }
+
+    func wait(_ deadline: Duration) -> Result<ReadResult, LayoutFSError>? {
+        let (seconds, attoseconds) = deadline.components
+        let nanoseconds = Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+        guard semaphore.wait(timeout: .now() + .nanoseconds(nanoseconds)) == .success else { return nil }
+        return result
+    }
+}
