@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "LayoutFSMount",
             dependencies: [
-                "LayoutFS", "RootfsView", "LayerIndex", "ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "FUSE", "BlockingWork",
+                "LayoutFS", "RootfsView", "ImageStore", "LazyBlobs", "ContentStore", "OCISpec", "Registry", "FUSE", "BlockingWork",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
