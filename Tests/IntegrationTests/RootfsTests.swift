@@ -1,0 +1,192 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `mount --rootfs`: an image's root filesystem through a real FUSE mount, compared with what
+/// `umoci unpack` makes of the same image (Tests/Fixtures/compare-trees.py: types, modes,
+/// owners, sizes, sha256, link targets, devices, mtimes to the nanosecond, xattrs, hard-link
+/// groups). The image (Tests/Fixtures/make-rootfs-image.py) has every member type, whiteouts
+/// and an opaque directory across three layers (gzip, plain tar, gzip in two members).
+@Suite("the rootfs view", .serialized)
+struct RootfsTests {
+    static let fixtures = Harness.repositoryRoot + "/Tests/Fixtures"
+
+    /// Writes the test image as an OCI layout at `work/src` (tag `t`), with `options` for the
+    /// fixture script.
+    static func makeImage(_ work: String, _ options: [String] = []) throws -> String {
+        try Harness.require("python3")
+        let layout = work + "/src"
+        try Harness.runOK(["python3", fixtures + "/make-rootfs-image.py", layout, "t"] + options)
+        return layout
+    }
+
+    /// `umoci unpack` of the layout's tag `t`: the rootfs it makes.
+    static func umociUnpack(_ layout: String, work: String) throws -> String {
+        try Harness.require("umoci")
+        try Harness.runOK(["umoci", "unpack", "--image", layout + ":t", work + "/bundle"])
+        return work + "/bundle/rootfs"
+    }
+
+    /// Differences compare-trees.py finds (empty when none), with its summary line.
+    static func compare(_ expected: String, _ actual: String) throws -> (differences: [String], summary: String) {
+        let result = try Harness.run(["python3", fixtures + "/compare-trees.py", expected, actual, "--nanoseconds"])
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+        return (Array(lines.dropLast()), lines.last ?? "")
+    }
+
+    static func mount(_ image: String, at mnt: String, store: String, _ options: [String] = [], expectSuccess: Bool = true) throws -> RunResult {
+        try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+        return try Harness.layoutfs(["mount", "--rootfs", image, mnt] + options, store: store, expectSuccess: expectSuccess)
+    }
+
+    static func layers(_ mnt: String) throws -> String {
+        try Harness.runOK(["getfattr", "--only-values", "-n", "user.layoutfs.layers", mnt]).stdout
+    }
+
+    @Test("the mounted rootfs equals umoci unpack's, to the nanosecond, xattr and hard link; user.layoutfs.layer names each file's layer")
+    func equalsUmociUnpack() throws {
+        try Harness.requireFUSE()
+        try Harness.require("getfattr")
+        try Harness.withWorkDirectory { work in
+            let layout = try Self.makeImage(work)
+            let unpacked = try Self.umociUnpack(layout, work: work)
+            let store = work + "/store"
+            try Harness.layoutfs(["import", layout, "--name", "rootfs/test:1"], store: store)
+            let mnt = work + "/mnt"
+            try Self.mount("rootfs/test:1", at: mnt, store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let (differences, summary) = try Self.compare(unpacked, mnt)
+            #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+            #expect(summary.hasPrefix("compared 33"), "\(summary)")
+            // Whiteouts and opaque markers are applied, never shown.
+            #expect(try Harness.run(["find", mnt, "-name", ".wh.*"]).stdout.isEmpty)
+            let manifest = try Harness.runOK(["skopeo", "inspect", "--raw", "oci:\(layout):t"]).stdout
+            let layerDigests = try #require(try JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any])["layers"] as? [[String: Any]]
+            let digests = try #require(layerDigests?.compactMap { $0["digest"] as? String })
+            for (path, layer) in [("data/z", 2), ("usr/lib/big.bin", 0), ("opt/new", 1), ("usr/bin/tool3", 0)] {
+                let named = try Harness.runOK(["getfattr", "--only-values", "-n", "user.layoutfs.layer", mnt + "/" + path]).stdout
+                #expect(named == "\(digests[layer]) (layer \(layer))", "\(path): \(named)")
+            }
+            // Answered by name, never listed (cp -a and rsync -X do not copy it).
+            #expect(!(try Harness.runOK(["getfattr", "-d", "-m", "-", mnt + "/data/z"]).stdout.contains("layoutfs")))
+            #expect(try Self.layers(mnt) == "3 indexed, 0 loaded")
+            // Read-only, as files.
+            #expect(try Harness.run(["touch", mnt + "/etc/new"]).status != 0)
+        }
+    }
+
+    @Test("a remount reads every layer's index from the store (no decompression); a damaged index is rebuilt; prune removes an index with its layer")
+    func persistedIndexes() throws {
+        try Harness.requireFUSE()
+        try Harness.require("getfattr")
+        try Harness.withWorkDirectory { work in
+            let layout = try Self.makeImage(work)
+            let store = work + "/store"
+            try Harness.layoutfs(["import", layout, "--name", "rootfs/test:1"], store: store)
+            let mnt = work + "/mnt"
+            try Self.mount("rootfs/test:1", at: mnt, store: store)
+            let before = try Harness.sha256(ofFile: mnt + "/usr/lib/big.bin")
+            #expect(try Self.layers(mnt) == "3 indexed, 0 loaded")
+            try Harness.layoutfs(["unmount", mnt], store: store)
+            let indexes = store + "/layer-index/sha256"
+            let files = try FileManager.default.contentsOfDirectory(atPath: indexes).sorted()
+            #expect(files.count == 3, "\(files)")
+            // Each index is a small share of its layer (the 3 MiB random layer's the largest).
+            for file in files {
+                let indexSize = try #require(try FileManager.default.attributesOfItem(atPath: indexes + "/" + file)[.size] as? Int)
+                let layerSize = try #require(try FileManager.default.attributesOfItem(atPath: store + "/content/blobs/sha256/" + file)[.size] as? Int)
+                if layerSize > 1 << 20 { #expect(indexSize * 10 < layerSize, "index \(indexSize) of a \(layerSize)-byte layer") }
+            }
+
+            try Self.mount("rootfs/test:1", at: mnt, store: store)
+            #expect(try Self.layers(mnt) == "0 indexed, 3 loaded")
+            #expect(try Harness.sha256(ofFile: mnt + "/usr/lib/big.bin") == before)
+            try Harness.layoutfs(["unmount", mnt], store: store)
+
+            // One index damaged (a byte flipped), one cut short: both rebuilt, and the log says so.
+            for (file, cut) in [(files[0], false), (files[1], true)] {
+                let path = indexes + "/" + file
+                var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+                if cut { bytes.removeLast(10) } else { bytes[bytes.count / 2] ^= 0x40 }
+                try Data(bytes).write(to: URL(fileURLWithPath: path))
+            }
+            let remounted = try Self.mount("rootfs/test:1", at: mnt, store: store)
+            #expect(try Self.layers(mnt) == "2 indexed, 1 loaded")
+            #expect(try Harness.sha256(ofFile: mnt + "/usr/lib/big.bin") == before)
+            let log = try String(contentsOfFile: try Harness.mountLog(remounted), encoding: .utf8)
+            #expect(log.contains("cannot be read") && log.contains("building it again"), "\(log)")
+            try Harness.layoutfs(["unmount", mnt], store: store)
+
+            try Harness.layoutfs(["rm", "rootfs/test:1"], store: store)
+            let pruned = try Harness.layoutfs(["prune"], store: store)
+            #expect(pruned.stdout.contains("3 layer indexes"), "\(pruned.stdout)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: indexes).isEmpty)
+        }
+    }
+
+    @Test("a layer whose diff_id is not the config's fails its files with EIO and is named; the other layers' files read")
+    func diffIDMismatch() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            let layout = try Self.makeImage(work, ["--bad-diff-id", "2"])
+            let store = work + "/store"
+            try Harness.layoutfs(["import", layout, "--name", "rootfs/bad:1"], store: store)
+            let mnt = work + "/mnt"
+            let mounted = try Self.mount("rootfs/bad:1", at: mnt, store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            #expect(mounted.stderr.contains("layer 2") && mounted.stderr.contains("corrupt") && mounted.stderr.contains("EIO"), "\(mounted.stderr)")
+            let failed = try Harness.run(["cat", mnt + "/data/z"])
+            #expect(failed.status != 0 && failed.stderr.contains("Input/output error"), "\(failed.stderr)")
+            #expect(try Harness.runOK(["cat", mnt + "/opt/new"]).stdout == "new\n")
+            // A wrong index is never kept: the next mount checks the layer again.
+            #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/layer-index/sha256").count == 2)
+        }
+    }
+
+    @Test("a truncated gzip layer, one that is not tar, one that is zstd, and a member escaping with .. fail the mount with an error naming the layer")
+    func unreadableLayers() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            for (kind, layer, words) in [
+                ("truncated", 0, ["truncated"]), ("notar", 1, ["not"]), ("zstd", 1, ["zstd"]), ("escape", 1, ["../escape"]),
+            ] {
+                let case_ = work + "/" + kind
+                let layout = try Self.makeImage(case_, ["--break", kind])
+                let store = case_ + "/store"
+                try Harness.layoutfs(["import", layout, "--name", "rootfs/\(kind):1"], store: store)
+                let mounted = try Self.mount("rootfs/\(kind):1", at: case_ + "/mnt", store: store, expectSuccess: false)
+                #expect(!mounted.succeeded, "\(kind): \(mounted.stdout)")
+                for word in words + ["layer \(layer)"] {
+                    #expect(mounted.stderr.contains(word), "\(kind): \(mounted.stderr)")
+                }
+                #expect(MountTests.mountEntry(case_ + "/mnt") == nil)
+            }
+        }
+    }
+
+    @Test("a lazy image from the registry (docker://) mounts as its rootfs, equal to umoci unpack's")
+    func lazyFromRegistry() throws {
+        try Harness.requireFUSE()
+        try Harness.require("skopeo", "docker-registry")
+        try Harness.withWorkDirectory { work in
+            let layout = try Self.makeImage(work)
+            let unpacked = try Self.umociUnpack(layout, work: work)
+            let registry = try RegistryServer(directory: work + "/registry")
+            defer { registry.stop() }
+            try registry.push(layout: layout, tag: "t", to: "team/rootfs:1")
+            let store = work + "/store"
+            let mnt = work + "/mnt"
+            try Self.mount("docker://\(registry.address)/team/rootfs:1", at: mnt, store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let (differences, _) = try Self.compare(unpacked, mnt)
+            #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+            #expect(try Self.layers(mnt) == "3 indexed, 0 loaded")
+            let fetched = try Harness.runOK(["getfattr", "--only-values", "-n", "user.layoutfs.bytes_fetched", mnt]).stdout
+            #expect((Int(fetched) ?? 0) > 3 << 20, "fetched \(fetched)")
+        }
+    }
+}
