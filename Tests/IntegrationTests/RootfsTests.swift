@@ -154,16 +154,16 @@ struct RootfsTests {
             for (kind, layer, words) in [
                 ("truncated", 0, ["truncated"]), ("notar", 1, ["not"]), ("zstd", 1, ["zstd"]), ("escape", 1, ["../escape"]),
             ] {
-                let case_ = work + "/" + kind
-                let layout = try Self.makeImage(case_, ["--break", kind])
-                let store = case_ + "/store"
+                let directory = work + "/" + kind
+                let layout = try Self.makeImage(directory, ["--break", kind])
+                let store = directory + "/store"
                 try Harness.layoutfs(["import", layout, "--name", "rootfs/\(kind):1"], store: store)
-                let mounted = try Self.mount("rootfs/\(kind):1", at: case_ + "/mnt", store: store, expectSuccess: false)
+                let mounted = try Self.mount("rootfs/\(kind):1", at: directory + "/mnt", store: store, expectSuccess: false)
                 #expect(!mounted.succeeded, "\(kind): \(mounted.stdout)")
                 for word in words + ["layer \(layer)"] {
                     #expect(mounted.stderr.contains(word), "\(kind): \(mounted.stderr)")
                 }
-                #expect(MountTests.mountEntry(case_ + "/mnt") == nil)
+                #expect(MountTests.mountEntry(directory + "/mnt") == nil)
             }
         }
     }
