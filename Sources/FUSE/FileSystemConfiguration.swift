@@ -16,11 +16,19 @@ public struct FileSystemConfiguration: Sendable, Hashable {
     /// false, `FUSE_CAP_READDIRPLUS` is not requested and ``FileSystem/readDirectoryPlus`` is
     /// never called.
     public var readdirPlus: Bool
+    /// Serve `opendir` and `releasedir`. When false (directories that never change), the first
+    /// `opendir` is answered `ENOSYS`, which a kernel offering `FUSE_CAP_NO_OPENDIR_SUPPORT`
+    /// (Linux 5.1) takes as "skip them from now on, and cache listings": a directory read then
+    /// costs its `readdir` requests only, once. ``FileSystem/openDirectory`` and
+    /// ``FileSystem/releaseDirectory`` are never called (`readdir` gets file handle 0; an older
+    /// kernel's `opendir` is answered with handle 0).
+    public var openDirectory: Bool
 
     public init(
         spliceWrite: Bool = true, spliceMove: Bool = false, maxReadahead: Int = 1 << 20,
-        maxBackground: Int = 64, readdirPlus: Bool = false
+        maxBackground: Int = 64, readdirPlus: Bool = false, openDirectory: Bool = true
     ) {
+        self.openDirectory = openDirectory
         self.spliceWrite = spliceWrite
         self.spliceMove = spliceMove
         self.maxReadahead = maxReadahead
@@ -39,6 +47,9 @@ public struct ConnectionInfo: Sendable, Hashable {
     public var spliceWrite: Bool
     /// Whether `readdirplus` is in use (`FUSE_CAP_READDIRPLUS` in `want`).
     public var readdirPlus: Bool
+    /// Whether the kernel skips `opendir` and `releasedir` (``FileSystemConfiguration/openDirectory``
+    /// false, and `FUSE_CAP_NO_OPENDIR_SUPPORT` offered).
+    public var skipsOpenDirectory: Bool = false
     /// Granted readahead in bytes.
     public var maxReadahead: Int
     /// Granted background request limit.

@@ -5,7 +5,7 @@ import SystemPackage
 /// ``SessionContext`` through the request's user data and hand a ``Request`` to the
 /// ``FileSystem``. Operations left `NULL` get libfuse's default answer.
 enum LowLevelOperations {
-    static func make(readdirPlus: Bool) -> fuse_lowlevel_ops {
+    static func make(readdirPlus: Bool, openDirectory: Bool) -> fuse_lowlevel_ops {
         var operations = fuse_lowlevel_ops()
         operations.`init` = { userdata, connection in
             guard let userdata, let connection else { return }
@@ -50,9 +50,29 @@ enum LowLevelOperations {
             guard let req else { return }
             LowLevelOperations.fileSystem(req).release(Request(req), inode: inode, fileHandle: info?.pointee.fh ?? 0)
         }
-        operations.opendir = { req, inode, _ in
-            guard let req else { return }
-            LowLevelOperations.fileSystem(req).openDirectory(Request(req), inode: inode)
+        // ENOSYS to opendir, where the kernel offers FUSE_CAP_NO_OPENDIR_SUPPORT, is success: it
+        // stops sending opendir and releasedir, and caches listings as with FOPEN_CACHE_DIR
+        // (libfuse answers success itself when no opendir is set, so one must be).
+        if !openDirectory {
+            operations.opendir = { req, _, _ in
+                guard let req else { return }
+                let context = Unmanaged<SessionContext>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
+                if context.connection.withLock({ $0?.skipsOpenDirectory }) == true {
+                    Request(req).reply(error: .noFunction)
+                } else {
+                    Request(req).reply(openDirectory: 0)
+                }
+            }
+        } else {
+            operations.opendir = { req, inode, _ in
+                guard let req else { return }
+                LowLevelOperations.fileSystem(req).openDirectory(Request(req), inode: inode)
+            }
+            operations.releasedir = { req, inode, info in
+                guard let req else { return }
+                LowLevelOperations.fileSystem(req).releaseDirectory(
+                    Request(req), inode: inode, fileHandle: info?.pointee.fh ?? 0)
+            }
         }
         operations.readdir = { req, inode, size, offset, info in
             guard let req else { return }
@@ -66,11 +86,6 @@ enum LowLevelOperations {
                     Request(req), inode: inode, fileHandle: info?.pointee.fh ?? 0, offset: Int64(offset),
                     maxSize: size)
             }
-        }
-        operations.releasedir = { req, inode, info in
-            guard let req else { return }
-            LowLevelOperations.fileSystem(req).releaseDirectory(
-                Request(req), inode: inode, fileHandle: info?.pointee.fh ?? 0)
         }
         operations.statfs = { req, inode in
             guard let req else { return }
@@ -121,6 +136,7 @@ enum LowLevelOperations {
             protocolMajor: connection.proto_major, protocolMinor: connection.proto_minor,
             spliceWrite: connection.want & UInt32(FUSE_CAP_SPLICE_WRITE) != 0,
             readdirPlus: connection.want & UInt32(FUSE_CAP_READDIRPLUS) != 0,
+            skipsOpenDirectory: !configuration.openDirectory && connection.capable & UInt32(FUSE_CAP_NO_OPENDIR_SUPPORT) != 0,
             maxReadahead: Int(connection.max_readahead), maxBackground: Int(connection.max_background),
             maxRead: Int(connection.max_read))
     }

@@ -49,7 +49,7 @@ public final class Session: @unchecked Sendable {
         var cStrings = arguments.map { strdup($0) }
         defer { for string in cStrings { free(string) } }
         cStrings.append(nil)
-        var operations = LowLevelOperations.make(readdirPlus: context.configuration.readdirPlus)
+        var operations = LowLevelOperations.make(readdirPlus: context.configuration.readdirPlus, openDirectory: context.configuration.openDirectory)
         let userdata = Unmanaged.passUnretained(context).toOpaque()
         let handle = cStrings.withUnsafeMutableBufferPointer { argv -> OpaquePointer? in
             var args = fuse_args(argc: Int32(arguments.count), argv: argv.baseAddress, allocated: 0)

@@ -5,7 +5,7 @@ import OCISpec
 /// name; OCI image-spec config.md).
 package struct LayerScan {
     private var indexer = TarIndexer()
-    private var hash = DigestHasher(.sha256)
+    private let hash: any StreamHasher
     private let inflater: GzipInflater?
     private var consumed: Int64 = 0
 
@@ -14,8 +14,10 @@ package struct LayerScan {
     ///     `tar.gzip`), else plain tar.
     ///   - span: with gzip, record an access point about every `span` compressed bytes
     ///     (``accessPoints``), for ``GzipRandomAccess``.
-    package init(gzip: Bool, span: Int64? = nil) {
+    ///   - hasher: hashes the uncompressed stream (default: on this thread).
+    package init(gzip: Bool, span: Int64? = nil, hasher: any StreamHasher = InlineHasher()) {
         inflater = gzip ? GzipInflater(span: span) : nil
+        hash = hasher
     }
 
     /// The gzip access points recorded so far (none for plain tar or without a span).
@@ -30,8 +32,9 @@ package struct LayerScan {
             try indexer.consume(bytes)
             return
         }
+        let hash = self.hash
         try inflater.inflate(bytes) { (piece) throws(LayerIndexError) in
-            self.hash.update(piece)
+            hash.update(piece)
             try self.indexer.consume(piece)
         }
     }

@@ -81,6 +81,9 @@ package final class LayoutTree: ServedTree {
         return value | 1 << 63
     }
 
+    /// False: `index.json` moves with its names, `blobs/sha256` lists each generation's blobs.
+    package var directoriesAreImmutable: Bool { false }
+
     /// Bytes the provider received from registries (lazy blobs).
     package var bytesFetched: Int64 { provider.bytesFetched }
 

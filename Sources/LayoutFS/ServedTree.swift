@@ -35,6 +35,9 @@ package protocol ServedTree: AnyObject, Sendable {
     /// The extended attribute names `listxattr` shows (`user.layoutfs.*` are never listed).
     /// - Throws: `.notFound`.
     func extendedAttributeNames(of inode: UInt64) throws(LayoutFSError) -> [String]
+    /// True when a directory's entries never change while mounted: readers then need no
+    /// snapshot per open directory, and the mount lets the kernel skip `opendir`.
+    var directoriesAreImmutable: Bool { get }
     /// Bytes received from registries so far.
     var bytesFetched: Int64 { get }
     /// A read of `inode` waited `deadline` and is answered `EIO`. Returns what to log.

@@ -1,5 +1,11 @@
 import ArgumentParser
+import CLinuxShims
+import ContentStore
 import LayoutFSMount
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `layoutfs unmount MOUNTPOINT [--lazy]`.
 struct Unmount: ParsableCommand {
@@ -8,18 +14,37 @@ struct Unmount: ParsableCommand {
         abstract: "Unmount a layoutfs mount.",
         discussion: """
             A busy mount fails with EBUSY; --lazy detaches it now and lets it go when the last user \
-            closes it. A stale mount (its daemon is gone) is always detached lazily.
+            closes it. A stale mount (its daemon is gone) is always detached lazily. Without --lazy, \
+            the command returns once the daemon has finished (its lease released, the indexes of a \
+            --rootfs mount kept), or after 10 s.
             """)
 
     @OptionGroup var store: StoreOptions
     @Argument(help: "The mountpoint.") var mountpoint: String
     @Flag(help: "Detach now even if busy (umount -l).") var lazy = false
 
+    /// Longest wait for the daemon to finish after its mount is gone.
+    static let daemonExit: Int32 = 10_000
+
     func run() throws {
+        // Found before the unmount: the record goes with the daemon.
+        let daemon = (try? MountTable.canonicalMountpoint(mountpoint)).flatMap {
+            MountRecord.daemon(serving: $0, location: StoreLocation(root: store.root))
+        }
         if try Unmounter.unmount(mountpoint, lazy: lazy) {
             print("removed the stale mount at \(mountpoint) (its daemon was gone)")
-        } else {
-            print("unmounted \(mountpoint)")
+            return
         }
+        if !lazy, let daemon { Self.waitForExit(daemon) }
+        print("unmounted \(mountpoint)")
+    }
+
+    /// Waits (a pidfd, up to ``daemonExit`` ms) for process `pid` to exit.
+    private static func waitForExit(_ pid: Int32) {
+        let fd = lfs_pidfd_open(pid)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while poll(&entry, 1, daemonExit) < 0 && errno == EINTR {}
     }
 }

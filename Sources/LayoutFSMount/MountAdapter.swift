@@ -45,9 +45,11 @@ package final class MountAdapter: FileSystem {
         self.owner = (getuid(), getgid())
     }
 
-    /// Splice reads, 1 MiB readahead, 64 background requests, `readdirplus`.
+    /// Splice reads, 1 MiB readahead, 64 background requests, `readdirplus`; no `opendir` for a
+    /// tree whose directories never change (half the requests of a `find`).
     package var configuration: FileSystemConfiguration {
-        FileSystemConfiguration(spliceWrite: true, maxReadahead: 1 << 20, maxBackground: 64, readdirPlus: true)
+        FileSystemConfiguration(
+            spliceWrite: true, maxReadahead: 1 << 20, maxBackground: 64, readdirPlus: true, openDirectory: !tree.directoriesAreImmutable)
     }
 
     package func connectionEstablished(_ info: ConnectionInfo) {

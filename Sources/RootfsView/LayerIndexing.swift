@@ -5,13 +5,13 @@ import OCISpec
 
 /// Gets the index of one layer of a rootfs view: the store's file when it is there and sound
 /// (same layer, same size, the diff_id the config names), else one pass over the blob that
-/// builds it (``LayerScan``), kept in the store once its diff_id matched.
+/// builds it (``LayerScan``), to be kept in the store once its diff_id matched (``keep(_:)``).
 package struct LayerIndexing: Sendable {
     /// How a layer's index was had.
     package enum Outcome: Sendable, Equatable {
         /// Read from the store's index file.
         case loaded
-        /// Built by a pass over the blob, and kept in the store.
+        /// Built by a pass over the blob (to be kept in the store: ``keep(_:)``).
         case built
         /// Built, and its diff_id is not the one the config names: the layer's files fail.
         case mismatch(String)
@@ -53,7 +53,7 @@ package struct LayerIndexing: Sendable {
         var record: LayerIndexRecord
         do {
             let first = try blob.read(0, Self.piece)
-            var scan = LayerScan(gzip: try Self.isGzip(first, label: label), span: Self.span)
+            var scan = LayerScan(gzip: try Self.isGzip(first, label: label), span: Self.span, hasher: BackgroundHasher())
             var offset: Int64 = 0
             var piece = first
             while !piece.isEmpty {
@@ -79,12 +79,19 @@ package struct LayerIndexing: Sendable {
         guard record.diffID == diffID else {
             return (record, .mismatch("\(label) is corrupt: its uncompressed stream is \(record.diffID), the config's rootfs.diff_ids says \(diffID)"))
         }
-        do {
-            try files.store(try record.encoded(), for: layer.digest)
-        } catch {
-            log("cannot keep the index of \(label) in the store (\(error)); the next mount builds it again")
-        }
         return (record, .built)
+    }
+
+    /// Keeps a built, verified index in the store (encoding and an fsync: done after the mount
+    /// is ready, off its critical path).
+    /// - Returns: why it could not be kept, or nil.
+    package func keep(_ record: LayerIndexRecord) -> String? {
+        do {
+            try files.store(try record.encoded(), for: record.layer)
+            return nil
+        } catch {
+            return "cannot keep the index of layer \(record.layer) in the store (\(error)); the next mount builds it again"
+        }
     }
 
     /// Whether the blob starting with `head` is gzip (RFC 1952's magic), else plain tar.

@@ -18,6 +18,19 @@ package enum RootfsAssembly {
         package var failures: [String] = []
     }
 
+    /// Indexes built and verified, for ``keep(_:files:)`` once the mount is ready.
+    package struct Built: Sendable {
+        fileprivate var records: [LayerIndexRecord]
+        package var isEmpty: Bool { records.isEmpty }
+    }
+
+    /// Keeps built indexes in the store. Blocking (an fsync each).
+    /// - Returns: what could not be kept, as log lines.
+    package static func keep(_ built: Built, files: LayerIndexFiles) -> [String] {
+        let indexing = LayerIndexing(files: files)
+        return built.records.compactMap { indexing.keep($0) }
+    }
+
     /// Bytes of decompressed gzip spans a view keeps (about 30 spans of 1 MiB compressed).
     static let spanBudget = 64 << 20
 
@@ -34,7 +47,7 @@ package enum RootfsAssembly {
     package static func build(
         layers: [Descriptor], diffIDs: [Digest]?, provider: any BlobProvider, files: LayerIndexFiles, deadline: Duration,
         log: @escaping @Sendable (String) -> Void
-    ) throws(LayoutFSError) -> (view: RootfsView, report: Report) {
+    ) throws(LayoutFSError) -> (view: RootfsView, report: Report, built: Built) {
         if let diffIDs, diffIDs.count != layers.count {
             throw LayoutFSError(.invalidArgument, "the image config names \(diffIDs.count) diff_ids for \(layers.count) layers")
         }
@@ -51,6 +64,7 @@ package enum RootfsAssembly {
             outcomes.withLock { $0[number] = result }
         }
         var report = Report()
+        var built = Built(records: [])
         var readers: [LayerReader] = []
         var builder = RootfsBuilder()
         let cache = SpanCache(budget: spanBudget)
@@ -60,7 +74,9 @@ package enum RootfsAssembly {
             let (record, outcome, blob) = try result.get()
             var failure: String?
             switch outcome {
-            case .built: report.built += 1
+            case .built:
+                report.built += 1
+                built.records.append(record)
             case .loaded: report.loaded += 1
             case .mismatch(let why):
                 report.built += 1
@@ -74,6 +90,6 @@ package enum RootfsAssembly {
             }
             readers.append(LayerReader(number: number, record: record, blob: blob, cache: cache, failure: failure))
         }
-        return (RootfsView(tree: builder.build(), layers: readers, provider: provider, report: report), report)
+        return (RootfsView(tree: builder.build(), layers: readers, provider: provider, report: report), report, built)
     }
 }

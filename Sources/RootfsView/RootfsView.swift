@@ -132,6 +132,9 @@ package final class RootfsView: ServedTree {
         tree.nodes[try node(inode)].extendedAttributes.keys.sorted()
     }
 
+    /// True: the image's tree is fixed.
+    package var directoriesAreImmutable: Bool { true }
+
     package var bytesFetched: Int64 { provider.bytesFetched }
 
     package func readTimedOut(inode: UInt64, after deadline: Duration) -> String {

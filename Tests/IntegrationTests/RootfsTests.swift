@@ -142,7 +142,9 @@ struct RootfsTests {
             let failed = try Harness.run(["cat", mnt + "/data/z"])
             #expect(failed.status != 0 && failed.stderr.contains("Input/output error"), "\(failed.stderr)")
             #expect(try Harness.runOK(["cat", mnt + "/opt/new"]).stdout == "new\n")
-            // A wrong index is never kept: the next mount checks the layer again.
+            // A wrong index is never kept: the next mount checks the layer again. (The others
+            // are kept once the mount is ready; unmount waits for the daemon.)
+            try Harness.layoutfs(["unmount", mnt], store: store)
             #expect(try FileManager.default.contentsOfDirectory(atPath: store + "/layer-index/sha256").count == 2)
         }
     }

@@ -80,6 +80,15 @@ package struct MountRecord: Sendable, Equatable {
         .sorted { $0.mountpoint < $1.mountpoint }
     }
 
+    /// The pid of the daemon serving `mountpoint` (as the kernel names it) according to the
+    /// live records under `location`; nil when none (another store's mount, or stale).
+    package static func daemon(serving mountpoint: String, location: StoreLocation) -> Int32? {
+        LockedRecord.live(in: location.mountsDirectory, removeStale: false).lazy.compactMap { record in
+            record.contents.flatMap { try? JSONParser.parse($0) }.flatMap(MountRecord.init(json:))
+        }
+        .first { $0.mountpoint == mountpoint }?.pid
+    }
+
     /// The daemon's stderr when it is a file named by an absolute path (the parent opened the
     /// log there).
     private static func logPath() -> String? {

@@ -189,7 +189,7 @@ package struct MountService: Sendable {
     ) throws {
         if request.rootfs {
             let logger = logger
-            let view = try RootfsMount.view(
+            let (view, keeping) = try RootfsMount.view(
                 of: layout, store: store, provider: provider, deadline: settings.mount.readDeadline, logger: logger, announce: announce)
             try session.run(
                 tree: view, mountpoint: request.mountpoint, options: settings.mount, logger: logger,
@@ -197,7 +197,11 @@ package struct MountService: Sendable {
                     logger.notice("\(notice)")
                     announce(notice)
                 }
-            ) { _ in ready() }
+            ) { _ in
+                ready()
+                keeping.start()
+            }
+            keeping.wait()
             return
         }
         var now = timespec()
