@@ -23,12 +23,19 @@ public struct FileSystemConfiguration: Sendable, Hashable {
     /// ``FileSystem/releaseDirectory`` are never called (`readdir` gets file handle 0; an older
     /// kernel's `opendir` is answered with handle 0).
     public var openDirectory: Bool
+    /// Serve `open` and `release` of files. When false (files whose reads need no open state),
+    /// the first `open` is answered `ENOSYS`, which a kernel offering `FUSE_CAP_NO_OPEN_SUPPORT`
+    /// takes as "skip them from now on" (it keeps pages as with `FOPEN_KEEP_CACHE`): reading a
+    /// small file costs one request. ``FileSystem/open`` is then called only on older kernels,
+    /// and reads get file handle 0 (the inode says which file).
+    public var openFile: Bool
 
     public init(
         spliceWrite: Bool = true, spliceMove: Bool = false, maxReadahead: Int = 1 << 20,
-        maxBackground: Int = 64, readdirPlus: Bool = false, openDirectory: Bool = true
+        maxBackground: Int = 64, readdirPlus: Bool = false, openDirectory: Bool = true, openFile: Bool = true
     ) {
         self.openDirectory = openDirectory
+        self.openFile = openFile
         self.spliceWrite = spliceWrite
         self.spliceMove = spliceMove
         self.maxReadahead = maxReadahead
@@ -50,6 +57,9 @@ public struct ConnectionInfo: Sendable, Hashable {
     /// Whether the kernel skips `opendir` and `releasedir` (``FileSystemConfiguration/openDirectory``
     /// false, and `FUSE_CAP_NO_OPENDIR_SUPPORT` offered).
     public var skipsOpenDirectory: Bool = false
+    /// Whether the kernel skips `open` and `release` of files (``FileSystemConfiguration/openFile``
+    /// false, and `FUSE_CAP_NO_OPEN_SUPPORT` offered).
+    public var skipsOpenFile: Bool = false
     /// Granted readahead in bytes.
     public var maxReadahead: Int
     /// Granted background request limit.

@@ -38,6 +38,11 @@ enum LowLevelOperations {
         }
         operations.open = { req, inode, info in
             guard let req else { return }
+            // ENOSYS where the kernel offers FUSE_CAP_NO_OPEN_SUPPORT is success: it stops
+            // sending open and release (FileSystemConfiguration.openFile false).
+            if LowLevelOperations.context(req).connection.withLock({ $0?.skipsOpenFile }) == true {
+                return Request(req).reply(error: .noFunction)
+            }
             LowLevelOperations.fileSystem(req).open(Request(req), inode: inode, flags: info?.pointee.flags ?? 0)
         }
         operations.read = { req, inode, size, offset, info in
@@ -56,8 +61,7 @@ enum LowLevelOperations {
         if !openDirectory {
             operations.opendir = { req, _, _ in
                 guard let req else { return }
-                let context = Unmanaged<SessionContext>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
-                if context.connection.withLock({ $0?.skipsOpenDirectory }) == true {
+                if LowLevelOperations.context(req).connection.withLock({ $0?.skipsOpenDirectory }) == true {
                     Request(req).reply(error: .noFunction)
                 } else {
                     Request(req).reply(openDirectory: 0)
@@ -112,7 +116,12 @@ enum LowLevelOperations {
 
     /// The file system of the session `req` belongs to.
     private static func fileSystem(_ req: fuse_req_t) -> any FileSystem {
-        Unmanaged<SessionContext>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue().fileSystem
+        context(req).fileSystem
+    }
+
+    /// The context of the session `req` belongs to.
+    private static func context(_ req: fuse_req_t) -> SessionContext {
+        Unmanaged<SessionContext>.fromOpaque(fuse_req_userdata(req)!).takeUnretainedValue()
     }
 
     /// Applies `configuration` to the connection libfuse is about to answer `FUSE_INIT` with,
@@ -137,6 +146,7 @@ enum LowLevelOperations {
             spliceWrite: connection.want & UInt32(FUSE_CAP_SPLICE_WRITE) != 0,
             readdirPlus: connection.want & UInt32(FUSE_CAP_READDIRPLUS) != 0,
             skipsOpenDirectory: !configuration.openDirectory && connection.capable & UInt32(FUSE_CAP_NO_OPENDIR_SUPPORT) != 0,
+            skipsOpenFile: !configuration.openFile && connection.capable & UInt32(FUSE_CAP_NO_OPEN_SUPPORT) != 0,
             maxReadahead: Int(connection.max_readahead), maxBackground: Int(connection.max_background),
             maxRead: Int(connection.max_read))
     }

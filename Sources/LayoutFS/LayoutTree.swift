@@ -84,6 +84,10 @@ package final class LayoutTree: ServedTree {
     /// False: `index.json` moves with its names, `blobs/sha256` lists each generation's blobs.
     package var directoriesAreImmutable: Bool { false }
 
+    /// False: a handle reads the `index.json` generation it opened, and a blob's content
+    /// (replaced by a repair) is decided at open.
+    package var opensAreStateless: Bool { false }
+
     /// Bytes the provider received from registries (lazy blobs).
     package var bytesFetched: Int64 { provider.bytesFetched }
 
@@ -199,7 +203,8 @@ package final class LayoutTree: ServedTree {
     /// Reads up to `byteCount` bytes at `offset` (bytes) of an open handle. Completes at once for local content and present
     /// lazy chunks, later when they must be fetched; `completion` is called exactly once (a
     /// failed fetch or a corrupt blob: `.io`).
-    package func read(handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void) {
+    package func read(inode: UInt64, handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void)
+    {
         guard let content = handles.content(of: handle) else {
             completion(.failure(LayoutFSError(.badHandle, "no open file handle \(handle)")))
             return

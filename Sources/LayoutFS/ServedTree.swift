@@ -20,9 +20,11 @@ package protocol ServedTree: AnyObject, Sendable {
     /// Opens a file for reading and returns a handle for `read` and `release`.
     /// - Throws: `.isDirectory`, `.notFound`, `.io` when its content cannot be opened.
     func open(_ inode: UInt64) throws(LayoutFSError) -> UInt64
-    /// Reads up to `byteCount` bytes at `offset` of an open handle (fewer only at the end);
-    /// `completion` is called exactly once, now or later (`.io` when the bytes cannot come).
-    func read(handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void)
+    /// Reads up to `byteCount` bytes at `offset` of an open handle, or of file `inode` when
+    /// `handle` is 0 (a tree that ``opensAreStateless``: the kernel then sends no `open`);
+    /// fewer only at the end. `completion` is called exactly once, now or later (`.io` when the
+    /// bytes cannot come).
+    func read(inode: UInt64, handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void)
     /// Closes a handle returned by `open` (once).
     func release(handle: UInt64)
     /// Whether the kernel may cache `inode`'s pages and attributes for long (immutable content).
@@ -38,6 +40,9 @@ package protocol ServedTree: AnyObject, Sendable {
     /// True when a directory's entries never change while mounted: readers then need no
     /// snapshot per open directory, and the mount lets the kernel skip `opendir`.
     var directoriesAreImmutable: Bool { get }
+    /// True when a file is read by its inode alone (no state per open): the mount lets the
+    /// kernel skip `open` and `release`.
+    var opensAreStateless: Bool { get }
     /// Bytes received from registries so far.
     var bytesFetched: Int64 { get }
     /// A read of `inode` waited `deadline` and is answered `EIO`. Returns what to log.

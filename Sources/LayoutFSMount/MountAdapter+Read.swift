@@ -7,7 +7,7 @@ extension MountAdapter {
     /// once; a later one answers the request parked meanwhile (see ``PendingRead``).
     package func read(_ request: consuming Request, inode: UInt64, fileHandle: UInt64, offset: Int64, byteCount: Int) {
         let pending = PendingRead(registry: parkedReads, inode: inode)
-        tree.read(handle: fileHandle, offset: offset, byteCount: byteCount) { [self] result in
+        tree.read(inode: inode, handle: fileHandle, offset: offset, byteCount: byteCount) { [self] result in
             pending.complete(result) { request, result in answer(request, with: result, inode: inode) }
         }
         // A hit is a read answered with bytes without waiting (not one refused at once).

@@ -49,7 +49,8 @@ package final class MountAdapter: FileSystem {
     /// tree whose directories never change (half the requests of a `find`).
     package var configuration: FileSystemConfiguration {
         FileSystemConfiguration(
-            spliceWrite: true, maxReadahead: 1 << 20, maxBackground: 64, readdirPlus: true, openDirectory: !tree.directoriesAreImmutable)
+            spliceWrite: true, maxReadahead: 1 << 20, maxBackground: 64, readdirPlus: true, openDirectory: !tree.directoriesAreImmutable,
+            openFile: !tree.opensAreStateless)
     }
 
     package func connectionEstablished(_ info: ConnectionInfo) {

@@ -150,4 +150,11 @@ package struct MountControl: Sendable {
     package func invalidateEntry(parent: UInt64, name: String) throws(FUSEError) {
         try session.notifyInvalidateEntry(parent: parent, name: name)
     }
+
+    /// Makes the kernel drop its cached attributes and content of `inode` (a directory's
+    /// listing, after a rootfs view's root changed).
+    /// - Throws: `FUSEError` when the mount is gone.
+    package func invalidateInode(_ inode: UInt64) throws(FUSEError) {
+        try session.notifyInvalidateInode(inode)
+    }
 }

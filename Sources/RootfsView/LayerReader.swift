@@ -42,7 +42,7 @@ final class LayerReader: Sendable {
         // At once when every span is cached (the hot path of sequential reads).
         var pieces: [[UInt8]] = []
         for point in first...last {
-            guard let span = cache.cached(SpanCache.Key(layer: number, point: point)) else { break }
+            guard let span = cache.cached(SpanCache.Key(layer: record.layer, point: point)) else { break }
             pieces.append(span)
         }
         if pieces.count == last - first + 1 {
@@ -51,7 +51,7 @@ final class LayerReader: Sendable {
         BlockingWork.submit { [self] in
             var pieces: [[UInt8]] = []
             for point in first...last {
-                let key = SpanCache.Key(layer: number, point: point)
+                let key = SpanCache.Key(layer: record.layer, point: point)
                 let got = Box()
                 cache.span(key, decompress: { decompress(point) }, done: { got.result = $0 })
                 // A span another read is decompressing: wait for it here (a worker thread).

@@ -48,6 +48,30 @@ package enum RootfsAssembly {
         layers: [Descriptor], diffIDs: [Digest]?, provider: any BlobProvider, files: LayerIndexFiles, deadline: Duration,
         log: @escaping @Sendable (String) -> Void
     ) throws(LayoutFSError) -> (view: RootfsView, report: Report, built: Built) {
+        let cache = SpanCache(budget: spanBudget)
+        let (generation, built) = try generation(
+            layers: layers, diffIDs: diffIDs, provider: provider, files: files, cache: cache, deadline: deadline, log: log)
+        return (RootfsView(generation, provider: provider, cache: cache), generation.report, built)
+    }
+
+    /// Shows another image in `view` (a followed name moved): its layers indexed as for
+    /// ``build(layers:diffIDs:provider:files:deadline:log:)``, then ``RootfsView/show(_:)``.
+    /// - Returns: the new generation's number, the names the root listed before, what was done.
+    /// - Throws: as ``build(layers:diffIDs:provider:files:deadline:log:)``; the view is unchanged.
+    package static func show(
+        layers: [Descriptor], diffIDs: [Digest]?, in view: RootfsView, files: LayerIndexFiles, deadline: Duration,
+        log: @escaping @Sendable (String) -> Void
+    ) throws(LayoutFSError) -> (generation: UInt64, previousNames: [String], report: Report, built: Built) {
+        let (generation, built) = try generation(
+            layers: layers, diffIDs: diffIDs, provider: view.provider, files: files, cache: view.cache, deadline: deadline, log: log)
+        let (number, previousNames) = view.show(generation)
+        return (number, previousNames, generation.report, built)
+    }
+
+    private static func generation(
+        layers: [Descriptor], diffIDs: [Digest]?, provider: any BlobProvider, files: LayerIndexFiles, cache: SpanCache, deadline: Duration,
+        log: @escaping @Sendable (String) -> Void
+    ) throws(LayoutFSError) -> (RootfsView.Generation, Built) {
         if let diffIDs, diffIDs.count != layers.count {
             throw LayoutFSError(.invalidArgument, "the image config names \(diffIDs.count) diff_ids for \(layers.count) layers")
         }
@@ -67,7 +91,6 @@ package enum RootfsAssembly {
         var built = Built(records: [])
         var readers: [LayerReader] = []
         var builder = RootfsBuilder()
-        let cache = SpanCache(budget: spanBudget)
         let results = outcomes.withLock { $0 }
         for number in layers.indices {
             guard let result = results[number] else { throw LayoutFSError(.io, "layer \(number) was not indexed") }
@@ -90,6 +113,6 @@ package enum RootfsAssembly {
             }
             readers.append(LayerReader(number: number, record: record, blob: blob, cache: cache, failure: failure))
         }
-        return (RootfsView(tree: builder.build(), layers: readers, provider: provider, report: report), report, built)
+        return (RootfsView.Generation(tree: builder.build(), layers: readers, report: report), built)
     }
 }

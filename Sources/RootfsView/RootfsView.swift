@@ -14,31 +14,92 @@ import Synchronization
 /// is answered by name and never listed. A layer whose diff_id did not match fails its files'
 /// reads with `EIO`.
 package final class RootfsView: ServedTree {
-    private let tree: RootfsTree
-    private let layers: [LayerReader]
-    private let provider: any BlobProvider
-    private let handles = Mutex<(open: [UInt64: Int], next: UInt64)>(([:], 1))
-    /// How the layers' indexes were had.
-    package let report: RootfsAssembly.Report
-
-    init(tree: RootfsTree, layers: [LayerReader], provider: any BlobProvider, report: RootfsAssembly.Report) {
-        self.tree = tree
-        self.layers = layers
-        self.provider = provider
-        self.report = report
+    /// One image's tree and layers: a followed name that moves gives a new generation.
+    struct Generation: Sendable {
+        let tree: RootfsTree
+        let layers: [LayerReader]
+        let report: RootfsAssembly.Report
     }
 
-    /// How many nodes the tree has (the root included).
-    package var nodeCount: Int { tree.nodes.count }
+    private struct State {
+        var current: UInt64 = 0
+        var generations: [UInt64: Generation]
+        var handles: [UInt64: (generation: UInt64, node: Int)] = [:]
+        var nextHandle: UInt64 = 1
+    }
 
-    private func node(_ inode: UInt64) throws(LayoutFSError) -> Int {
-        guard inode >= 1, inode <= UInt64(tree.nodes.count) else { throw LayoutFSError(.notFound, "no inode \(inode)") }
-        return Int(inode - 1)
+    private let state: Mutex<State>
+    let provider: any BlobProvider
+    /// Decompressed gzip spans, shared by the generations (keyed by layer digest).
+    let cache: SpanCache
+
+    init(_ generation: Generation, provider: any BlobProvider, cache: SpanCache) {
+        state = Mutex(State(generations: [0: generation]))
+        self.provider = provider
+        self.cache = cache
+    }
+
+    /// How the current generation's layer indexes were had.
+    package var report: RootfsAssembly.Report { current.report }
+
+    /// How many nodes the current tree has (the root included).
+    package var nodeCount: Int { current.tree.nodes.count }
+
+    /// The current generation's number (0 at mount, +1 per ``show(_:)``).
+    package var generation: UInt64 { state.withLock { $0.current } }
+
+    private var current: Generation { state.withLock { $0.generations[$0.current]! } }
+
+    /// Shows `next` (another image's tree, a followed name having moved): the root (inode 1)
+    /// lists its entries from now on; the previous generations stay readable through the inodes
+    /// and handles the kernel already has, until ``retire()``.
+    /// - Returns: the new generation's number, and the names the root listed before (for the
+    ///   kernel to forget, with the root's cached listing).
+    func show(_ next: Generation) -> (generation: UInt64, previousNames: [String]) {
+        state.withLock { state in
+            let previous = state.generations[state.current]!
+            state.current += 1
+            state.generations[state.current] = next
+            return (state.current, (previous.tree.entries[previous.tree.root] ?? []).map(\.name))
+        }
+    }
+
+    /// Forgets every generation but the current one (their grace period is over): their inodes
+    /// answer `ENOENT` and their open handles `EBADF` from now on.
+    package func retire() {
+        state.withLock { state in
+            let current = state.current
+            state.generations = state.generations.filter { $0.key == current }
+            state.handles = state.handles.filter { $0.value.generation == current }
+        }
+    }
+
+    /// Inode numbers: the root is 1 in every generation (it shows the current one); node `n` of
+    /// generation `g` is `g << 40 | (n + 1)`, so generation 0's are the node numbers plus one.
+    private static let generationShift: UInt64 = 40
+
+    private static func inode(generation: UInt64, node: Int) -> UInt64 {
+        node == 0 ? 1 : generation << generationShift | UInt64(node + 1)
+    }
+
+    /// The generation and node an inode names.
+    private func locate(_ inode: UInt64) throws(LayoutFSError) -> (generation: UInt64, tree: Generation, node: Int) {
+        let found: (UInt64, Generation)? = state.withLock { state in
+            let number = inode == 1 ? state.current : inode >> Self.generationShift
+            return state.generations[number].map { (number, $0) }
+        }
+        guard let (number, generation) = found else { throw LayoutFSError(.notFound, "no inode \(inode) (a generation gone)") }
+        let node = inode == 1 ? 0 : Int(inode & (1 << Self.generationShift - 1)) - 1
+        guard node >= 0, node < generation.tree.nodes.count else { throw LayoutFSError(.notFound, "no inode \(inode)") }
+        return (number, generation, node)
     }
 
     package func attributes(of inode: UInt64) throws(LayoutFSError) -> NodeAttributes {
-        let index = try node(inode)
-        let node = tree.nodes[index]
+        let node = try locate(inode)
+        return Self.attributes(of: node.tree.tree.nodes[node.node], inode: inode)
+    }
+
+    private static func attributes(of node: RootfsTree.Node, inode: UInt64) -> NodeAttributes {
         let size: Int64 =
             switch node.kind {
             case .directory: 4096
@@ -53,7 +114,7 @@ package final class RootfsView: ServedTree {
     }
 
     package func lookup(parent: UInt64, name: String) throws(LayoutFSError) -> NodeAttributes {
-        let entries = try children(of: parent)
+        let (generation, tree, entries) = try children(of: parent)
         var low = 0
         var high = entries.count
         while low < high {
@@ -61,53 +122,72 @@ package final class RootfsView: ServedTree {
             if entries[middle].name < name { low = middle + 1 } else { high = middle }
         }
         guard low < entries.count, entries[low].name == name else { throw LayoutFSError(.notFound, "\(name) not found") }
-        return try attributes(of: UInt64(entries[low].node + 1))
+        let node = entries[low].node
+        return Self.attributes(of: tree.tree.nodes[node], inode: Self.inode(generation: generation, node: node))
     }
 
     package func entries(of inode: UInt64) throws(LayoutFSError) -> [DirectoryEntry] {
-        try children(of: inode).map { DirectoryEntry(name: $0.name, inode: UInt64($0.node + 1), kind: Self.kind(tree.nodes[$0.node].kind)) }
+        let (generation, tree, entries) = try children(of: inode)
+        return entries.map {
+            DirectoryEntry(name: $0.name, inode: Self.inode(generation: generation, node: $0.node), kind: Self.kind(tree.tree.nodes[$0.node].kind))
+        }
     }
 
-    private func children(of inode: UInt64) throws(LayoutFSError) -> [(name: String, node: Int)] {
-        let index = try node(inode)
-        guard tree.nodes[index].kind == .directory else { throw LayoutFSError(.notDirectory, "inode \(inode) is not a directory") }
-        return tree.entries[index] ?? []
+    private func children(of inode: UInt64) throws(LayoutFSError) -> (UInt64, Generation, [(name: String, node: Int)]) {
+        let (generation, tree, node) = try locate(inode)
+        guard tree.tree.nodes[node].kind == .directory else { throw LayoutFSError(.notDirectory, "inode \(inode) is not a directory") }
+        return (generation, tree, tree.tree.entries[node] ?? [])
     }
 
     package func linkTarget(of inode: UInt64) throws(LayoutFSError) -> String {
-        let node = tree.nodes[try node(inode)]
+        let located = try locate(inode)
+        let node = located.tree.tree.nodes[located.node]
         guard node.kind == .symlink, let target = node.linkTarget else { throw LayoutFSError(.invalidArgument, "inode \(inode) is not a symlink") }
         return target
     }
 
     package func open(_ inode: UInt64) throws(LayoutFSError) -> UInt64 {
-        let index = try node(inode)
-        switch tree.nodes[index].kind {
+        let (generation, tree, index) = try locate(inode)
+        switch tree.tree.nodes[index].kind {
         case .file: break
         case .directory: throw LayoutFSError(.isDirectory, "inode \(inode) is a directory")
         default: throw LayoutFSError(.invalidArgument, "inode \(inode) is not a regular file")
         }
-        return handles.withLock { handles in
-            let handle = handles.next
-            handles.next += 1
-            handles.open[handle] = index
+        return state.withLock { state in
+            let handle = state.nextHandle
+            state.nextHandle += 1
+            state.handles[handle] = (generation, index)
             return handle
         }
     }
 
-    package func read(handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void) {
-        guard let index = handles.withLock({ $0.open[handle] }) else {
+    package func read(
+        inode: UInt64, handle: UInt64, offset: Int64, byteCount: Int, completion: @escaping @Sendable (Result<ReadResult, LayoutFSError>) -> Void
+    ) {
+        let opened: (Generation, Int)?
+        if handle == 0 {
+            // The kernel skips open (opensAreStateless): the inode says which file.
+            guard let located = try? locate(inode), located.tree.tree.nodes[located.node].kind == .file else {
+                return completion(.failure(LayoutFSError(.badHandle, "inode \(inode) is not a file of this tree")))
+            }
+            opened = (located.tree, located.node)
+        } else {
+            opened = state.withLock { state in
+                state.handles[handle].flatMap { handle in state.generations[handle.generation].map { ($0, handle.node) } }
+            }
+        }
+        guard let (generation, index) = opened else {
             return completion(.failure(LayoutFSError(.badHandle, "no open file handle \(handle)")))
         }
         guard offset >= 0, byteCount >= 0 else { return completion(.failure(LayoutFSError(.io, "negative offset or count"))) }
-        let node = tree.nodes[index]
+        let node = generation.tree.nodes[index]
         guard offset < node.size, byteCount > 0 else { return completion(.success(.bytes([]))) }
         let count = Int(min(Int64(byteCount), node.size - offset))
-        layers[node.layer].read(offset: node.dataOffset + offset, count: count, completion: completion)
+        generation.layers[node.layer].read(offset: node.dataOffset + offset, count: count, completion: completion)
     }
 
     package func release(handle: UInt64) {
-        _ = handles.withLock { $0.open.removeValue(forKey: handle) }
+        _ = state.withLock { $0.handles.removeValue(forKey: handle) }
     }
 
     package func keepsCache(_ inode: UInt64) -> Bool { true }
@@ -115,31 +195,38 @@ package final class RootfsView: ServedTree {
     package func keepsPages(handle: UInt64) -> Bool { true }
 
     package func extendedAttribute(of inode: UInt64, name: String) throws(LayoutFSError) -> [UInt8] {
-        let node = tree.nodes[try node(inode)]
+        let located = try locate(inode)
+        let node = located.tree.tree.nodes[located.node]
         if inode == 1, name == "user.layoutfs.layers" {
-            // How the layers' indexes were had: `N indexed, M loaded` (tests and `status` read it).
+            // How the layers' indexes were had: `N indexed, M loaded` (tests read it).
+            let report = located.tree.report
             return Array("\(report.built) indexed, \(report.loaded) loaded".utf8)
         }
         if name == "user.layoutfs.layer" {
             guard node.layer >= 0 else { throw LayoutFSError(.noAttribute, "inode \(inode) comes from no layer (an implied directory)") }
-            return Array("\(layers[node.layer].record.layer) (layer \(node.layer))".utf8)
+            return Array("\(located.tree.layers[node.layer].record.layer) (layer \(node.layer))".utf8)
         }
         guard let value = node.extendedAttributes[name] else { throw LayoutFSError(.noAttribute, "no attribute \(name)") }
         return value
     }
 
     package func extendedAttributeNames(of inode: UInt64) throws(LayoutFSError) -> [String] {
-        tree.nodes[try node(inode)].extendedAttributes.keys.sorted()
+        let located = try locate(inode)
+        return located.tree.tree.nodes[located.node].extendedAttributes.keys.sorted()
     }
 
-    /// True: the image's tree is fixed.
+    /// True: a tree never changes (a followed name that moves gives a new generation, whose
+    /// root listing the kernel is told to forget).
     package var directoriesAreImmutable: Bool { true }
+
+    /// True: a file is read by its inode (which names its generation).
+    package var opensAreStateless: Bool { true }
 
     package var bytesFetched: Int64 { provider.bytesFetched }
 
     package func readTimedOut(inode: UInt64, after deadline: Duration) -> String {
-        guard let index = try? node(inode), tree.nodes[index].layer >= 0 else { return "inode \(inode)" }
-        let layer = layers[tree.nodes[index].layer]
+        guard let located = try? locate(inode), located.tree.tree.nodes[located.node].layer >= 0 else { return "inode \(inode)" }
+        let layer = located.tree.layers[located.tree.tree.nodes[located.node].layer]
         return "a file of layer \(layer.number) (\(layer.record.layer))"
     }
 

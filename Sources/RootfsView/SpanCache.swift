@@ -1,13 +1,14 @@
 import LayoutFS
+import OCISpec
 import Synchronization
 
 /// Decompressed spans of gzip layers (the bytes between two access points), least recently
 /// used first out, within a byte budget; a span being decompressed is decompressed once, and
 /// the reads that want it meanwhile wait for it.
 final class SpanCache: Sendable {
-    /// A span: layer number and access point number.
+    /// A span: layer digest and access point number (generations share layers).
     struct Key: Hashable, Sendable {
-        var layer: Int
+        var layer: Digest
         var point: Int
     }
 

@@ -191,4 +191,48 @@ struct RootfsTests {
             #expect((Int(fetched) ?? 0) > 3 << 20, "fetched \(fetched)")
         }
     }
+
+    @Test("a followed name that moves gives a new tree (shared layers not indexed again); a file open before reads the old one to its end")
+    func followsMovedName() throws {
+        try Harness.requireFUSE()
+        try Harness.require("getfattr")
+        try Harness.withWorkDirectory { work in
+            let v1 = try Self.makeImage(work + "/v1")
+            let v2 = try Self.makeImage(work + "/v2", ["--big", "1"])
+            let unpacked = try Self.umociUnpack(v2, work: work + "/v2")
+            let store = work + "/store"
+            try Harness.layoutfs(["import", v1, "--name", "rootfs/app:1"], store: store)
+            let mnt = work + "/mnt"
+            try Self.mount("rootfs/app:1", at: mnt, store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let oldFile = open(mnt + "/usr/lib/big.bin", O_RDONLY)
+            #expect(oldFile >= 0)
+            defer { close(oldFile) }
+            var head = [UInt8](repeating: 0, count: 100)
+            #expect(read(oldFile, &head, 100) == 100)
+
+            try Harness.layoutfs(["import", v2, "--name", "rootfs/app:1"], store: store)
+            try LazyMountTests.waitUntil("the mount shows the new tree") {
+                (try? FileManager.default.attributesOfItem(atPath: mnt + "/usr/lib/big.bin")[.size] as? Int) == 1 << 20
+            }
+            let (differences, _) = try Self.compare(unpacked, mnt)
+            #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+            // Layers 1 and 2 are the same blobs in both images: their indexes were reused.
+            #expect(try Self.layers(mnt) == "1 indexed, 2 loaded")
+            // The file opened before the move reads the old bytes to their end (3 MiB).
+            var rest: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let got = read(oldFile, &buffer, buffer.count)
+                if got <= 0 { break }
+                rest += buffer[0..<got]
+            }
+            #expect(head.count + rest.count == 3 << 20)
+            // The fixture's random bytes come from one seeded stream: the new 1 MiB file is the
+            // old one's first MiB.
+            let new = try [UInt8](Data(contentsOf: URL(fileURLWithPath: mnt + "/usr/lib/big.bin")))
+            #expect(Array((head + rest).prefix(1 << 20)) == new)
+        }
+    }
+
 }

@@ -56,6 +56,7 @@ private struct FakeError: Error {}
 private final class FakeKernel: EntryInvalidator {
     let forgotten = Mutex<[String]>([])
     func invalidateEntry(parent: UInt64, name: String) throws { forgotten.withLock { $0.append(name) } }
+    func invalidateInode(_ inode: UInt64) throws { forgotten.withLock { $0.append("inode \(inode)") } }
 }
 
 private struct NoContent: BlobProvider {
@@ -93,7 +94,8 @@ private struct FollowerFixture {
         tree = LayoutTree(index: layout.indexBytes, dockerManifest: dockerManifest ? [] : nil, blobs: layout.blobs, provider: NoContent(), modificationTime: 0)
         follower = IndexFollower(
             names: FollowedNames(specifiers: specifiers, images: images, convertedRoots: [], grace: .seconds(300)),
-            changeCount: store.changeCount(), store: store, tree: tree, showsDockerManifest: dockerManifest, prepareBlobs: prepareBlobs,
+            changeCount: store.changeCount(), store: store, target: LayoutFollowing(tree: tree, showsDockerManifest: dockerManifest),
+            prepareBlobs: prepareBlobs,
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         follower.attach(kernel)
     }

@@ -25,6 +25,7 @@ private struct FakeSession: MountSession {
 
 private struct NoKernel: EntryInvalidator {
     func invalidateEntry(parent: UInt64, name: String) throws {}
+    func invalidateInode(_ inode: UInt64) throws {}
 }
 
 private struct SessionFailed: Error {}

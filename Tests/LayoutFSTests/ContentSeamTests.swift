@@ -30,7 +30,7 @@ struct ContentSeamTests {
 
     private func read(_ handle: UInt64, offset: Int64 = 0, byteCount: Int = 100) -> Locked<Result<ReadResult, LayoutFSError>?> {
         let outcome = Locked<Result<ReadResult, LayoutFSError>?>(nil)
-        tree.read(handle: handle, offset: offset, byteCount: byteCount) { result in outcome.withLock { $0 = result } }
+        tree.read(inode: 0, handle: handle, offset: offset, byteCount: byteCount) { result in outcome.withLock { $0 = result } }
         return outcome
     }
 

@@ -30,7 +30,7 @@ private struct Fixture {
     /// Reads through a handle, resolving a file range into bytes.
     func read(_ handle: UInt64, offset: Int64, byteCount: Int) throws -> [UInt8] {
         let outcome = Locked<Result<ReadResult, LayoutFSError>?>(nil)
-        tree.read(handle: handle, offset: offset, byteCount: byteCount) { result in outcome.withLock { $0 = result } }
+        tree.read(inode: 0, handle: handle, offset: offset, byteCount: byteCount) { result in outcome.withLock { $0 = result } }
         switch try #require(outcome.current).get() {
         case .bytes(let bytes): return bytes
         case .file(let file, let offset, let count): return try file.read(offset: offset, byteCount: count)
@@ -39,7 +39,7 @@ private struct Fixture {
 
     func readError(_ handle: UInt64, offset: Int64 = 0, byteCount: Int = 10) -> LayoutFSError? {
         let outcome = Locked<Result<ReadResult, LayoutFSError>?>(nil)
-        tree.read(handle: handle, offset: offset, byteCount: byteCount) { result in outcome.withLock { $0 = result } }
+        tree.read(inode: 0, handle: handle, offset: offset, byteCount: byteCount) { result in outcome.withLock { $0 = result } }
         if case .failure(let error) = outcome.current { return error }
         return nil
     }

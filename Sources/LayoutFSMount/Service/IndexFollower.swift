@@ -28,6 +28,8 @@ package protocol FollowerStore: Sendable {
 /// called from a FUSE request handler (libfuse documents the deadlock).
 package protocol EntryInvalidator: Sendable {
     func invalidateEntry(parent: UInt64, name: String) throws
+    /// Makes the kernel drop what it cached of `inode`'s content (a directory's listing).
+    func invalidateInode(_ inode: UInt64) throws
 }
 
 /// Follows image names under a running mount (DESIGN.md "index.json generations"): at each
@@ -46,8 +48,7 @@ package final class IndexFollower: Sendable {
     }
     private let state: Mutex<State>
     private let store: any FollowerStore
-    private let tree: LayoutTree
-    private let showsDockerManifest: Bool
+    private let target: any FollowingTarget
     private let prepareBlobs: @Sendable ([Descriptor]) -> Void
     private let logger: Logger
 
@@ -55,19 +56,17 @@ package final class IndexFollower: Sendable {
     ///   - names: what the mount shows at start.
     ///   - changeCount: meta.db's change counter read before the images were resolved, so a
     ///     move while the mount started is seen at the first poll.
-    ///   - showsDockerManifest: `manifest.json` is shown (`--format docker`) and must be
-    ///     invalidated with `index.json`.
+    ///   - target: what a move changes (the layout's `index.json`, or a rootfs view's tree).
     ///   - prepareBlobs: called (from ``poll(now:)``) with the blobs of a new generation before
     ///     the tree shows them, so the content behind them is ready before a FUSE thread opens
     ///     one (the lazy provider looks up their sources: ``LazyBlobProvider/prepare(_:)``).
     package init(
-        names: FollowedNames, changeCount: Int64?, store: any FollowerStore, tree: LayoutTree, showsDockerManifest: Bool,
+        names: FollowedNames, changeCount: Int64?, store: any FollowerStore, target: any FollowingTarget,
         prepareBlobs: @escaping @Sendable ([Descriptor]) -> Void = { _ in }, logger: Logger
     ) {
         state = Mutex(State(names: names, lastVersion: changeCount))
         self.store = store
-        self.tree = tree
-        self.showsDockerManifest = showsDockerManifest
+        self.target = target
         self.prepareBlobs = prepareBlobs
         self.logger = logger
     }
@@ -131,15 +130,21 @@ package final class IndexFollower: Sendable {
         }
         guard let images = moved, let layout else { return }
         prepareBlobs(layout.blobs)
-        let generation = tree.replace(index: layout.indexBytes, dockerManifest: layout.dockerManifestBytes, blobs: layout.blobs)
+        let shown: (generation: UInt64, entries: [(parent: UInt64, name: String)], inodes: [UInt64])
         do {
-            try kernel?.invalidateEntry(parent: LayoutTree.rootInode, name: ImageLayout.indexFileName)
-            if showsDockerManifest { try kernel?.invalidateEntry(parent: LayoutTree.rootInode, name: ImageLayout.dockerManifestFileName) }
+            shown = try target.show(layout)
         } catch {
-            logger.warning("cannot tell the kernel index.json changed; it sees the new one within 1 s", metadata: ["error": "\(error)"])
+            logger.error("a followed name moved, but its new image cannot be shown; keeping what the mount showed", metadata: ["error": "\(error)"])
+            return
+        }
+        do {
+            for (parent, name) in shown.entries { try kernel?.invalidateEntry(parent: parent, name: name) }
+            for inode in shown.inodes { try kernel?.invalidateInode(inode) }
+        } catch {
+            logger.warning("cannot tell the kernel what changed; it sees the new generation within 1 s", metadata: ["error": "\(error)"])
         }
         logger.info(
-            "index.json generation \(generation)",
+            "generation \(shown.generation)",
             metadata: ["images": "\(images.map { "\($0.name ?? "-")=\($0.root.digest)" }.joined(separator: " "))"])
     }
 
@@ -153,7 +158,7 @@ package final class IndexFollower: Sendable {
         var keep: Set<Digest> = []
         for root in expired.retained { keep.formUnion(store.closure(of: root) ?? [root.digest]) }
         // Blob names are cached by the kernel for an hour (immutable): make it forget these.
-        for (parent, name) in tree.retire(keeping: keep) {
+        for (parent, name) in target.retire(keeping: keep) {
             try? expired.kernel?.invalidateEntry(parent: parent, name: name)
         }
         updateLease(expired.leased)

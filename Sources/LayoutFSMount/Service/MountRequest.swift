@@ -44,6 +44,15 @@ package struct MountRequest: Sendable, Equatable {
         self.unresolved = unresolved
     }
 
+    /// The shape a plan of `images` uses: the request's, and for a rootfs view of an image
+    /// index without `--platform`, this machine's platform (one platform is shown; a single
+    /// manifest whatever its platform).
+    package func planShape(for images: [ResolvedImage]) -> LayoutPlan.Shape {
+        var planned = shape
+        if rootfs, planned.platform == nil, images.contains(where: { $0.root.mediaType.isIndex }) { planned.platform = .current }
+        return planned
+    }
+
     /// The images as the user should read them: resolved names (or digests), else the
     /// arguments the daemon resolves.
     package var names: [String] {

@@ -73,12 +73,8 @@ package struct MountService: Sendable {
         self.logger = logger
         self.session = session
         self.planner =
-            planner ?? { [store, shape = request.shape, rootfs = request.rootfs] images in
-                var shape = shape
-                // A rootfs view shows one platform: this machine's unless one was asked for
-                // (an image index without it is an error listing the platforms it has).
-                if rootfs, shape.platform == nil, images.contains(where: { $0.root.mediaType.isIndex }) { shape.platform = .current }
-                let plan = try LayoutPlan(store: store, images: images, shape: shape)
+            planner ?? { [store, request] images in
+                let plan = try LayoutPlan(store: store, images: images, shape: request.planShape(for: images))
                 return (ShownLayout(plan), plan.warnings)
             }
     }
@@ -188,32 +184,36 @@ package struct MountService: Sendable {
         ready: @escaping @Sendable () -> Void
     ) throws {
         if request.rootfs {
-            let logger = logger
-            let (view, keeping) = try RootfsMount.view(
-                of: layout, store: store, provider: provider, deadline: settings.mount.readDeadline, logger: logger, announce: announce)
-            try session.run(
-                tree: view, mountpoint: request.mountpoint, options: settings.mount, logger: logger,
-                announce: { notice in
-                    logger.notice("\(notice)")
-                    announce(notice)
-                }
-            ) { _ in
+            let rootfs = try RootfsMount(
+                layout: layout, store: store, provider: provider, deadline: settings.mount.readDeadline, logger: logger, announce: announce)
+            defer { rootfs.waitForKept() }
+            try serve(tree: rootfs.view, target: rootfs, layout: layout, lazy: lazy, lease: lease, announce: announce) {
                 ready()
-                keeping.start()
+                rootfs.keep(rootfs.firstBuilt)
             }
-            keeping.wait()
             return
         }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let tree = LayoutTree(
             index: layout.indexBytes, dockerManifest: layout.dockerManifestBytes, blobs: layout.blobs, provider: provider, modificationTime: Int64(now.tv_sec))
+        try serve(
+            tree: tree, target: LayoutFollowing(tree: tree, showsDockerManifest: request.shape.dockerManifest), layout: layout, lazy: lazy, lease: lease,
+            announce: announce, ready: ready)
+    }
+
+    /// The tree served, with its follower, until the mount goes away.
+    private func serve(
+        tree: any ServedTree, target: any FollowingTarget, layout: ShownLayout, lazy: LazyBlobProvider, lease: LockedRecord,
+        announce: @escaping @Sendable (String) -> Void, ready: @escaping @Sendable () -> Void
+    ) throws {
         let names = FollowedNames(
             specifiers: request.images.map(\.specifier), images: request.images.map(\.resolved), convertedRoots: layout.convertedRoots, grace: settings.grace)
         let follower = IndexFollower(
             names: names, changeCount: request.changeCount,
-            store: StoreFollowing(store: store, shape: request.shape, lease: lease, holder: holder, logger: logger), tree: tree,
-            showsDockerManifest: request.shape.dockerManifest, prepareBlobs: { lazy.prepare($0) }, logger: logger)
+            store: StoreFollowing(store: store, shape: { [request] in request.planShape(for: $0) }, lease: lease, holder: holder, logger: logger),
+            target: target,
+            prepareBlobs: { lazy.prepare($0) }, logger: logger)
         // Polling starts once the mount is live, and ends (no poll running) before this returns.
         var polls: RepeatingWork?
         defer { polls?.cancel() }

@@ -8,13 +8,17 @@ import OCISpec
 /// resolution and layout plans of the mount's shape, closures, and the mount's lease.
 package struct StoreFollowing: FollowerStore {
     let store: Store
-    let shape: LayoutPlan.Shape
+    /// The shape a plan of some images uses (``MountRequest/planShape(for:)``).
+    let shape: @Sendable ([ResolvedImage]) -> LayoutPlan.Shape
     let leaseRecord: LockedRecord
     let holder: (any BlobHolder)?
     let logger: Logger?
 
     /// - Parameter logger: told what the holder completed for a new generation.
-    package init(store: Store, shape: LayoutPlan.Shape, lease: LockedRecord, holder: (any BlobHolder)? = nil, logger: Logger? = nil) {
+    package init(
+        store: Store, shape: @escaping @Sendable ([ResolvedImage]) -> LayoutPlan.Shape, lease: LockedRecord, holder: (any BlobHolder)? = nil,
+        logger: Logger? = nil
+    ) {
         self.store = store
         self.logger = logger
         self.shape = shape
@@ -36,7 +40,7 @@ package struct StoreFollowing: FollowerStore {
     /// the plan finds a blob missing (a name moved onto an image containerd has one platform of).
     package func layout(of images: [ResolvedImage]) throws -> ShownLayout {
         let (store, shape, logger) = (store, shape, logger)
-        return try holder.planning(images, say: { logger?.notice("\($0)") }) { ShownLayout(try LayoutPlan(store: store, images: images, shape: shape)) }
+        return try holder.planning(images, say: { logger?.notice("\($0)") }) { ShownLayout(try LayoutPlan(store: store, images: images, shape: shape(images))) }
     }
 
     package func closure(of root: Descriptor) -> Set<Digest>? {
