@@ -13,12 +13,18 @@ package final class GzipInflater {
     package private(set) var accessPoints: [GzipAccessPoint] = []
     /// Compressed bytes between access points, or nil for none.
     package let span: Int64?
+    /// Uncompressed bytes between access points at most (where the data compresses so well
+    /// that `span` compressed bytes would be a huge span to decompress for one read).
+    package let maximumSpan: Int64
 
-    /// - Parameter span: record an access point about every `span` compressed bytes, and at
-    ///   each gzip member's start. Counted in compressed bytes so that the points' size stays a
-    ///   fixed share of the blob's, however well it compresses.
-    package init(span: Int64? = nil) {
+    /// - Parameters:
+    ///   - span: record an access point about every `span` compressed bytes, and at each gzip
+    ///     member's start. Counted in compressed bytes so that the points' size stays a fixed
+    ///     share of the blob's, however well it compresses.
+    ///   - maximumSpan: and at least every `maximumSpan` uncompressed bytes.
+    package init(span: Int64? = nil, maximumSpan: Int64 = 16 << 20) {
         self.span = span
+        self.maximumSpan = maximumSpan
         if span != nil { accessPoints.append(GzipAccessPoint(uncompressed: 0, compressed: 0, state: [])) }
     }
 
@@ -44,7 +50,9 @@ package final class GzipInflater {
             guard code >= 0 else {
                 throw LayerIndexError(.notTar, "the layer is not valid gzip at compressed byte \(consumed): \(InflateState.describe(code))")
             }
-            if let span, state.inDeflateData, consumed - (accessPoints.last?.compressed ?? 0) >= span {
+            if let span, state.inDeflateData, let last = accessPoints.last,
+                consumed - last.compressed >= span || produced - last.uncompressed >= maximumSpan
+            {
                 accessPoints.append(GzipAccessPoint(uncompressed: produced, compressed: consumed, state: state.checkpoint()))
             }
             if used == 0 && made == 0 && !state.atMemberEnd { return }

@@ -14,9 +14,10 @@ package struct LayerScan {
     ///     `tar.gzip`), else plain tar.
     ///   - span: with gzip, record an access point about every `span` compressed bytes
     ///     (``accessPoints``), for ``GzipRandomAccess``.
+    ///   - maximumSpan: and at least every `maximumSpan` uncompressed bytes.
     ///   - hasher: hashes the uncompressed stream (default: on this thread).
-    package init(gzip: Bool, span: Int64? = nil, hasher: any StreamHasher = InlineHasher()) {
-        inflater = gzip ? GzipInflater(span: span) : nil
+    package init(gzip: Bool, span: Int64? = nil, maximumSpan: Int64 = 16 << 20, hasher: any StreamHasher = InlineHasher()) {
+        inflater = gzip ? GzipInflater(span: span, maximumSpan: maximumSpan) : nil
         hash = hasher
     }
 

@@ -235,4 +235,42 @@ struct RootfsTests {
         }
     }
 
+    @Test("a 100,000-file layer and a 4 GiB member: every name listed, the member's last bytes and the file after it read, spans bounded")
+    func largeLayers() throws {
+        try Harness.requireFUSE()
+        try Harness.require("igzip", "openssl")
+        try Harness.withWorkDirectory { work in
+            let layout = work + "/src"
+            try Harness.runOK([Self.fixtures + "/make-large-rootfs-image.sh", layout, "t"])
+            let store = work + "/store"
+            try Harness.layoutfs(["import", layout, "--name", "rootfs/large:1"], store: store)
+            let mnt = work + "/mnt"
+            try Self.mount("rootfs/large:1", at: mnt, store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            // 100,000 files, 100 directories, many/, big/ and its two files, and the root.
+            #expect(try Harness.runOK(["sh", "-c", "find \(mnt) | wc -l"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "100105")
+            #expect(try Harness.runOK(["cat", mnt + "/many/d42/f0999"]).stdout == "42/999\n")
+            let zeros = mnt + "/big/zeros"
+            #expect(try FileManager.default.attributesOfItem(atPath: zeros)[.size] as? Int == (4 << 30) + 1)
+            // The last 4 KiB + 1 of the member, past 4 GiB: zeros, and exactly that many.
+            let tail = try Harness.runOK([
+                "python3", "-c", "import sys; f = open(sys.argv[1], 'rb'); f.seek(-4097, 2); b = f.read(); print(len(b), sorted(set(b)))", zeros,
+            ]).stdout
+            #expect(tail == "4097 [0]\n", "\(tail)")
+            #expect(try Harness.runOK(["cat", mnt + "/big/after"]).stdout == "after\n")
+            try Harness.layoutfs(["unmount", mnt], store: store)
+            // The 4 GiB of zeros (a few MB of gzip) have an access point at least every 16 MiB
+            // of output, each a deflated decompressor state: still a small index.
+            let indexes = store + "/layer-index/sha256"
+            let sizes = try FileManager.default.contentsOfDirectory(atPath: indexes).map { file in
+                (
+                    index: try #require(try FileManager.default.attributesOfItem(atPath: indexes + "/" + file)[.size] as? Int),
+                    layer: try #require(try FileManager.default.attributesOfItem(atPath: store + "/content/blobs/sha256/" + file)[.size] as? Int)
+                )
+            }
+            let zerosLayer = try #require(sizes.max { $0.layer < $1.layer })
+            #expect(zerosLayer.index * 10 < zerosLayer.layer, "index \(zerosLayer.index) of a \(zerosLayer.layer)-byte layer")
+        }
+    }
+
 }
