@@ -112,7 +112,7 @@ let package = Package(
         .target(name: "LayoutFS", dependencies: ["ContentStore", "OCISpec"], swiftSettings: strict),
         .target(
             name: "RootfsView",
-            dependencies: ["LayoutFS", "LayerIndex", "ContentStore", "OCISpec", "BlockingWork"],
+            dependencies: ["LayoutFS", "LayerIndex", "ContentStore", "OCISpec", "BlockingWork", "TarArchive"],
             swiftSettings: strict),
         .target(
             name: "LayoutFSMount",

@@ -1,3 +1,4 @@
+import CLinuxShims
 import OCISpec
 
 #if canImport(Glibc)
@@ -65,19 +66,66 @@ package struct LayerIndexFiles: Sendable {
         try FileSystemCalls.fsyncDirectory(parent)
     }
 
-    /// Removes layer `digest`'s index; nothing happens when there is none.
+    /// Removes layer `digest`'s index and its uncompressed copy; nothing happens when there is
+    /// none.
     package func remove(_ digest: Digest) {
         unlink(path(digest))
+        unlink(copyPath(digest))
     }
 
-    /// The layers that have an index file, and the bytes of each file.
+    /// The layers that have an index file or an uncompressed copy, and the bytes of both.
     package func walk() -> [(digest: Digest, bytes: Int64)] {
         Digest.Algorithm.allCases.flatMap { algorithm in
-            FileSystemCalls.listDirectory("\(directory)/\(algorithm.rawValue)").compactMap { name in
-                guard let digest = try? Digest(algorithm: algorithm, encoded: name) else { return nil }
-                return (digest, FileSystemCalls.fileSize(path(digest)) ?? 0)
+            var seen: Set<Digest> = []
+            return FileSystemCalls.listDirectory("\(directory)/\(algorithm.rawValue)").compactMap { name -> (Digest, Int64)? in
+                let encoded = name.hasSuffix(Self.copySuffix) ? String(name.dropLast(Self.copySuffix.count)) : name
+                guard let digest = try? Digest(algorithm: algorithm, encoded: encoded), seen.insert(digest).inserted else { return nil }
+                return (digest, (FileSystemCalls.fileSize(path(digest)) ?? 0) + (FileSystemCalls.fileSize(copyPath(digest)) ?? 0))
             }
         }
+    }
+
+    // MARK: Uncompressed copies
+
+    /// Layers whose compression allows no access points (zstd) are read from an uncompressed
+    /// copy, `<hex>.tar` beside the index.
+    static let copySuffix = ".tar"
+
+    /// Where layer `digest`'s uncompressed copy is kept.
+    package func copyPath(_ digest: Digest) -> String {
+        path(digest) + Self.copySuffix
+    }
+
+    /// A new, unnamed file in the copies' directory (`O_TMPFILE`), to be written and then named
+    /// by ``commitCopy(_:for:)``; its bytes vanish with the descriptor if it never is.
+    /// - Throws: `.io` (`.noSpace` on a full disk).
+    package func temporaryCopy(for digest: Digest) throws(ContentStoreError) -> Int32 {
+        let parent = "\(directory)/\(digest.algorithm.rawValue)"
+        try FileSystemCalls.makeDirectories(parent)
+        let directoryFD = try FileSystemCalls.openFile(parent, O_RDONLY | O_DIRECTORY)
+        defer { close(directoryFD) }
+        let fd = lfs_open_tmpfile(directoryFD, 0o600)
+        guard fd >= 0 else { throw ContentStoreError(.io, "cannot create a file in \(parent)", errno: errno) }
+        return fd
+    }
+
+    /// Syncs the written copy `fd` and names it as layer `digest`'s (replacing an older one).
+    /// - Throws: `.io` (`.noSpace`).
+    package func commitCopy(_ fd: Int32, for digest: Digest) throws(ContentStoreError) {
+        let parent = "\(directory)/\(digest.algorithm.rawValue)"
+        try FileSystemCalls.fsyncFile(fd, what: copyPath(digest))
+        let directoryFD = try FileSystemCalls.openFile(parent, O_RDONLY | O_DIRECTORY)
+        defer { close(directoryFD) }
+        let name = ".\(digest.encoded).\(FileSystemCalls.randomHex()).tmp"
+        guard lfs_link_tmpfile(fd, directoryFD, name) == 0 else {
+            throw ContentStoreError(.io, "cannot name \(copyPath(digest))", errno: errno)
+        }
+        guard rename("\(parent)/\(name)", copyPath(digest)) == 0 else {
+            let e = errno
+            unlink("\(parent)/\(name)")
+            throw ContentStoreError(.io, "cannot name \(copyPath(digest))", errno: e)
+        }
+        try FileSystemCalls.fsyncDirectory(parent)
     }
 
     /// Removes temp files a writer that died left behind (an hour old: a live writer's exists

@@ -12,6 +12,9 @@ package struct LayerIndexRecord: Sendable, Equatable {
         case tar = 0
         /// Gzip: read through ``GzipRandomAccess`` from ``LayerIndexRecord/accessPoints``.
         case gzip = 1
+        /// Compressed so that no access point can be kept (zstd): read from an uncompressed
+        /// copy of the layer kept beside the index.
+        case uncompressedCopy = 2
     }
 
     /// The layer blob's digest.

@@ -16,6 +16,15 @@ struct BlobBytes: Sendable {
     /// Longest wait for one piece (the mount's read deadline).
     let deadline: Duration
 
+    /// The blob's local file, when the content reads from one (a store or content directory
+    /// blob); nil for lazy or remote content.
+    func localFile() -> BlobFile? {
+        let answer = Answer()
+        content.read(offset: 0, byteCount: 1) { answer.set($0) }
+        guard case .success(.file(let file, _, _))? = answer.wait(deadline) else { return nil }
+        return file
+    }
+
     /// Up to `count` bytes at `offset`; fewer only at the blob's end.
     /// - Throws: `LayoutFSError` `.io` when they do not come (a failed or stalled fetch, a
     ///   store file that cannot be read), `.timedOut` after ``deadline``.

@@ -31,29 +31,41 @@ package struct LayerIndexing: Sendable {
 
     /// The index of `layer` (number `number` in the manifest), whose uncompressed stream the
     /// config says is `diffID`, reading the blob through `content`.
-    /// - Throws: `LayoutFSError` `.io` naming the layer when it is not a tar stream (plain or
-    ///   gzip), is truncated or corrupt, has an unsafe path, is compressed otherwise (zstd), or
-    ///   its bytes do not come.
+    /// - Returns: the record, how it was had, and for a layer read from an uncompressed copy
+    ///   (zstd) that copy, open (a new one is named when the index is kept).
+    /// - Throws: `LayoutFSError` `.io` naming the layer when it is not a tar stream (plain,
+    ///   gzip, or what libarchive decompresses: zstd, xz, bzip2), is truncated or corrupt, has an
+    ///   unsafe path, or its bytes do not come.
     package func index(
         layer: Descriptor, number: Int, diffID: Digest?, content: any FileContent, deadline: Duration, log: (String) -> Void = { _ in }
-    ) throws(LayoutFSError) -> (record: LayerIndexRecord, outcome: Outcome) {
+    ) throws(LayoutFSError) -> (record: LayerIndexRecord, outcome: Outcome, copy: BlobFile?) {
         let label = "layer \(number) (\(layer.digest))"
+        let copies = CopyIndexing(files: files)
         if let bytes = files.load(layer.digest) {
             do {
                 let record = try LayerIndexRecord(decoding: bytes)
                 if record.layer == layer.digest, record.compressedSize == layer.size, diffID == nil || record.diffID == diffID {
-                    return (record, .loaded)
+                    guard record.format == .uncompressedCopy else { return (record, .loaded, nil) }
+                    if let copy = copies.keptCopy(of: layer.digest, size: record.uncompressedSize) { return (record, .loaded, copy) }
+                    log("the uncompressed copy of \(label) in the store is missing or damaged; building it again")
+                } else {
+                    log("the index of \(label) in the store does not match the layer; building it again")
                 }
-                log("the index of \(label) in the store does not match the layer; building it again")
             } catch {
                 log("the index of \(label) in the store cannot be read (\(error)); building it again")
             }
         }
         let blob = BlobBytes(content: content, name: layer.digest.description, deadline: deadline)
         var record: LayerIndexRecord
+        var copy: BlobFile?
         do {
             let first = try blob.read(0, Self.piece)
-            var scan = LayerScan(gzip: try Self.isGzip(first, label: label), span: Self.span, hasher: BackgroundHasher())
+            let compression = Self.compression(of: first)
+            if compression == .other {
+                (record, copy) = try copies.index(layer: layer, blob: blob, label: label)
+                return try Self.verified(record, diffID: diffID, label: label, copy: copy)
+            }
+            var scan = LayerScan(gzip: compression == .gzip, span: Self.span, hasher: BackgroundHasher())
             var offset: Int64 = 0
             var piece = first
             while !piece.isEmpty {
@@ -73,20 +85,28 @@ package struct LayerIndexing: Sendable {
         } catch {
             throw LayoutFSError(.io, "\(label): \(error)")
         }
-        guard let diffID else {
-            return (record, .mismatch("\(label) cannot be verified: the image config has no rootfs.diff_ids entry for it"))
-        }
-        guard record.diffID == diffID else {
-            return (record, .mismatch("\(label) is corrupt: its uncompressed stream is \(record.diffID), the config's rootfs.diff_ids says \(diffID)"))
-        }
-        return (record, .built)
+        return try Self.verified(record, diffID: diffID, label: label, copy: nil)
     }
 
-    /// Keeps a built, verified index in the store (encoding and an fsync: done after the mount
-    /// is ready, off its critical path).
+    /// `record` built, or its diff_id's mismatch.
+    private static func verified(
+        _ record: LayerIndexRecord, diffID: Digest?, label: String, copy: BlobFile?
+    ) throws(LayoutFSError) -> (record: LayerIndexRecord, outcome: Outcome, copy: BlobFile?) {
+        guard let diffID else {
+            return (record, .mismatch("\(label) cannot be verified: the image config has no rootfs.diff_ids entry for it"), copy)
+        }
+        guard record.diffID == diffID else {
+            return (record, .mismatch("\(label) is corrupt: its uncompressed stream is \(record.diffID), the config's rootfs.diff_ids says \(diffID)"), copy)
+        }
+        return (record, .built, copy)
+    }
+
+    /// Keeps a built, verified index in the store, after its uncompressed copy when it has one
+    /// (encoding and fsyncs: done after the mount is ready, off its critical path).
     /// - Returns: why it could not be kept, or nil.
-    package func keep(_ record: LayerIndexRecord) -> String? {
+    package func keep(_ record: LayerIndexRecord, copy: BlobFile?) -> String? {
         do {
+            if let copy { try files.commitCopy(copy.fileDescriptor, for: record.layer) }
             try files.store(try record.encoded(), for: record.layer)
             return nil
         } catch {
@@ -94,13 +114,17 @@ package struct LayerIndexing: Sendable {
         }
     }
 
-    /// Whether the blob starting with `head` is gzip (RFC 1952's magic), else plain tar.
-    /// - Throws: `LayerIndexError` `.unsupported` for zstd (RFC 8878's magic).
-    static func isGzip(_ head: [UInt8], label: String) throws(LayerIndexError) -> Bool {
-        if head.starts(with: [0x1f, 0x8b]) { return true }
-        if head.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) {
-            throw LayerIndexError(.unsupported, "it is zstd-compressed, which the rootfs view does not read yet (mount it without --rootfs)")
+    /// How a layer blob is compressed, by its first bytes (media types lie: containerd's
+    /// applier sniffs too).
+    enum Compression { case tar, gzip, other }
+
+    /// gzip (RFC 1952's magic); zstd (RFC 8878), xz or bzip2 (read through an uncompressed
+    /// copy); else plain tar.
+    static func compression(of head: [UInt8]) -> Compression {
+        if head.starts(with: [0x1f, 0x8b]) { return .gzip }
+        for magic: [UInt8] in [[0x28, 0xb5, 0x2f, 0xfd], [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x42, 0x5a, 0x68]] where head.starts(with: magic) {
+            return .other
         }
-        return false
+        return .tar
     }
 }

@@ -33,7 +33,8 @@ final class LayerReader: Sendable {
         if let failure { return completion(.failure(LayoutFSError(.io, failure))) }
         let end = min(offset + Int64(count), record.uncompressedSize)
         guard offset < end else { return completion(.success(.bytes([]))) }
-        if record.format == .tar {
+        if record.format != .gzip {
+            // Plain tar, or the uncompressed copy: a range of the file, spliced.
             return blob.content.read(offset: offset, byteCount: Int(end - offset), completion: completion)
         }
         guard let first = access.point(before: offset), let last = access.point(before: end - 1) else {

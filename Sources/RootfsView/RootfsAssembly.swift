@@ -20,7 +20,7 @@ package enum RootfsAssembly {
 
     /// Indexes built and verified, for ``keep(_:files:)`` once the mount is ready.
     package struct Built: Sendable {
-        fileprivate var records: [LayerIndexRecord]
+        fileprivate var records: [(record: LayerIndexRecord, copy: BlobFile?)]
         package var isEmpty: Bool { records.isEmpty }
     }
 
@@ -28,7 +28,7 @@ package enum RootfsAssembly {
     /// - Returns: what could not be kept, as log lines.
     package static func keep(_ built: Built, files: LayerIndexFiles) -> [String] {
         let indexing = LayerIndexing(files: files)
-        return built.records.compactMap { indexing.keep($0) }
+        return built.records.compactMap { indexing.keep($0.record, copy: $0.copy) }
     }
 
     /// Bytes of decompressed gzip spans a view keeps (about 30 spans of 1 MiB compressed).
@@ -76,14 +76,16 @@ package enum RootfsAssembly {
             throw LayoutFSError(.invalidArgument, "the image config names \(diffIDs.count) diff_ids for \(layers.count) layers")
         }
         let indexing = LayerIndexing(files: files)
-        let outcomes = Mutex<[Int: Result<(LayerIndexRecord, LayerIndexing.Outcome, BlobBytes), LayoutFSError>]>([:])
+        let outcomes = Mutex<[Int: Result<(LayerIndexRecord, LayerIndexing.Outcome, BlobBytes, BlobFile?), LayoutFSError>]>([:])
         DispatchQueue.concurrentPerform(iterations: layers.count) { number in
             let layer = layers[number]
-            let result = Result { () throws(LayoutFSError) -> (LayerIndexRecord, LayerIndexing.Outcome, BlobBytes) in
+            let result = Result { () throws(LayoutFSError) -> (LayerIndexRecord, LayerIndexing.Outcome, BlobBytes, BlobFile?) in
                 let content = try provider.open(layer)
-                let (record, outcome) = try indexing.index(
+                let (record, outcome, copy) = try indexing.index(
                     layer: layer, number: number, diffID: diffIDs?[number], content: content, deadline: deadline, log: log)
-                return (record, outcome, BlobBytes(content: content, name: layer.digest.description, deadline: deadline))
+                // A layer with an uncompressed copy is read from the copy.
+                let source: any FileContent = copy.map { LocalFileContent(file: $0) } ?? content
+                return (record, outcome, BlobBytes(content: source, name: layer.digest.description, deadline: deadline), copy)
             }
             outcomes.withLock { $0[number] = result }
         }
@@ -94,12 +96,12 @@ package enum RootfsAssembly {
         let results = outcomes.withLock { $0 }
         for number in layers.indices {
             guard let result = results[number] else { throw LayoutFSError(.io, "layer \(number) was not indexed") }
-            let (record, outcome, blob) = try result.get()
+            let (record, outcome, blob, copy) = try result.get()
             var failure: String?
             switch outcome {
             case .built:
                 report.built += 1
-                built.records.append(record)
+                built.records.append((record, copy))
             case .loaded: report.loaded += 1
             case .mismatch(let why):
                 report.built += 1

@@ -8,17 +8,19 @@ gzip in two concatenated members (PAX).
 usage: make-rootfs-image.py LAYOUT TAG [--bad-diff-id N] [--big MIB] [--break KIND]
   --bad-diff-id N  write a wrong rootfs.diff_ids entry for layer N
   --big MIB        add a file of MIB MiB of random bytes to layer 0 (several access points)
+  --zstd N         compress layer N with zstd (the zstd command) instead
   --break KIND     a layer no rootfs can come from: truncated (layer 0's gzip cut short),
                    notar (layer 1 random bytes), escape (a member of layer 1 named ../escape),
-                   zstd (layer 1 zstd-compressed, as far as its first bytes say)
+                   zstd (layer 1 claims zstd but its frame is cut off)
 """
-import gzip, hashlib, io, json, os, random, sys, tarfile
+import gzip, hashlib, io, json, os, random, subprocess, sys, tarfile
 
 args = sys.argv[1:]
 layout, tag = args[0], args[1]
 bad = int(args[args.index("--bad-diff-id") + 1]) if "--bad-diff-id" in args else None
 big = int(args[args.index("--big") + 1]) if "--big" in args else 3
 broken = args[args.index("--break") + 1] if "--break" in args else None
+zstd_layer = int(args[args.index("--zstd") + 1]) if "--zstd" in args else None
 rng = random.Random(7)
 T = 1_700_000_000
 
@@ -124,8 +126,12 @@ for number, (build, fmt, compression) in enumerate(
         data = data[:-100]
     if broken == "notar" and number == 1:
         data = bytes(rng.getrandbits(8) for _ in range(4096))
+    if zstd_layer == number:
+        data = subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
+        media = "application/vnd.oci.image.layer.v1.tar+zstd"
     if broken == "zstd" and number == 1:
-        data, media = bytes([0x28, 0xb5, 0x2f, 0xfd]) + data, "application/vnd.oci.image.layer.v1.tar+zstd"
+        whole = subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
+        data, media = whole[:len(whole) // 2], "application/vnd.oci.image.layer.v1.tar+zstd"
     layers.append({"mediaType": media, "digest": blob(data), "size": len(data)})
 
 config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},

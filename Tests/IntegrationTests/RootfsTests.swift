@@ -149,12 +149,12 @@ struct RootfsTests {
         }
     }
 
-    @Test("a truncated gzip layer, one that is not tar, one that is zstd, and a member escaping with .. fail the mount with an error naming the layer")
+    @Test("a truncated gzip layer, one that is not tar, a zstd one cut short, and a member escaping with .. fail the mount with an error naming the layer")
     func unreadableLayers() throws {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
             for (kind, layer, words) in [
-                ("truncated", 0, ["truncated"]), ("notar", 1, ["not"]), ("zstd", 1, ["zstd"]), ("escape", 1, ["../escape"]),
+                ("truncated", 0, ["truncated"]), ("notar", 1, ["not"]), ("zstd", 1, ["does not decompress"]), ("escape", 1, ["../escape"]),
             ] {
                 let directory = work + "/" + kind
                 let layout = try Self.makeImage(directory, ["--break", kind])
@@ -170,13 +170,15 @@ struct RootfsTests {
         }
     }
 
-    @Test("a lazy image from the registry (docker://) mounts as its rootfs, equal to umoci unpack's")
-    func lazyFromRegistry() throws {
+    @Test(
+        "a lazy image from the registry (docker://) mounts as its rootfs, equal to umoci unpack's: gzip and plain layers, and a zstd one fetched then copied uncompressed",
+        arguments: [[], ["--zstd", "0"]])
+    func lazyFromRegistry(options: [String]) throws {
         try Harness.requireFUSE()
-        try Harness.require("skopeo", "docker-registry")
+        try Harness.require("skopeo", "docker-registry", "zstd")
         try Harness.withWorkDirectory { work in
-            let layout = try Self.makeImage(work)
-            let unpacked = try Self.umociUnpack(layout, work: work)
+            let unpacked = try Self.umociUnpack(try Self.makeImage(work + "/gzip"), work: work + "/gzip")
+            let layout = try Self.makeImage(work + "/pushed", options)
             let registry = try RegistryServer(directory: work + "/registry")
             defer { registry.stop() }
             try registry.push(layout: layout, tag: "t", to: "team/rootfs:1")
@@ -270,6 +272,36 @@ struct RootfsTests {
             }
             let zerosLayer = try #require(sizes.max { $0.layer < $1.layer })
             #expect(zerosLayer.index * 10 < zerosLayer.layer, "index \(zerosLayer.index) of a \(zerosLayer.layer)-byte layer")
+        }
+    }
+
+    @Test(
+        "a zstd layer is read through an uncompressed copy kept beside its index: the tree equals umoci unpack's of the gzip image with the same diff_ids; remount loads both; prune removes both"
+    )
+    func zstdLayer() throws {
+        try Harness.requireFUSE()
+        try Harness.require("zstd", "getfattr")
+        try Harness.withWorkDirectory { work in
+            // umoci 0.4.7 reads no zstd: the same image with gzip layers (same diff_ids) is the reference.
+            let unpacked = try Self.umociUnpack(try Self.makeImage(work + "/gzip"), work: work + "/gzip")
+            let layout = try Self.makeImage(work + "/zstd", ["--zstd", "0"])
+            let store = work + "/store"
+            try Harness.layoutfs(["import", layout, "--name", "rootfs/zstd:1"], store: store)
+            let mnt = work + "/mnt"
+            try Self.mount("rootfs/zstd:1", at: mnt, store: store)
+            let (differences, _) = try Self.compare(unpacked, mnt)
+            #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+            try Harness.layoutfs(["unmount", mnt], store: store)
+            let indexes = store + "/layer-index/sha256"
+            let kept = try FileManager.default.contentsOfDirectory(atPath: indexes)
+            #expect(kept.filter { $0.hasSuffix(".tar") }.count == 1, "\(kept)")
+            try Self.mount("rootfs/zstd:1", at: mnt, store: store)
+            #expect(try Self.layers(mnt) == "0 indexed, 3 loaded")
+            #expect(try Self.compare(unpacked, mnt).differences.isEmpty)
+            try Harness.layoutfs(["unmount", mnt], store: store)
+            try Harness.layoutfs(["rm", "rootfs/zstd:1"], store: store)
+            try Harness.layoutfs(["prune"], store: store)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: indexes).isEmpty)
         }
     }
 
