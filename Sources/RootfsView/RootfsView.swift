@@ -10,8 +10,10 @@ import Synchronization
 /// (the root is 1); hard links share their node's.
 ///
 /// `getfattr -n user.layoutfs.layer FILE` names the layer that provides a node: its digest and
-/// its number in the manifest (`sha256:… (layer 2)`); like every `user.layoutfs.*` attribute it
-/// is answered by name and never listed. A layer whose diff_id did not match fails its files'
+/// its number in the manifest (`sha256:… (layer 2)`); on the root, `user.layoutfs.layer_list`
+/// lists the layers (number, digest, members, sizes) and `user.layoutfs.layers` says how their
+/// indexes were had. Like every `user.layoutfs.*` attribute they are answered by name and never
+/// listed. A layer whose diff_id did not match fails its files'
 /// reads with `EIO`.
 package final class RootfsView: ServedTree {
     /// One image's tree and layers: a followed name that moves gives a new generation.
@@ -201,6 +203,17 @@ package final class RootfsView: ServedTree {
             // How the layers' indexes were had: `N indexed, M loaded` (tests read it).
             let report = located.tree.report
             return Array("\(report.built) indexed, \(report.loaded) loaded".utf8)
+        }
+        if inode == 1, name == "user.layoutfs.layer_list" {
+            // One line per layer: number, digest, members, compressed and uncompressed bytes,
+            // and whether its files fail.
+            return Array(
+                located.tree.layers.map { layer in
+                    let record = layer.record
+                    return
+                        "\(layer.number) \(record.layer) \(record.members.count) members \(record.compressedSize) bytes \(record.uncompressedSize) uncompressed"
+                        + (layer.failure == nil ? "" : " corrupt") + "\n"
+                }.joined().utf8)
         }
         if name == "user.layoutfs.layer" {
             guard node.layer >= 0 else { throw LayoutFSError(.noAttribute, "inode \(inode) comes from no layer (an implied directory)") }

@@ -74,6 +74,8 @@ struct RootfsTests {
             // Answered by name, never listed (cp -a and rsync -X do not copy it).
             #expect(!(try Harness.runOK(["getfattr", "-d", "-m", "-", mnt + "/data/z"]).stdout.contains("layoutfs")))
             #expect(try Self.layers(mnt) == "3 indexed, 0 loaded")
+            let list = try Harness.runOK(["getfattr", "--only-values", "-n", "user.layoutfs.layer_list", mnt]).stdout.split(separator: "\n")
+            #expect(list.count == 3 && list[2].hasPrefix("2 \(digests[2]) 6 members "), "\(list)")
             // Read-only, as files.
             #expect(try Harness.run(["touch", mnt + "/etc/new"]).status != 0)
         }
