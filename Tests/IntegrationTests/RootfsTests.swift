@@ -307,4 +307,44 @@ struct RootfsTests {
         }
     }
 
+    @Test(
+        "--rootfs of an image read from a --content directory and from containerd (its content directory, and its Read call) equals umoci unpack's; the containerd lease goes with the mount"
+    )
+    func otherSources() throws {
+        try Harness.requireFUSE()
+        try Harness.require("containerd", "ctr", "jq")
+        try Harness.withWorkDirectory { work in
+            let layout = try Self.makeImage(work)
+            let unpacked = try Self.umociUnpack(layout, work: work)
+            let manifest = try Harness.runOK(["jq", "-r", ".manifests[0].digest", layout + "/index.json"]).stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            let store = work + "/store"
+            let mnt = work + "/mnt"
+            // A content directory (an OCI layout's blobs are one), by digest.
+            try Self.mount(manifest, at: mnt, store: store, ["--content", layout])
+            #expect(try Self.compare(unpacked, mnt).differences.isEmpty)
+            try Harness.layoutfs(["unmount", mnt], store: store)
+
+            let containerd = try ContainerdServer(directory: work + "/containerd")
+            let archive = work + "/c"
+            try FileManager.default.createDirectory(atPath: archive, withIntermediateDirectories: true)
+            try Harness.runOK([
+                "sh", "-c",
+                "jq -c '.manifests[0].annotations[\"io.containerd.image.name\"] = \"docker.io/rootfs/c:1\"' \(layout)/index.json > \(archive)/index.json && cp \(layout)/oci-layout \(archive)/ && tar -cf \(archive).tar -C \(archive) oci-layout index.json -C \(layout) blobs",
+            ])
+            try containerd.ctr(["images", "import", "--no-unpack", archive + ".tar"])
+            for environment in [[:], ["LAYOUTFS_CONTAINERD_READ": "api"]] {
+                try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+                let mounted = try Harness.run(
+                    [Harness.binary, "mount", "--rootfs", "--containerd", containerd.socket, "rootfs/c:1", mnt, "--root", work + "/cstore"],
+                    environment: environment)
+                #expect(mounted.succeeded, "\(mounted.stderr)")
+                #expect(try Self.compare(unpacked, mnt).differences.isEmpty, "\(environment)")
+                #expect(try containerd.ctr(["leases", "ls", "-q"]).stdout.contains("layoutfs"))
+                try Harness.layoutfs(["unmount", mnt], store: work + "/cstore")
+                #expect(!(try containerd.ctr(["leases", "ls", "-q"]).stdout.contains("layoutfs")))
+            }
+        }
+    }
+
 }
