@@ -347,4 +347,23 @@ struct RootfsTests {
         }
     }
 
+    @Test("the demo image, built by umoci from busybox-static (two layers), mounts as the rootfs umoci unpacks, and runs: chroot MNT /bin/sh")
+    func umociBuiltImage() throws {
+        try Harness.requireFUSE()
+        try Harness.require("umoci", "chroot")
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.importDemo(work: work, store: store)
+            try Harness.runOK(["umoci", "unpack", "--image", work + "/src:1.35", work + "/bundle"])
+            let mnt = work + "/mnt"
+            try Self.mount("demo/busybox:1.35", at: mnt, store: store)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let (differences, summary) = try Self.compare(work + "/bundle/rootfs", mnt)
+            #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+            #expect(!summary.hasPrefix("compared 0 "), "\(summary)")
+            // Executables run from the mount (busybox reads itself through the view).
+            #expect(try Harness.runOK(["chroot", mnt, "/bin/sh", "-c", "echo hello from $(basename $(readlink -f /bin/sh))"]).stdout.hasPrefix("hello from"))
+        }
+    }
+
 }
