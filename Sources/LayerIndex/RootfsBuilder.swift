@@ -5,8 +5,15 @@
 ///   members, and never shown;
 /// - a member replaces what its path named (a directory over a directory keeps the lower
 ///   one's entries and takes the new attributes; anything else replaces the whole subtree);
+/// - a member's parent path is resolved as containerd's and umoci's appliers resolve it (Go's
+///   securejoin, containerd's `fs.RootPath`): a symlink met on the way is followed, an absolute
+///   target from the image's root, a relative one from the symlink's directory, `..` never
+///   above the root; so `bin/tool` under a lower layer's `bin -> usr/bin` lands in `usr/bin`.
+///   The member's own last component is never followed: a member named like a symlink replaces
+///   it;
 /// - parents a member implies but no member names are directories 0755 owned by root, and
 ///   replace a non-directory in the way;
+/// - the root's own member (`./`) gives the root directory its attributes;
 /// - a hard link names a path present at that point (in a lower layer, or earlier in its own)
 ///   and shares its node.
 package struct RootfsBuilder {
@@ -26,17 +33,26 @@ package struct RootfsBuilder {
         for member in members where !Self.isAUFSMetadata(member.path) {
             let (parent, name) = Self.split(member.path)
             if name == ".wh..wh..opq" {
-                if let directory = lookUp(parent), nodes[directory].kind == .directory { entries[directory] = [:] }
+                if let directory = resolve(parent), nodes[directory].kind == .directory { entries[directory] = [:] }
             } else if name.hasPrefix(".wh.") {
                 let hidden = String(name.dropFirst(".wh.".count))
                 guard !hidden.isEmpty, hidden != ".", hidden != ".." else {
                     throw LayerIndexError(
                         .invalidMember, "layer \(layer) has a whiteout of \(TarPath.quoted(hidden)) in \(TarPath.quoted(parent)), which names no entry")
                 }
-                if let directory = lookUp(parent) { entries[directory]?[hidden] = nil }
+                if let directory = resolve(parent) { entries[directory]?[hidden] = nil }
             }
         }
         for member in members where !Self.isAUFSMetadata(member.path) {
+            if member.path.isEmpty {
+                // The root's own member: its attributes, its entries kept.
+                if member.kind == .directory {
+                    var root = RootfsTree.Node(member, layer: layer)
+                    root.linkCount = nodes[0].linkCount
+                    nodes[0] = root
+                }
+                continue
+            }
             let (parent, name) = Self.split(member.path)
             if name.hasPrefix(".wh.") { continue }
             let directory = makeDirectories(parent)
@@ -50,14 +66,15 @@ package struct RootfsBuilder {
                         "hard link \(TarPath.quoted(member.path)) in layer \(layer) names \(TarPath.quoted(member.linkTarget ?? "")), which is not a file there (missing, later in the layer, or a directory)"
                     )
                 }
-                if let existing, nodes[existing].kind == .directory { lastDirectory = nil }
+                // A replaced directory or symlink may be what a remembered parent path resolved through.
+                if existing != nil { lastDirectory = nil }
                 entries[directory]?[name] = target
             case .directory where existing.map({ nodes[$0].kind == .directory }) == true:
                 var updated = RootfsTree.Node(member, layer: layer)
                 updated.linkCount = 2
                 nodes[existing!] = updated
             default:
-                if let existing, nodes[existing].kind == .directory { lastDirectory = nil }
+                if existing != nil { lastDirectory = nil }
                 nodes.append(RootfsTree.Node(member, layer: layer))
                 let node = nodes.count - 1
                 if member.kind == .directory { entries[node] = [:] }
@@ -117,31 +134,68 @@ package struct RootfsBuilder {
         return (String(Substring(path.utf8[..<slash])), String(Substring(path.utf8[path.utf8.index(after: slash)...])))
     }
 
-    private func lookUp(_ path: String) -> Int? {
-        var current = 0
-        for part in Self.components(path) {
-            guard nodes[current].kind == .directory, let next = entries[current]?[part] else { return nil }
-            current = next
-        }
-        return current
+    /// The node `path` names: its parent resolved (symlinks followed), its last component not
+    /// followed (a hard link to a symlink links the symlink).
+    private mutating func lookUp(_ path: String) -> Int? {
+        let (parent, name) = Self.split(path)
+        guard let directory = resolve(parent) else { return nil }
+        return entries[directory]?[name]
     }
 
-    /// The directory `path` names, made (with its parents) where missing or not a directory.
+    /// Most symlinks followed while resolving one path (Linux's limit is 40; securejoin's 255).
+    static let symlinkLimit = 255
+
+    /// The directory `path` resolves to, symlinks followed (see the type's notes); nil when a
+    /// component is missing or not a directory.
+    private mutating func resolve(_ path: String) -> Int? {
+        walk(path, create: false)
+    }
+
+    /// The directory `path` resolves to, made (with its parents) where missing or not a
+    /// directory.
     private mutating func makeDirectories(_ path: String) -> Int {
         if let lastDirectory, lastDirectory.path == path { return lastDirectory.node }
-        var current = 0
-        for part in Self.components(path) {
-            if let next = entries[current]?[part], nodes[next].kind == .directory {
-                current = next
+        let directory = walk(path, create: true)!
+        lastDirectory = (path, directory)
+        return directory
+    }
+
+    /// Walks `path` from the root: a directory is entered, a symlink's target spliced in (at
+    /// most ``symlinkLimit`` of them), `..` goes up but never above the root. With `create`, a
+    /// missing component or a non-directory in the way becomes an implied directory.
+    private mutating func walk(_ path: String, create: Bool) -> Int? {
+        var stack = [0]
+        // Components still to walk, the next one last.
+        var pending = Array(Self.components(path).reversed())
+        var links = 0
+        while let part = pending.popLast() {
+            if part == "." { continue }
+            if part == ".." {
+                if stack.count > 1 { stack.removeLast() }
                 continue
             }
+            let current = stack[stack.count - 1]
+            if let next = entries[current]?[part] {
+                switch nodes[next].kind {
+                case .directory:
+                    stack.append(next)
+                    continue
+                case .symlink where links < Self.symlinkLimit:
+                    links += 1
+                    let target = nodes[next].linkTarget ?? ""
+                    if target.hasPrefix("/") { stack = [0] }
+                    pending += Self.components(target).reversed()
+                    continue
+                default: break
+                }
+            }
+            guard create else { return nil }
             nodes.append(.impliedDirectory)
             let made = nodes.count - 1
             entries[made] = [:]
             entries[current]?[part] = made
-            current = made
+            stack.append(made)
         }
-        lastDirectory = (path, current)
-        return current
+        return stack[stack.count - 1]
     }
 }

@@ -152,28 +152,29 @@ package struct TarIndexer {
         let dataSize = kind == .file ? size : 0
         let time = try records.time("mtime", at: start) ?? (header.modificationTime, 0)
         let dataOffset = start + Int64(TarHeader.blockSize)
-        if let path = try TarPath.normalized(rawName) {
-            var linkTarget: String?
-            switch kind {
-            case .symlink: linkTarget = rawLink
-            case .hardlink:
-                guard let target = try TarPath.normalized(rawLink) else {
-                    throw LayerIndexError(.invalidMember, "hard link \(TarPath.quoted(rawName)) at offset \(start) names the root as its target")
-                }
-                linkTarget = target
-            default: break
-            }
-            members.append(
-                TarMember(
-                    path: path, kind: kind, mode: header.mode & 0o7777,
-                    uid: UInt32(truncatingIfNeeded: try records.integer("uid", at: start) ?? Int64(header.uid)),
-                    gid: UInt32(truncatingIfNeeded: try records.integer("gid", at: start) ?? Int64(header.gid)), modificationTime: time.seconds,
-                    modificationNanoseconds: time.nanoseconds, size: dataSize, dataOffset: dataOffset, linkTarget: linkTarget, deviceMajor: header.deviceMajor,
-                    deviceMinor: header.deviceMinor, extendedAttributes: records.extendedAttributes))
-        } else if kind != .directory {
+        let normalized = try TarPath.normalized(rawName)
+        guard normalized != nil || kind == .directory else {
             throw LayerIndexError(.invalidMember, "member \(TarPath.quoted(rawName)) at offset \(start) names the root but is not a directory")
         }
-        // The root itself (`./`) is not a member: its attributes are the layer's root's.
+        // The root itself (`./`) is a member with an empty path: its attributes are the root's.
+        let path = normalized ?? ""
+        var linkTarget: String?
+        switch kind {
+        case .symlink: linkTarget = rawLink
+        case .hardlink:
+            guard let target = try TarPath.normalized(rawLink) else {
+                throw LayerIndexError(.invalidMember, "hard link \(TarPath.quoted(rawName)) at offset \(start) names the root as its target")
+            }
+            linkTarget = target
+        default: break
+        }
+        members.append(
+            TarMember(
+                path: path, kind: kind, mode: header.mode & 0o7777,
+                uid: UInt32(truncatingIfNeeded: try records.integer("uid", at: start) ?? Int64(header.uid)),
+                gid: UInt32(truncatingIfNeeded: try records.integer("gid", at: start) ?? Int64(header.gid)), modificationTime: time.seconds,
+                modificationNanoseconds: time.nanoseconds, size: dataSize, dataOffset: dataOffset, linkTarget: linkTarget, deviceMajor: header.deviceMajor,
+                deviceMinor: header.deviceMinor, extendedAttributes: records.extendedAttributes))
         let skipped = Self.padded(dataSize)
         state = skipped > 0 ? .skipping(skipped) : .header
     }

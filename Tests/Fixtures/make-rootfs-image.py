@@ -56,6 +56,11 @@ def layer0(tar):
     member(tar, "home/user", d, mode=0o700, uid=1000, gid=1000)
     member(tar, "home/user/file", data=b"mine\n", mode=0o600, uid=1000, gid=1000, mtime=T + 0.123456789)
     member(tar, "bin", tarfile.SYMTYPE, link="usr/bin", mode=0o777)
+    member(tar, "usr/sbin", tarfile.DIRTYPE, mode=0o755)
+    member(tar, "sbin", tarfile.SYMTYPE, link="/usr/sbin", mode=0o777)
+    member(tar, "real", tarfile.DIRTYPE, mode=0o755)
+    member(tar, "real-link", tarfile.SYMTYPE, link="real", mode=0o777)
+    member(tar, "real-link/through", data=b"through a symlink in its own layer\n")
     member(tar, "etc/alt", tarfile.SYMTYPE, link="/etc/passwd", mode=0o777)
     member(tar, "run/fifo", tarfile.FIFOTYPE, mode=0o600)
     member(tar, "dev/null", tarfile.CHRTYPE, mode=0o666, dev=(1, 3))
@@ -84,9 +89,12 @@ def layer1(tar):
 
 
 def layer2(tar):
+    member(tar, "sbin/newtool", data=b"under usrmerge's sbin -> /usr/sbin\n", mode=0o755)
+    member(tar, "bin/.wh.tool3")
     member(tar, "data", tarfile.DIRTYPE, mode=0o711)
     member(tar, "data/z", data=b"z\n")
     member(tar, "usr/bin/tool3", tarfile.LNKTYPE, link="usr/bin/tool")
+    member(tar, "usr/bin/tool5", tarfile.LNKTYPE, link="usr/bin/tool")
     member(tar, "usr/bin/.wh.tool2")
     member(tar, "etc/passwd", data=b"root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n", mtime=T + 60)
     member(tar, "emptydir/.wh..wh..opq")

@@ -98,4 +98,51 @@ struct RootfsBuilderTests {
         try builder.apply(layer: 0, members: [Self.file(".wh..wh.plnk/1.2"), Self.file("kept")])
         #expect(Self.paths(builder.build()) == ["kept"])
     }
+
+    private static func symlink(_ path: String, _ target: String) -> TarMember {
+        TarMember(path: path, kind: .symlink, mode: 0o777, linkTarget: target)
+    }
+
+    @Test(
+        "a parent path through a symlink is followed as containerd and umoci follow it (relative, absolute, .. clamped at the root, loops bounded); a member named like the symlink replaces it"
+    )
+    func symlinkedParents() throws {
+        var builder = RootfsBuilder()
+        try builder.apply(
+            layer: 0,
+            members: [
+                Self.directory("usr/bin"), Self.symlink("bin", "usr/bin"), Self.symlink("lib", "/usr/lib"), Self.symlink("up", "../../.."),
+                Self.symlink("loop", "loop"), Self.symlink("real-link", "real"), Self.directory("real"), Self.file("real-link/through"),
+            ])
+        // Debian's usrmerge: a later layer writes bin/newtool, which is usr/bin/newtool.
+        try builder.apply(
+            layer: 1,
+            members: [
+                Self.file("bin/newtool"), Self.file("lib/x86_64/libc.so"), Self.file("up/at-root"), Self.file("usr/bin/.wh.gone"),
+                Self.file("bin/.wh.absent"), Self.file("loop/inside"),
+            ])
+        try builder.apply(layer: 2, members: [Self.file("bin/.wh.newtool"), Self.directory("bin"), Self.file("bin/own")])
+        let tree = builder.build()
+        #expect(
+            Self.paths(tree) == [
+                "at-root", "bin", "bin/own", "lib", "loop", "loop/inside", "real", "real-link", "real/through", "up", "usr", "usr/bin", "usr/lib",
+                "usr/lib/x86_64", "usr/lib/x86_64/libc.so",
+            ])
+        // bin was a symlink until layer 2's directory replaced it; layer 2's whiteout went
+        // through it first (whiteouts come before the layer's members).
+        #expect(tree.nodes[try #require(tree.node(at: "bin"))].kind == .directory)
+        #expect(tree.nodes[try #require(tree.node(at: "lib"))].kind == .symlink)
+        // A loop is followed 255 times, then the symlink in the way is replaced by a directory.
+        #expect(tree.nodes[try #require(tree.node(at: "loop"))].kind == .directory)
+    }
+
+    @Test("the root's own member (./) gives the root its attributes, and keeps its entries")
+    func rootMember() throws {
+        var builder = RootfsBuilder()
+        try builder.apply(layer: 0, members: [Self.file("a"), Self.directory("", mode: 0o700, uid: 7)])
+        let tree = builder.build()
+        #expect(tree.nodes[tree.root].mode == 0o700 && tree.nodes[tree.root].uid == 7 && tree.nodes[tree.root].layer == 0)
+        #expect(Self.paths(tree) == ["a"])
+    }
+
 }

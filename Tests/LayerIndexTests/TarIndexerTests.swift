@@ -67,7 +67,7 @@ struct TarIndexerTests {
         let members = try Self.index(bytes)
         #expect(
             members.map(\.path) == [
-                "etc", "etc/hosts", "usr/bin/su", "tmp", String(repeating: "d", count: 120) + "/" + String(repeating: "long", count: 40),
+                "", "etc", "etc/hosts", "usr/bin/su", "tmp", String(repeating: "d", count: 120) + "/" + String(repeating: "long", count: 40),
                 "etc/localtime", "usr/bin/su-again", "run/fifo", "dev/null", "etc/.wh.motd",
             ])
         for pieces in [1, 7, 512] { #expect(try Self.index(bytes, pieces: pieces) == members) }
