@@ -79,7 +79,9 @@ package struct LayerIndexing: Sendable {
             }
             record = try scan.record(of: layer.digest)
         } catch let error as LayerIndexError {
-            throw LayoutFSError(.io, "\(label) cannot be read as a layer: \(error.message)")
+            // A stream that breaks off may be a blob damaged in the store: say how to find out.
+            let hint = error.code == .truncated || error.code == .notTar ? " (`layoutfs check` finds blobs damaged in the store)" : ""
+            throw LayoutFSError(.io, "\(label) cannot be read as a layer: \(error.message)\(hint)")
         } catch let error as LayoutFSError {
             throw LayoutFSError(error.code, error.message.contains(label) ? error.message : "\(label): \(error.message)")
         } catch {

@@ -27,11 +27,16 @@ package struct LayoutPlan: Sendable {
         package var oci: Bool
         /// `--format docker`: add `manifest.json` for `docker load`.
         package var dockerManifest: Bool
+        /// Whether the layout's readers see the manifests (the warning that skopeo, umoci and
+        /// oci-image-tool read only OCI-typed ones is given); false for a rootfs view, whose
+        /// readers see files.
+        package var manifestsShown: Bool
 
-        package init(platform: Platform? = nil, oci: Bool = false, dockerManifest: Bool = false) {
+        package init(platform: Platform? = nil, oci: Bool = false, dockerManifest: Bool = false, manifestsShown: Bool = true) {
             self.platform = platform
             self.oci = oci
             self.dockerManifest = dockerManifest
+            self.manifestsShown = manifestsShown
         }
     }
 
@@ -69,7 +74,7 @@ package struct LayoutPlan: Sendable {
                 root = converted
             }
             let walker = try store.closure(of: root, imageName: label)
-            if !shape.oci, OCIConversion.isDockerTyped(walker.blobs) {
+            if !shape.oci, shape.manifestsShown, OCIConversion.isDockerTyped(walker.blobs) {
                 warnings.append(
                     "\(label) is Docker-typed (\(root.mediaType)): skopeo, umoci and oci-image-tool read only OCI-typed images from a layout; add --oci to show it converted (new manifest digests, same layers)"
                 )

@@ -111,7 +111,8 @@ package final class IndexFollower: Sendable {
                 do {
                     layout = try store.layout(of: images)
                 } catch {
-                    logger.error("a followed name moved, but its new image cannot be shown; keeping the previous index.json", metadata: ["error": "\(error)"])
+                    logger.error(
+                        "a followed name moved, but its new image cannot be shown; the mount keeps showing the previous one", metadata: ["error": "\(error)"])
                     return
                 }
                 let leased = state.withLock { state in

@@ -49,7 +49,10 @@ package struct MountRequest: Sendable, Equatable {
     /// manifest whatever its platform).
     package func planShape(for images: [ResolvedImage]) -> LayoutPlan.Shape {
         var planned = shape
-        if rootfs, planned.platform == nil, images.contains(where: { $0.root.mediaType.isIndex }) { planned.platform = .current }
+        if rootfs {
+            planned.manifestsShown = false
+            if planned.platform == nil, images.contains(where: { $0.root.mediaType.isIndex }) { planned.platform = .current }
+        }
         return planned
     }
 
