@@ -15,6 +15,12 @@ package struct RootfsBuilder {
     /// The directory the last member's parent path named (members come grouped by directory):
     /// forgotten whenever a directory is replaced or hidden.
     private var lastDirectory: (path: String, node: Int)?
+    /// Directories the current layer implied (made for a deeper path, no member naming them).
+    private var implied = 0
+    /// Implied directories a layer may make beyond one per member: a real layer names its
+    /// directories or has a file under each, while one member of a 1 MiB path can imply half a
+    /// million (a layer of a few KiB would otherwise fill memory).
+    package static let impliedAllowance = 1 << 16
 
     package init() {}
 
@@ -23,6 +29,7 @@ package struct RootfsBuilder {
     ///   hard link whose target is not present (missing, later in the stream, a directory).
     package mutating func apply(layer: Int, members: [TarMember]) throws(LayerIndexError) {
         lastDirectory = nil
+        implied = 0
         for member in members where !Self.isAUFSMetadata(member.path) {
             let (parent, name) = Self.split(member.path)
             if name == ".wh..wh..opq" {
@@ -39,7 +46,7 @@ package struct RootfsBuilder {
         for member in members where !Self.isAUFSMetadata(member.path) {
             let (parent, name) = Self.split(member.path)
             if name.hasPrefix(".wh.") { continue }
-            let directory = makeDirectories(parent)
+            let directory = try makeDirectories(parent, layer: layer, budget: members.count + Self.impliedAllowance)
             let existing = entries[directory]?[name]
             switch member.kind {
             case .hardlink:
@@ -127,13 +134,19 @@ package struct RootfsBuilder {
     }
 
     /// The directory `path` names, made (with its parents) where missing or not a directory.
-    private mutating func makeDirectories(_ path: String) -> Int {
+    /// - Throws: ``LayerIndexError/Code/unsupported`` past `budget` implied directories in the layer.
+    private mutating func makeDirectories(_ path: String, layer: Int, budget: Int) throws(LayerIndexError) -> Int {
         if let lastDirectory, lastDirectory.path == path { return lastDirectory.node }
         var current = 0
         for part in Self.components(path) {
             if let next = entries[current]?[part], nodes[next].kind == .directory {
                 current = next
                 continue
+            }
+            implied += 1
+            guard implied <= budget else {
+                throw LayerIndexError(
+                    .unsupported, "layer \(layer) implies more than \(budget) directories that none of its members names (at \(TarPath.quoted(path)))")
             }
             nodes.append(.impliedDirectory)
             let made = nodes.count - 1

@@ -2,6 +2,9 @@
 /// its fields as written, before PAX or GNU long-name records apply.
 struct TarHeader {
     static let blockSize = 512
+    /// Largest member size read (4 EiB): a size near `Int64.max` would overflow the arithmetic
+    /// of its padding, and no stream holds it.
+    static let maximumSize: Int64 = 1 << 62
 
     var name: String
     var mode: UInt32
@@ -51,6 +54,9 @@ struct TarHeader {
         deviceMajor = isUstar ? UInt32(truncatingIfNeeded: try Self.number(b[329..<337], "devmajor", at: offset)) : 0
         deviceMinor = isUstar ? UInt32(truncatingIfNeeded: try Self.number(b[337..<345], "devminor", at: offset)) : 0
         guard size >= 0 else { throw LayerIndexError(.invalidMember, "the tar header at offset \(offset) has a negative size") }
+        guard size <= Self.maximumSize else {
+            throw LayerIndexError(.invalidMember, "the tar header at offset \(offset) has a size of \(size) bytes, more than a layer can hold")
+        }
     }
 
     /// A NUL-terminated string field (bytes that are not UTF-8 kept as replacement characters).
