@@ -22,10 +22,13 @@ package struct LayerIndexFiles: Sendable {
 
     /// The index file of layer `digest`, or nil when there is none (or it cannot be read).
     package func load(_ digest: Digest) -> [UInt8]? {
-        guard let fd = try? FileSystemCalls.openFile(path(digest), O_RDONLY | O_NOFOLLOW) else { return nil }
+        // O_NONBLOCK: a FIFO left where the file goes must not block the mount (it is then not a
+        // regular file, and ignored).
+        guard let fd = try? FileSystemCalls.openFile(path(digest), O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        // Not past what an index can be (its body is under 4 GiB): a sparse file is not read whole.
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size < 1 << 33 else { return nil }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         var done = 0
         while done < bytes.count {

@@ -18,12 +18,20 @@ struct PAXRecords {
             }
             let key = String(decoding: data[(space + 1)..<equals], as: UTF8.self)
             let value = Array(data[(equals + 1)..<(index + length - 1)])
+            // As Go's archive/tar (validPAXRecord): a NUL in a key, or in a path, would be cut
+            // where FUSE and listxattr read C strings, and show another entry or attribute.
+            guard !key.isEmpty, !key.utf8.contains(0), !(Self.pathKeys.contains(key) && value.contains(0)) else {
+                throw LayerIndexError(.invalidMember, "the PAX extended header at offset \(offset) has a record with a NUL byte in its name or path")
+            }
             values[key] = value.isEmpty ? nil : value
             index += length
         }
     }
 
     init() {}
+
+    /// Records whose values are names, where a NUL cannot be.
+    private static let pathKeys: Set<String> = ["path", "linkpath", "uname", "gname"]
 
     /// `other`'s records over these.
     func merging(_ other: PAXRecords) -> PAXRecords {
@@ -33,6 +41,9 @@ struct PAXRecords {
     }
 
     func string(_ key: String) -> String? { values[key].map { String(decoding: $0, as: UTF8.self) } }
+
+    /// Whether `key`'s value is valid UTF-8 (true when absent).
+    func isUTF8(_ key: String) -> Bool { values[key].map { String(validating: $0, as: UTF8.self) != nil } ?? true }
 
     /// A decimal integer record.
     func integer(_ key: String, at offset: Int64) throws(LayerIndexError) -> Int64? {
@@ -53,6 +64,9 @@ struct PAXRecords {
         guard parts.count == 2 else { return (seconds, 0) }
         let digits = String(parts[1].prefix(9))
         guard digits.allSatisfy(\.isASCII), let fraction = UInt32(digits + String(repeating: "0", count: 9 - digits.count)) else {
+            throw LayerIndexError(.invalidMember, "the PAX record \(key) at offset \(offset) is not a time: \(TarPath.quoted(text))")
+        }
+        guard seconds > Int64.min else {
             throw LayerIndexError(.invalidMember, "the PAX record \(key) at offset \(offset) is not a time: \(TarPath.quoted(text))")
         }
         // A negative time's fraction counts back from the second (-1.5 is 1.5 s before the epoch).

@@ -22,6 +22,12 @@ package struct RootfsBuilder {
     /// The directory the last member's parent path named (members come grouped by directory):
     /// forgotten whenever a directory is replaced or hidden.
     private var lastDirectory: (path: String, node: Int)?
+    /// Directories the current layer implied (made for a deeper path, no member naming them).
+    private var implied = 0
+    /// Implied directories a layer may make beyond one per member: a real layer names its
+    /// directories or has a file under each, while one member of a 1 MiB path can imply half a
+    /// million (a layer of a few KiB would otherwise fill memory).
+    package static let impliedAllowance = 1 << 16
 
     package init() {}
 
@@ -30,6 +36,7 @@ package struct RootfsBuilder {
     ///   hard link whose target is not present (missing, later in the stream, a directory).
     package mutating func apply(layer: Int, members: [TarMember]) throws(LayerIndexError) {
         lastDirectory = nil
+        implied = 0
         for member in members where !Self.isAUFSMetadata(member.path) {
             let (parent, name) = Self.split(member.path)
             if name == ".wh..wh..opq" {
@@ -55,7 +62,7 @@ package struct RootfsBuilder {
             }
             let (parent, name) = Self.split(member.path)
             if name.hasPrefix(".wh.") { continue }
-            let directory = makeDirectories(parent)
+            let directory = try makeDirectories(parent, layer: layer, budget: members.count + Self.impliedAllowance)
             let existing = entries[directory]?[name]
             switch member.kind {
             case .hardlink:
@@ -148,22 +155,25 @@ package struct RootfsBuilder {
     /// The directory `path` resolves to, symlinks followed (see the type's notes); nil when a
     /// component is missing or not a directory.
     private mutating func resolve(_ path: String) -> Int? {
-        walk(path, create: false)
+        try? walk(path, create: nil)
     }
 
     /// The directory `path` resolves to, made (with its parents) where missing or not a
     /// directory.
-    private mutating func makeDirectories(_ path: String) -> Int {
+    /// - Throws: ``LayerIndexError/Code/unsupported`` past `budget` implied directories in the layer.
+    private mutating func makeDirectories(_ path: String, layer: Int, budget: Int) throws(LayerIndexError) -> Int {
         if let lastDirectory, lastDirectory.path == path { return lastDirectory.node }
-        let directory = walk(path, create: true)!
+        let directory = try walk(path, create: (layer, budget))!
         lastDirectory = (path, directory)
         return directory
     }
 
     /// Walks `path` from the root: a directory is entered, a symlink's target spliced in (at
     /// most ``symlinkLimit`` of them), `..` goes up but never above the root. With `create`, a
-    /// missing component or a non-directory in the way becomes an implied directory.
-    private mutating func walk(_ path: String, create: Bool) -> Int? {
+    /// missing component or a non-directory in the way becomes an implied directory, at most
+    /// `budget` of them in layer `layer`.
+    /// - Throws: ``LayerIndexError/Code/unsupported`` past the budget.
+    private mutating func walk(_ path: String, create: (layer: Int, budget: Int)?) throws(LayerIndexError) -> Int? {
         var stack = [0]
         // Components still to walk, the next one last.
         var pending = Array(Self.components(path).reversed())
@@ -189,7 +199,12 @@ package struct RootfsBuilder {
                 default: break
                 }
             }
-            guard create else { return nil }
+            guard let (layer, budget) = create else { return nil }
+            implied += 1
+            guard implied <= budget else {
+                throw LayerIndexError(
+                    .unsupported, "layer \(layer) implies more than \(budget) directories that none of its members names (at \(TarPath.quoted(path)))")
+            }
             nodes.append(.impliedDirectory)
             let made = nodes.count - 1
             entries[made] = [:]

@@ -2,8 +2,13 @@
 /// its fields as written, before PAX or GNU long-name records apply.
 struct TarHeader {
     static let blockSize = 512
+    /// Largest member size read (4 EiB): a size near `Int64.max` would overflow the arithmetic
+    /// of its padding, and no stream holds it.
+    static let maximumSize: Int64 = 1 << 62
 
     var name: String
+    /// Whether the name fields are valid UTF-8.
+    var nameIsUTF8: Bool
     var mode: UInt32
     var uid: UInt32
     var gid: UInt32
@@ -11,6 +16,8 @@ struct TarHeader {
     var modificationTime: Int64
     var typeflag: UInt8
     var linkName: String
+    /// Whether the link name field is valid UTF-8.
+    var linkNameIsUTF8: Bool
     var deviceMajor: UInt32
     var deviceMinor: UInt32
 
@@ -41,6 +48,7 @@ struct TarHeader {
         let prefix = isUstar && !b[257..<265].elementsEqual("ustar  \0".utf8) ? Self.string(b[345..<500]) : ""
         let name = Self.string(b[0..<100])
         self.name = prefix.isEmpty ? name : prefix + "/" + name
+        nameIsUTF8 = Self.isUTF8(b[0..<100]) && (prefix.isEmpty || Self.isUTF8(b[345..<500]))
         mode = UInt32(truncatingIfNeeded: try Self.number(b[100..<108], "mode", at: offset))
         uid = UInt32(truncatingIfNeeded: try Self.number(b[108..<116], "uid", at: offset))
         gid = UInt32(truncatingIfNeeded: try Self.number(b[116..<124], "gid", at: offset))
@@ -48,14 +56,23 @@ struct TarHeader {
         modificationTime = try Self.number(b[136..<148], "mtime", at: offset)
         typeflag = b[156]
         linkName = Self.string(b[157..<257])
+        linkNameIsUTF8 = Self.isUTF8(b[157..<257])
         deviceMajor = isUstar ? UInt32(truncatingIfNeeded: try Self.number(b[329..<337], "devmajor", at: offset)) : 0
         deviceMinor = isUstar ? UInt32(truncatingIfNeeded: try Self.number(b[337..<345], "devminor", at: offset)) : 0
         guard size >= 0 else { throw LayerIndexError(.invalidMember, "the tar header at offset \(offset) has a negative size") }
+        guard size <= Self.maximumSize else {
+            throw LayerIndexError(.invalidMember, "the tar header at offset \(offset) has a size of \(size) bytes, more than a layer can hold")
+        }
     }
 
     /// A NUL-terminated string field (bytes that are not UTF-8 kept as replacement characters).
     static func string(_ field: ArraySlice<UInt8>) -> String {
         String(decoding: field.prefix { $0 != 0 }, as: UTF8.self)
+    }
+
+    /// Whether a NUL-terminated field is valid UTF-8 (``string(_:)`` then lost nothing).
+    static func isUTF8(_ field: ArraySlice<UInt8>) -> Bool {
+        String(validating: field.prefix { $0 != 0 }, as: UTF8.self) != nil
     }
 
     /// A numeric field: octal ASCII (spaces and NULs around it), empty for 0, or GNU's base-256

@@ -28,12 +28,26 @@ package struct TarIndexer {
     private var pending: [UInt8] = []
     private var global = PAXRecords()
     private var local: PAXRecords?
-    private var longName: String?
-    private var longLink: String?
+    private var longName: (text: String, isUTF8: Bool)?
+    private var longLink: (text: String, isUTF8: Bool)?
     /// Largest extension data accepted (a PAX header of a member with many xattrs; GNU names).
     static let maximumExtension = 1 << 20
+    /// Most bytes of names, link targets and extended attributes a layer's members may hold
+    /// together: a few MiB of gzip can expand to a stream of millions of long-named members, whose
+    /// table alone would exhaust memory (a layer of a million files holds about 100 MiB).
+    package static let maximumMetadata = 512 << 20
+    private let metadataBudget: Int
+    private var metadata = 0
+    /// Global PAX records that would apply to every later member and change which member or
+    /// bytes it is: Go's archive/tar (so containerd, BuildKit, umoci) never applies a global
+    /// header, so a layer that relies on one means different files to different tools.
+    private static let refusedGlobalKeys: Set<String> = ["path", "linkpath", "size"]
 
-    package init() {}
+    /// - Parameter metadataBudget: most bytes of names, link targets and extended attributes
+    ///   (``maximumMetadata``).
+    package init(metadataBudget: Int = maximumMetadata) {
+        self.metadataBudget = metadataBudget
+    }
 
     /// Consumes the next bytes of the stream.
     /// - Throws: ``LayerIndexError`` for a header that is not tar, a field that cannot be read,
@@ -114,10 +128,18 @@ package struct TarIndexer {
 
     private mutating func extensionDone(_ type: UInt8, _ data: [UInt8], at start: Int64) throws(LayerIndexError) {
         switch type {
-        case UInt8(ascii: "x"): local = (local ?? PAXRecords()).merging(try PAXRecords(data, at: start))
-        case UInt8(ascii: "g"): global = global.merging(try PAXRecords(data, at: start))
-        case UInt8(ascii: "L"): longName = TarHeader.string(data[...])
-        default: longLink = TarHeader.string(data[...])
+        // A second `x` before a member replaces the first, as in Go's reader.
+        case UInt8(ascii: "x"): local = try PAXRecords(data, at: start)
+        case UInt8(ascii: "g"):
+            let records = try PAXRecords(data, at: start)
+            if let key = records.values.keys.sorted().first(where: Self.refusedGlobalKeys.contains) {
+                throw LayerIndexError(
+                    .unsupported,
+                    "the global PAX header at offset \(start) sets \(key) for every later member, which tools disagree on (Go's archive/tar ignores it)")
+            }
+            global = global.merging(records)
+        case UInt8(ascii: "L"): longName = (TarHeader.string(data[...]), TarHeader.isUTF8(data[...]))
+        default: longLink = (TarHeader.string(data[...]), TarHeader.isUTF8(data[...]))
         }
     }
 
@@ -128,11 +150,23 @@ package struct TarIndexer {
             longName = nil
             longLink = nil
         }
-        let rawName = records.string("path") ?? longName ?? header.name
-        let rawLink = records.string("linkpath") ?? longLink ?? header.linkName
+        let (rawName, nameIsUTF8) =
+            records.string("path").map { ($0, records.isUTF8("path")) } ?? longName ?? (header.name, header.nameIsUTF8)
+        let (rawLink, linkIsUTF8) =
+            records.string("linkpath").map { ($0, records.isUTF8("linkpath")) } ?? longLink ?? (header.linkName, header.linkNameIsUTF8)
+        // Decoded with replacement characters, two such names would be one entry, and a link
+        // would point elsewhere: refused, not shown wrong.
+        guard nameIsUTF8, linkIsUTF8 || rawLink.isEmpty else {
+            throw LayerIndexError(
+                .unsupported,
+                "member \(TarPath.quoted(rawName)) at offset \(start) has a name or link target that is not UTF-8, which the rootfs view cannot show")
+        }
         let kind: TarMember.Kind
         switch header.typeflag {
-        case 0, UInt8(ascii: "0"), UInt8(ascii: "7"): kind = rawName.hasSuffix("/") ? .directory : .file
+        // Only the old `\0` type is a directory by its trailing `/` (Go's reader; GNU tar still
+        // skips the data): a `0` named `d/` is a file, and its data must not be read as members.
+        case 0: kind = rawName.hasSuffix("/") ? .directory : .file
+        case UInt8(ascii: "0"), UInt8(ascii: "7"): kind = .file
         case UInt8(ascii: "1"): kind = .hardlink
         case UInt8(ascii: "2"): kind = .symlink
         case UInt8(ascii: "3"): kind = .characterDevice
@@ -147,7 +181,9 @@ package struct TarIndexer {
             throw LayerIndexError(.unsupported, "member \(TarPath.quoted(rawName)) at offset \(start) is a GNU sparse file, which image layers do not use")
         }
         let size = try records.integer("size", at: start) ?? header.size
-        guard size >= 0 else { throw LayerIndexError(.invalidMember, "member \(TarPath.quoted(rawName)) at offset \(start) has a negative size") }
+        guard size >= 0, size <= TarHeader.maximumSize else {
+            throw LayerIndexError(.invalidMember, "member \(TarPath.quoted(rawName)) at offset \(start) has a size of \(size) bytes, which no layer holds")
+        }
         // Header-only types carry no data whatever their size field says (as Go's reader).
         let dataSize = kind == .file ? size : 0
         let time = try records.time("mtime", at: start) ?? (header.modificationTime, 0)
@@ -167,6 +203,13 @@ package struct TarIndexer {
             }
             linkTarget = target
         default: break
+        }
+        metadata += path.utf8.count + (linkTarget ?? rawLink).utf8.count
+        for (name, value) in records.extendedAttributes { metadata += name.utf8.count + value.count }
+        guard metadata <= metadataBudget else {
+            throw LayerIndexError(
+                .unsupported,
+                "the layer's names, links and extended attributes pass \(metadataBudget) bytes at member \(TarPath.quoted(path)) (offset \(start))")
         }
         members.append(
             TarMember(

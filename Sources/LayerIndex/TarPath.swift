@@ -18,7 +18,14 @@ package enum TarPath {
                     throw LayerIndexError(.unsafePath, "member \(quoted(raw)) climbs out of the layer's root with ..")
                 }
                 parts.removeLast()
-            default: parts.append(part)
+            default:
+                // NAME_MAX, as every file system and unpacker has it (a whiteout adds `.wh.`): a
+                // name past FUSE's 1024 bytes would end its directory's listing with EIO.
+                guard part.utf8.count <= (part.hasPrefix(".wh.") ? 259 : 255) else {
+                    throw LayerIndexError(
+                        .invalidMember, "member \(quoted(raw)) has a name of \(part.utf8.count) bytes, more than the 255 a file name can have")
+                }
+                parts.append(part)
             }
         }
         return parts.isEmpty ? nil : parts.joined(separator: "/")

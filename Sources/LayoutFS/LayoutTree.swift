@@ -81,6 +81,9 @@ package final class LayoutTree: ServedTree {
         return value | 1 << 63
     }
 
+    /// Nil: the mount walks the layout (its blobs change with the generations).
+    package var usage: (nodes: UInt64, bytes: Int64)? { nil }
+
     /// False: `index.json` moves with its names, `blobs/sha256` lists each generation's blobs.
     package var directoriesAreImmutable: Bool { false }
 

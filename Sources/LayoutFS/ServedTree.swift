@@ -43,6 +43,9 @@ package protocol ServedTree: AnyObject, Sendable {
     /// True when a file is read by its inode alone (no state per open): the mount lets the
     /// kernel skip `open` and `release`.
     var opensAreStateless: Bool { get }
+    /// The node count and the bytes of the files `statfs` reports, when the tree knows them
+    /// without a walk; nil to have the mount walk the tree.
+    var usage: (nodes: UInt64, bytes: Int64)? { get }
     /// Bytes received from registries so far.
     var bytesFetched: Int64 { get }
     /// A read of `inode` waited `deadline` and is answered `EIO`. Returns what to log.

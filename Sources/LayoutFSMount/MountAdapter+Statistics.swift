@@ -2,12 +2,17 @@ import FUSE
 import LayoutFS
 
 extension MountAdapter {
-    /// `statfs`: the layout's total size in 4 KiB blocks and its node count, nothing free (a
-    /// read-only file system), 255-byte names. Walks the tree (one pass over the blobs).
+    /// `statfs`: the tree's total size in 4 KiB blocks and its node count, nothing free (a
+    /// read-only file system), 255-byte names. From ``ServedTree/usage`` when the tree knows
+    /// it, else by a walk (one pass over the blobs).
     package func statistics(_ request: consuming Request, inode: UInt64) {
         var totalBytes: Int64 = 0
         var nodes: UInt64 = 1
         var directories = [LayoutTree.rootInode]
+        if let usage = tree.usage {
+            (nodes, totalBytes) = usage
+            directories = []
+        }
         while let directory = directories.popLast() {
             guard let entries = try? tree.entries(of: directory) else { continue }
             for entry in entries {

@@ -44,7 +44,9 @@ package struct LayerIndexing: Sendable {
         if let bytes = files.load(layer.digest) {
             do {
                 let record = try LayerIndexRecord(decoding: bytes)
-                if record.layer == layer.digest, record.compressedSize == layer.size, diffID == nil || record.diffID == diffID {
+                // Without a diff_id to compare, no stored index is trusted: the pass below says
+                // the layer cannot be verified, as on a first mount.
+                if record.layer == layer.digest, record.compressedSize == layer.size, let diffID, record.diffID == diffID {
                     guard record.format == .uncompressedCopy else { return (record, .loaded, nil) }
                     if let copy = copies.keptCopy(of: layer.digest, size: record.uncompressedSize) { return (record, .loaded, copy) }
                     log("the uncompressed copy of \(label) in the store is missing or damaged; building it again")

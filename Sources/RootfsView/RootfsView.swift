@@ -232,6 +232,15 @@ package final class RootfsView: ServedTree {
     /// root listing the kernel is told to forget).
     package var directoriesAreImmutable: Bool { true }
 
+    /// The current tree's nodes, and its files' bytes (a hard-linked file once): one pass over
+    /// the node array, not a walk through the FUSE side (2 s for 2 million nodes).
+    package var usage: (nodes: UInt64, bytes: Int64)? {
+        let tree = current.tree
+        var bytes: Int64 = 0
+        for node in tree.nodes where node.kind == .file { bytes += node.size }
+        return (UInt64(tree.nodes.count), bytes)
+    }
+
     /// True: a file is read by its inode (which names its generation).
     package var opensAreStateless: Bool { true }
 

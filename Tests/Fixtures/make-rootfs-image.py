@@ -11,7 +11,9 @@ usage: make-rootfs-image.py LAYOUT TAG [--bad-diff-id N] [--big MIB] [--break KI
   --zstd N         compress layer N with zstd (the zstd command) instead
   --break KIND     a layer no rootfs can come from: truncated (layer 0's gzip cut short),
                    notar (layer 1 random bytes), escape (a member of layer 1 named ../escape),
-                   zstd (layer 1 claims zstd but its frame is cut off)
+                   zstd (layer 1 claims zstd but its frame is cut off),
+                   hugesize (layer 1 has a member whose GNU base-256 size is 2^63 - 1),
+                   nulpath (layer 1 has a member whose PAX path holds a NUL)
 """
 import gzip, hashlib, io, json, os, random, subprocess, sys, tarfile
 
@@ -121,6 +123,13 @@ layers, diff_ids = [], []
 for number, (build, fmt, compression) in enumerate(
         [(layer0, tarfile.PAX_FORMAT, "gzip"), (layer1, tarfile.GNU_FORMAT, None), (layer2, tarfile.PAX_FORMAT, "gzip2")]):
     raw = tar_bytes(build, fmt)
+    if broken in ("hugesize", "nulpath") and number == 1:
+        hostile = tarfile.TarInfo("huge" if broken == "hugesize" else "placeholder")
+        if broken == "hugesize":
+            hostile.size = 2 ** 63 - 1
+        else:
+            hostile.pax_headers = {"path": "etc/passwd\0hidden"}
+        raw = hostile.tobuf(tarfile.GNU_FORMAT if broken == "hugesize" else tarfile.PAX_FORMAT) + bytes(1024)
     diff = "sha256:" + hashlib.sha256(raw).hexdigest()
     diff_ids.append(diff if bad != number else "sha256:" + hashlib.sha256(b"not this").hexdigest())
     if compression == "gzip":

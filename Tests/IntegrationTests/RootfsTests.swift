@@ -151,6 +151,26 @@ struct RootfsTests {
         }
     }
 
+    @Test("a member whose size overflows and one whose PAX path holds a NUL fail the mount with an error naming the layer, not a crash")
+    func hostileMembers() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            for (kind, words) in [("hugesize", ["size"]), ("nulpath", ["NUL"])] {
+                let directory = work + "/" + kind
+                let layout = try Self.makeImage(directory, ["--break", kind])
+                let store = directory + "/store"
+                try Harness.layoutfs(["import", layout, "--name", "rootfs/\(kind):1"], store: store)
+                let mounted = try Self.mount("rootfs/\(kind):1", at: directory + "/mnt", store: store, expectSuccess: false)
+                #expect(!mounted.succeeded, "\(kind): \(mounted.stdout)")
+                for word in words + ["layer 1", "cannot be read as a layer"] {
+                    #expect(mounted.stderr.contains(word), "\(kind): \(mounted.stderr)")
+                }
+                #expect(!mounted.stderr.contains("Backtrace"), "\(kind): \(mounted.stderr)")
+                #expect(MountTests.mountEntry(directory + "/mnt") == nil)
+            }
+        }
+    }
+
     @Test("a truncated gzip layer, one that is not tar, a zstd one cut short, and a member escaping with .. fail the mount with an error naming the layer")
     func unreadableLayers() throws {
         try Harness.requireFUSE()
