@@ -23,6 +23,15 @@ struct RootfsTests {
         return layout
     }
 
+    /// The test image made at `work/src` (with `options`) and imported as `name` into
+    /// `work/store`.
+    static func imported(_ work: String, as name: String, _ options: [String] = []) throws -> (layout: String, store: String) {
+        let layout = try makeImage(work, options)
+        let store = work + "/store"
+        try Harness.layoutfs(["import", layout, "--name", name], store: store)
+        return (layout, store)
+    }
+
     /// `umoci unpack` of the layout's tag `t`: the rootfs it makes.
     static func umociUnpack(_ layout: String, work: String) throws -> String {
         try Harness.require("umoci")
@@ -52,10 +61,8 @@ struct RootfsTests {
         try Harness.requireFUSE()
         try Harness.require("getfattr")
         try Harness.withWorkDirectory { work in
-            let layout = try Self.makeImage(work)
+            let (layout, store) = try Self.imported(work, as: "rootfs/test:1")
             let unpacked = try Self.umociUnpack(layout, work: work)
-            let store = work + "/store"
-            try Harness.layoutfs(["import", layout, "--name", "rootfs/test:1"], store: store)
             let mnt = work + "/mnt"
             try Self.mount("rootfs/test:1", at: mnt, store: store)
             defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
@@ -86,9 +93,7 @@ struct RootfsTests {
         try Harness.requireFUSE()
         try Harness.require("getfattr")
         try Harness.withWorkDirectory { work in
-            let layout = try Self.makeImage(work)
-            let store = work + "/store"
-            try Harness.layoutfs(["import", layout, "--name", "rootfs/test:1"], store: store)
+            let (_, store) = try Self.imported(work, as: "rootfs/test:1")
             let mnt = work + "/mnt"
             try Self.mount("rootfs/test:1", at: mnt, store: store)
             let before = try Harness.sha256(ofFile: mnt + "/usr/lib/big.bin")
@@ -134,9 +139,7 @@ struct RootfsTests {
     func diffIDMismatch() throws {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
-            let layout = try Self.makeImage(work, ["--bad-diff-id", "2"])
-            let store = work + "/store"
-            try Harness.layoutfs(["import", layout, "--name", "rootfs/bad:1"], store: store)
+            let (_, store) = try Self.imported(work, as: "rootfs/bad:1", ["--bad-diff-id", "2"])
             let mnt = work + "/mnt"
             let mounted = try Self.mount("rootfs/bad:1", at: mnt, store: store)
             defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
