@@ -54,8 +54,13 @@ final class ContainerdServer {
     /// Stops containerd (SIGSTOP), as a hung daemon would be: its socket still accepts
     /// connections and nothing answers. Always ``resume()`` after (a stopped containerd would
     /// not end at the test's end).
+    /// Returns once every thread has stopped (`waitpid` with `WUNTRACED` reports the group
+    /// stop): a request sent after it is never answered, even on a loaded machine where the
+    /// signal takes a while to reach all of containerd's threads.
     func pause() {
         kill(child.pid, SIGSTOP)
+        var status: Int32 = 0
+        while waitpid(child.pid, &status, WUNTRACED) < 0 && errno == EINTR {}
     }
 
     /// Lets a ``pause()``d containerd run again (SIGCONT).
