@@ -85,10 +85,13 @@ struct CopyIndexing {
     }
 
     /// A descriptor of its own (own file offset) reading the compressed blob from its start: the
-    /// store's file reopened, or, for a blob that is not a local file (lazy, remote), its bytes
-    /// fetched into an unnamed temporary file first.
+    /// store's file reopened, or, for a blob that is not a committed local file (lazy, remote),
+    /// its bytes read through the content seam (which waits for lazy chunks) into an unnamed
+    /// temporary file first.
     private func compressedFile(layer: Descriptor, blob: BlobBytes, label: String) throws(LayoutFSError) -> Int32 {
-        if let file = blob.localFile() {
+        // Only a committed blob's file (opened at its path, whole): a lazy blob's cache file
+        // holds what was fetched so far, and reading it past that reads holes.
+        if let file = blob.localFile(), file.path != nil, file.size == layer.size {
             let fd = open("/proc/self/fd/\(file.fileDescriptor)", O_RDONLY | O_CLOEXEC)
             if fd >= 0 { return fd }
         }
