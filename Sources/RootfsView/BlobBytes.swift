@@ -2,10 +2,6 @@ import ContentStore
 import Dispatch
 import LayoutFS
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Reads a layer blob's compressed bytes through the content seam (``FileContent``: a store
 /// file, a lazy blob fetched on demand, containerd's), waiting for them: for the indexing pass
 /// and for decompressing a span, on worker threads only, never a FUSE request thread.
@@ -38,18 +34,11 @@ struct BlobBytes: Sendable {
         case .failure(let error): throw error
         case .success(.bytes(let bytes)): return bytes
         case .success(.file(let file, let start, let byteCount)):
-            var bytes = [UInt8](repeating: 0, count: byteCount)
-            var done = 0
-            while done < byteCount {
-                let got = bytes.withUnsafeMutableBytes { pread(file.fileDescriptor, $0.baseAddress! + done, byteCount - done, off_t(start) + off_t(done)) }
-                if got < 0 && errno == EINTR { continue }
-                guard got > 0 else {
-                    if got == 0 { break }
-                    throw LayoutFSError(.io, "layer \(name): cannot read its file at \(start + Int64(done)) (errno \(errno))")
-                }
-                done += got
+            do {
+                return try file.read(offset: start, byteCount: byteCount)
+            } catch {
+                throw LayoutFSError(.io, "layer \(name): cannot read its file at \(start): \(error)")
             }
-            return done == byteCount ? bytes : Array(bytes[0..<done])
         }
     }
 }
