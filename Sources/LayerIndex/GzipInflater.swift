@@ -3,7 +3,10 @@
 /// in, uncompressed bytes out to a handler, in pieces of at most 256 KiB.
 package final class GzipInflater {
     private var state = InflateState()
-    private var output = [UInt8](repeating: 0, count: 256 << 10)
+    /// Bytes of output asked of ISA-L at a time: each piece is a new array that ISA-L writes
+    /// into and the handler then owns (ISA-L keeps its own 32 KiB of history, so the output
+    /// need not stay), with no copy between the two.
+    static let pieceSize = 256 << 10
     /// Compressed bytes consumed so far.
     package private(set) var consumed: Int64 = 0
     /// Uncompressed bytes produced so far.
@@ -40,13 +43,18 @@ package final class GzipInflater {
                 state.reset()
                 if span != nil { accessPoints.append(GzipAccessPoint(uncompressed: produced, compressed: consumed, state: [])) }
             }
-            let (code, used, made) = input.withUnsafeBytes { source in
-                output.withUnsafeMutableBytes { state.step(source, from: position, into: $0) }
+            var code: Int32 = 0
+            var used = 0
+            let piece = input.withUnsafeBytes { source in
+                [UInt8](unsafeUninitializedCapacity: Self.pieceSize) { output, count in
+                    (code, used, count) = state.step(source, from: position, into: UnsafeMutableRawBufferPointer(output))
+                }
             }
+            let made = piece.count
             position += used
             consumed += Int64(used)
             produced += Int64(made)
-            if made > 0 { try emit(Array(output[0..<made])) }
+            if made > 0 { try emit(piece) }
             guard code >= 0 else {
                 throw LayerIndexError(.notTar, "the layer is not valid gzip at compressed byte \(consumed): \(InflateState.describe(code))")
             }
