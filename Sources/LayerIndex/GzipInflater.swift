@@ -1,12 +1,12 @@
 /// A streaming gzip decompressor (ISA-L's inflate; RFC 1952 members one after another, as
 /// `gzip -d` reads concatenated members, each one's CRC-32 and length checked): compressed bytes
-/// in, uncompressed bytes out to a handler, in pieces of at most 256 KiB.
+/// in, uncompressed bytes out to a handler, in pieces of at most 1 MiB.
 package final class GzipInflater {
     private var state = InflateState()
     /// Bytes of output asked of ISA-L at a time: each piece is a new array that ISA-L writes
     /// into and the handler then owns (ISA-L keeps its own 32 KiB of history, so the output
     /// need not stay), with no copy between the two.
-    static let pieceSize = 256 << 10
+    static let pieceSize = 1 << 20
     /// Compressed bytes consumed so far.
     package private(set) var consumed: Int64 = 0
     /// Uncompressed bytes produced so far.

@@ -6,8 +6,8 @@ import OCISpec
 /// of a layer's indexing time here) overlaps decompression and tar parsing. At most
 /// ``inFlight`` pieces wait; the scanner waits beyond that.
 final class BackgroundHasher: StreamHasher, @unchecked Sendable {
-    /// Pieces (256 KiB each from the inflater) queued at most.
-    static let inFlight = 16
+    /// Pieces (up to 1 MiB each from the inflater) queued at most.
+    static let inFlight = 8
 
     private let queue = DispatchQueue(label: "layoutfs.diff-id")
     private let room = DispatchSemaphore(value: inFlight)
