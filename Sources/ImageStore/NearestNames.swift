@@ -10,6 +10,15 @@ package enum NearestNames {
             .map(\.0)
     }
 
+    /// The nearest of `names` to `wanted` when it is near enough to be a typo of it (an edit
+    /// distance of at most 2, or of a third of `wanted`'s length), else nil.
+    package static func suggestion(for wanted: String, among names: [String]) -> String? {
+        let target = Array(wanted.utf8)
+        let nearest = names.map { ($0, distance(Array($0.utf8), target)) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
+        guard let nearest, nearest.1 > 0, nearest.1 <= max(2, target.count / 3) else { return nil }
+        return nearest.0
+    }
+
     /// The name without its tag or digest.
     static func repository(_ name: String) -> Substring {
         let withoutDigest = name.split(separator: "@", maxSplits: 1).first ?? Substring(name)

@@ -126,16 +126,18 @@ extension Store {
             let nearest = NearestNames.rank(all.map(\.name), to: wanted ?? "").prefix(5)
             return " in \(namesOrigin.place); nearest: \(nearest.joined(separator: ", ")) (see \(namesOrigin.listing))"
         }
-        guard let foreignContent else { return Self.available(all) }
-        let names = all.isEmpty ? "" : Self.available(all)
+        guard let foreignContent else { return Self.available(all, near: wanted) }
+        let names = all.isEmpty ? "" : Self.available(all, near: wanted)
         return "\(names); images in the content directory \(foreignContent.contentRoot) have no names there (containerd and BuildKit keep "
             + "them in their own database): give one by digest or by its first 12 or more hex digits, as layoutfs images --content "
             + "\(foreignContent.contentRoot) lists them, and name it in the layout with --name"
     }
 
-    private static func available(_ all: [ImageRecord]) -> String {
+    /// ` (did you mean NAME?)` when one name is near `wanted` (a typo), then up to 20 names.
+    package static func available(_ all: [ImageRecord], near wanted: String? = nil) -> String {
         guard !all.isEmpty else { return "; the store has no images yet (add one with layoutfs import)" }
+        let guess = wanted.flatMap { NearestNames.suggestion(for: $0, among: all.map(\.name)) }
         let names = all.prefix(20).map(\.name).joined(separator: ", ")
-        return "; available: \(names)\(all.count > 20 ? ", ..." : "") (see layoutfs images)"
+        return (guess.map { " (did you mean \($0)?)" } ?? "") + "; available: \(names)\(all.count > 20 ? ", ..." : "") (see layoutfs images)"
     }
 }

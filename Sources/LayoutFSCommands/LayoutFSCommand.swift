@@ -27,6 +27,7 @@ package struct LayoutFSCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Import.self, Pull.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self, Prune.self, Check.self, Status.self,
+            Version.self,
         ]
     )
 
@@ -45,9 +46,15 @@ package struct LayoutFSCommand: AsyncParsableCommand {
     @MainActor
     package static func runMain() async {
         var command: any ParsableCommand
+        let arguments = Array(CommandLine.arguments.dropFirst())
         do {
-            command = try parseAsRoot(ContainerdOptions.normalized(Array(CommandLine.arguments.dropFirst())))
+            command = try parseAsRoot(ContainerdOptions.normalized(arguments))
         } catch {
+            if let message = SubcommandSuggestion.message(for: arguments, subcommands: configuration.subcommands) {
+                var stderr = StandardError()
+                print("layoutfs: error: \(message)", to: &stderr)
+                Glibc.exit(ExitCode.validationFailure.rawValue)
+            }
             exit(withError: error)
         }
         do {

@@ -14,6 +14,12 @@ struct ListImages: AsyncParsableCommand {
         commandName: "images", abstract: "List images in the store, in containerd (--containerd) or in a content directory (--content).")
 
     @OptionGroup var store: StoreOptions
+    @Argument(
+        help: ArgumentHelp(
+            "Only images of this repository (alpine, ghcr.io/o/app; * and ? match as in a shell: 'deb/*'), or this one name with :TAG.",
+            valueName: "repository[:tag]"))
+    var filter: String?
+    @Flag(name: .shortAndLong, help: "Print digests only, each once (short unless --no-trunc), as docker images -q.") var quiet = false
     @Flag(name: .customLong("no-trunc"), help: "Show full digests.") var noTruncate = false
     @Flag(help: "Print JSON (name, digest, mediaType, size and lazy bytes, platforms, created, updated).") var json = false
     @Option(
@@ -23,12 +29,21 @@ struct ListImages: AsyncParsableCommand {
     var content: String?
     @OptionGroup var containerd: ContainerdOptions
 
+    func validate() throws {
+        if quiet && json { throw ValidationError("--quiet prints digests only; it cannot be combined with --json") }
+        if filter != nil && content != nil {
+            throw ValidationError("images in a content directory have no names to filter by: list them all with --content, then pick by digest")
+        }
+        if let filter { _ = try ImageFilter(filter) }
+    }
+
     func run() async throws {
         var store = try store.openStore()
         (store, _) = try await containerd.apply(to: store, content: content)
         if let content {
             store = try store.readingAlso(contentDirectory: content)
             let images = store.contentDirectoryImages()
+            if quiet { return Self.printDigests(images.map(\.root.digest), full: noTruncate) }
             if json {
                 try Self.printJSON(
                     images.map { image in
@@ -48,7 +63,9 @@ struct ListImages: AsyncParsableCommand {
             Self.printTable(rows)
             return
         }
-        let images = try store.allImages()
+        var images = try store.allImages()
+        if let filter { images = try ImageFilter(filter).selecting(images, name: \.name) }
+        if quiet { return Self.printDigests(images.map(\.target.digest), full: noTruncate) }
         if json {
             let objects: [[String: Any]] = images.map { image in
                 let totals = Self.totals(of: image.target, in: store)
@@ -68,6 +85,12 @@ struct ListImages: AsyncParsableCommand {
             rows.append([image.name, noTruncate ? image.target.digest.description : image.target.digest.short, size, platforms])
         }
         Self.printTable(rows)
+    }
+
+    /// One digest a line, each once, in the order given (`sha256:` and 12 hex digits unless `full`).
+    static func printDigests(_ digests: [Digest], full: Bool) {
+        var seen = Set<Digest>()
+        for digest in digests where seen.insert(digest).inserted { print(full ? digest.description : digest.short) }
     }
 
     /// Pretty JSON with sorted keys (`[]` when empty).

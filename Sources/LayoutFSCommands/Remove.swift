@@ -16,11 +16,10 @@ struct Remove: ParsableCommand {
         let store = try store.openStore()
         let normalized = try names.map { try ImageReference(parsing: $0).description }
         // Check every name first: a typo in one must not leave the others half-removed.
-        let existing = Set(try store.allImages().map(\.name))
+        let all = try store.allImages()
+        let existing = Set(all.map(\.name))
         if let unknown = normalized.first(where: { !existing.contains($0) }) {
-            throw CommandFailure(
-                "no image named \(unknown); available: \(existing.isEmpty ? "none" : existing.sorted().joined(separator: ", ")) (see layoutfs images); nothing was removed"
-            )
+            throw CommandFailure("no image named \(unknown)\(Store.available(all, near: unknown)); nothing was removed")
         }
         for name in normalized {
             _ = try store.images.remove(name)
