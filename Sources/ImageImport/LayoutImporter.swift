@@ -17,7 +17,8 @@ package struct LayoutImporter {
     package struct Options: Sendable {
         /// `--name`: the name for the one selected entry.
         package var name: String?
-        /// `--repo`: repository for tag-only ref names (default: the directory's base name).
+        /// `--repo`: repository for tag-only ref names (default: the directory's base name), and
+        /// for every ref name that names no registry host (``ImageNaming``).
         package var repository: String?
         /// `--ref`: select entries whose ref name (or image name) equals this.
         package var refName: String?
@@ -43,6 +44,11 @@ package struct LayoutImporter {
         package var target: Descriptor
         /// Why the entry has no name (`ImageNaming.Outcome`), when it has none.
         package var unnamedReason: String?
+        /// Without `--repo`: the entry's ref name, when it gave a name outside the source's own
+        /// repository (its directory's or archive's base name), which deserves a warning.
+        package var outsideRefName: String?
+        /// The image the name was bound to before, when the import moved it.
+        package var movedFrom: Digest?
     }
 
     /// What an import did.
@@ -114,7 +120,10 @@ package struct LayoutImporter {
         for entry in entries where !ManifestNode.hasChildren(entry.mediaType) {
             throw ImagesError(.invalidLayout, "index.json entry \(entry.digest) is a \(entry.mediaType), not an image manifest or index")
         }
-        let outcomes = entries.map { entry in explicitName.map { ImageNaming.Outcome.named($0) } ?? ImageNaming.outcome(for: entry, repository: repository) }
+        let outcomes = entries.map { entry in
+            explicitName.map { ImageNaming.Outcome.named($0) }
+                ?? ImageNaming.outcome(for: entry, repository: repository, keepsUnder: options.repository != nil)
+        }
         let names = outcomes.map(\.name)
         var firstEntry: [String: Digest] = [:]
         for (name, entry) in zip(names, entries) {
@@ -161,7 +170,14 @@ package struct LayoutImporter {
             target = try rootDescriptor(target)
             var reason: String?
             if case .unnamed(let why) = outcome { reason = why }
-            result.images.append(ImportedImage(name: name, target: target, unnamedReason: reason))
+            var image = ImportedImage(name: name, target: target, unnamedReason: reason)
+            if explicitName == nil, options.repository == nil, let name, let refName = entry.annotations[AnnotationKey.refName],
+                entry.annotations[AnnotationKey.containerdImageName] == nil, Self.isOutside(name, of: defaultRepository)
+            {
+                image.outsideRefName = refName
+                if let previous = try? store.images.image(named: name), previous.target.digest != target.digest { image.movedFrom = previous.target.digest }
+            }
+            result.images.append(image)
         }
         let bindings = result.images.compactMap { image in image.name.map { (name: $0, target: image.target) } }
         do {
@@ -206,6 +222,12 @@ package struct LayoutImporter {
             result.copiedBlobs += 1
             result.copiedBytes += descriptor.size
         }
+    }
+
+    /// Whether `name` lies outside `repository` (the source's own, normalized; none: every name is).
+    static func isOutside(_ name: String, of repository: String?) -> Bool {
+        guard let repository, let own = try? ImageReference(parsing: repository) else { return true }
+        return (try? ImageReference(parsing: name))?.repository != own.repository
     }
 
     private static func listing(_ entries: [Descriptor]) -> String {

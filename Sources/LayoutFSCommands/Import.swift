@@ -24,7 +24,10 @@ struct Import: ParsableCommand {
             Names: --name wins (it needs exactly one selected entry); else the entry's \
             io.containerd.image.name; else a ref name that is a full reference; else a tag-only ref \
             name T becomes REPO:T (--repo, default the directory's or archive's base name; none for \
-            standard input). A legacy docker-archive's images are named by their RepoTags. Entries left without \
+            standard input). With --repo, every ref name that names no registry host stays under \
+            it (release/2.0 becomes REPO/release/2.0:latest); without, a ref name that names an \
+            image outside the source's own repository is warned about. \
+            A legacy docker-archive's images are named by their RepoTags. Entries left without \
             a name are kept by digest and reported. Every blob is verified on the way in; names are \
             bound only when every selected image is complete.
             """)
@@ -32,7 +35,10 @@ struct Import: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Argument(help: "The OCI layout directory, or an archive file (- for standard input).") var path: String
     @Option(help: "Name for the single selected image, e.g. demo/busybox:1.35.") var name: String?
-    @Option(help: "Repository for tag-only ref names (default: the directory's or archive's base name, without .tar).") var repo: String?
+    @Option(
+        help:
+            "Repository for tag-only ref names (default: the directory's or archive's base name, without .tar); when given, also for every ref name that names no registry host."
+    ) var repo: String?
     @Option(help: "Select the entries with this ref name or full image name (for a legacy docker-archive: a RepoTag or its tag).") var ref: String?
     @OptionGroup var platform: PlatformOptions
     @Flag(help: "Re-hash the images' blobs already in the store and copy again those that do not match (instead of skipping them).") var verifyExisting = false
@@ -51,6 +57,13 @@ struct Import: ParsableCommand {
         for image in result.images {
             if let name = image.name {
                 print("imported \(name) \(image.target.digest)")
+                if let refName = image.outsideRefName {
+                    var stderr = StandardError()
+                    let moved = image.movedFrom.map { "; it moved \(name) from \($0.short)" } ?? ""
+                    print(
+                        "layoutfs: warning: ref name \"\(refName)\" named \(name), outside this source's repository\(moved) "
+                            + "(--repo REPO keeps ref names under REPO; --name names one image)", to: &stderr)
+                }
             } else {
                 let why = image.unnamedReason ?? "the source gives it none"
                 print(

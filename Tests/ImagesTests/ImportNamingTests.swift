@@ -76,6 +76,12 @@ struct ImportNamingTests {
             (nil, "1.0", "demo/app", "docker.io/demo/app:1.0"),
             (nil, "1.0", "localhost:5000/team/app", "localhost:5000/team/app:1.0"),
             (nil, "1.0", nil, "docker.io/library/busybox-layout:1.0"),
+            // With --repo, a ref name naming no registry host stays under the repository.
+            (nil, "release/2.0", "demo/app", "docker.io/demo/app/release/2.0:latest"),
+            (nil, "library/alpine", "demo/app", "docker.io/demo/app/library/alpine:latest"),
+            (nil, "alpine:3", "demo/app", "docker.io/demo/app/alpine:3"),
+            (nil, "localhost:5000/x/y:2", "demo/app", "localhost:5000/x/y:2"),
+            (nil, "release/2.0", nil, "docker.io/release/2.0:latest"),
         ] as [(String?, String?, String?, String)])
     func derivedNames(imageName: String?, refName: String?, repository: String?, expected: String) throws {
         try withStore { store, tmp in
@@ -83,6 +89,27 @@ struct ImportNamingTests {
             let result = try importLayout(store, tmp + "/busybox-layout", .init(repository: repository))
             #expect(result.images.map(\.name) == [expected])
             #expect(try boundNames(store) == [expected])
+        }
+    }
+
+    @Test("without --repo, a ref name that names an image outside the source's repository is flagged, and so is moving a name")
+    func outsideNames() throws {
+        try withStore { store, tmp in
+            let first = try ImageBuilder(path: tmp + "/first")
+            let firstImage = try first.addImage(platform: amd64, layers: [[1, 2, 3]])
+            try first.writeIndex([ImageBuilder.entry(firstImage.manifest, refName: "1.0")])
+            try importLayout(store, tmp + "/first", .init(name: "library/alpine:latest"))
+            let (_, second) = try singleImageLayout(tmp, name: "busybox-layout", refName: "library/alpine")
+            let result = try importLayout(store, tmp + "/busybox-layout")
+            let image = try #require(result.images.first)
+            #expect(image.name == "docker.io/library/alpine:latest")
+            #expect(image.outsideRefName == "library/alpine")
+            #expect(image.movedFrom == firstImage.manifest.digest)
+            #expect(image.target.digest == second.manifest.digest)
+            // Inside the source's repository, or under --repo: nothing to flag.
+            let (_, _) = try singleImageLayout(tmp, name: "alpine", refName: "alpine:3")
+            #expect(try importLayout(store, tmp + "/alpine").images.first?.outsideRefName == nil)
+            #expect(try importLayout(store, tmp + "/busybox-layout", .init(repository: "demo/app")).images.first?.outsideRefName == nil)
         }
     }
 

@@ -89,4 +89,24 @@ struct DockerHabitsTests {
             #expect(!far.stderr.contains("did you mean"), "\(far.stderr)")
         }
     }
+
+    @Test("import: a ref name outside the source's repository is warned about, moving a name says so, and --repo keeps it under the repository")
+    func importNamesUnderRepo() throws {
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.importDemo(work: work, store: store)
+            try Harness.makeDemoImage(at: work + "/app", tag: "demo/busybox")
+            let warned = try Harness.layoutfs(["import", work + "/app"], store: store)
+            #expect(warned.stdout.contains("imported docker.io/demo/busybox:latest"), "\(warned.stdout)")
+            #expect(
+                warned.stderr.contains(#"layoutfs: warning: ref name "demo/busybox" named docker.io/demo/busybox:latest, outside this source's repository"#),
+                "\(warned.stderr)")
+            try Harness.layoutfs(["tag", "demo/busybox:1.35", "demo/busybox:latest"], store: store)
+            let moved = try Harness.layoutfs(["import", work + "/app"], store: store)
+            #expect(moved.stderr.contains("; it moved docker.io/demo/busybox:latest from sha256:"), "\(moved.stderr)")
+            let kept = try Harness.layoutfs(["import", work + "/app", "--repo", "team/app"], store: store)
+            #expect(kept.stdout.contains("imported docker.io/team/app/demo/busybox:latest"), "\(kept.stdout)")
+            #expect(!kept.stderr.contains("warning"), "\(kept.stderr)")
+        }
+    }
 }

@@ -2,8 +2,11 @@ import OCISpec
 
 /// The naming rule for imported entries (DESIGN.md "Names on import"): `--name` wins (one
 /// selected entry only); else `io.containerd.image.name`; else a ref name that parses as a full
-/// reference (it has a `/` or `:`); else a tag-only ref name T becomes `REPO:T`. Names are
-/// normalized. Nil: the entry stays unnamed (kept by digest, reported).
+/// reference (it has a `/` or `:`); else a tag-only ref name T becomes `REPO:T`. With `--repo`
+/// given, a ref name that names no registry host stays under that repository: `release/2.0`
+/// becomes `REPO/release/2.0:latest`, `alpine:3` `REPO/alpine:3` (a ref name is an OCI
+/// layout's own name for an entry; the user named the repository). Names are normalized. Nil:
+/// the entry stays unnamed (kept by digest, reported).
 package enum ImageNaming {
     /// What the rule gives an entry: its normalized name, or why it has none (a sentence
     /// fragment for the import report, e.g. `its ref name "v2.0+build.5" is not a valid docker tag`).
@@ -19,15 +22,25 @@ package enum ImageNaming {
 
     /// - Parameters:
     ///   - repository: the repository for tag-only ref names (`--repo`, else the directory's base name).
+    ///   - keepsUnder: whether `repository` was given (`--repo`): ref names without a registry
+    ///     host are then taken relative to it.
     /// - Returns: the normalized name, or nil.
-    package static func name(for entry: Descriptor, repository: String?) -> String? {
-        outcome(for: entry, repository: repository).name
+    package static func name(for entry: Descriptor, repository: String?, keepsUnder: Bool = false) -> String? {
+        outcome(for: entry, repository: repository, keepsUnder: keepsUnder).name
+    }
+
+    /// Whether `refName`'s first `/`-separated component is a registry host, as docker decides
+    /// (it has a `.` or `:`, or is `localhost`, and more components follow).
+    package static func namesRegistryHost(_ refName: String) -> Bool {
+        guard let slash = refName.firstIndex(of: "/") else { return false }
+        let first = refName[..<slash]
+        return first.contains(".") || first.contains(":") || first == "localhost"
     }
 
     /// The name, or the reason there is none: the source gives none, or what it gives is not a
     /// valid docker name (an annotation or a ref name with `/`, `:` or `@`) or tag (a ref name
     /// without them, `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`), or a bare tag has no repository.
-    package static func outcome(for entry: Descriptor, repository: String?) -> Outcome {
+    package static func outcome(for entry: Descriptor, repository: String?, keepsUnder: Bool = false) -> Outcome {
         var problems: [String] = []
         if let name = entry.annotations[AnnotationKey.containerdImageName] {
             do {
@@ -39,7 +52,13 @@ package enum ImageNaming {
         guard let refName = entry.annotations[AnnotationKey.refName], !refName.isEmpty else {
             return .unnamed(reason: problems.isEmpty ? "the source gives it none" : problems.joined(separator: "; "))
         }
-        if refName.contains("/") || refName.contains(":") || refName.contains("@") {
+        if keepsUnder, let repository, !ImageReference.isValidTag(refName), !namesRegistryHost(refName) {
+            do {
+                return .named(try ImageReference(parsing: "\(repository)/\(refName)").description)
+            } catch {
+                problems.append("its ref name \"\(refName)\" does not make a valid docker name under --repo \(repository) (\(reason(error)))")
+            }
+        } else if refName.contains("/") || refName.contains(":") || refName.contains("@") {
             do {
                 return .named(try ImageReference(parsing: refName).description)
             } catch {
