@@ -24,7 +24,10 @@ struct Export: AsyncParsableCommand {
             replaced, others are kept.
 
             --tar FILE: streams an oci-archive (a tar of the layout, as skopeo's oci-archive: \
-            reads it); - writes it to standard output. FILE appears only when complete.
+            reads it); - writes it to standard output. FILE appears only when complete. When every \
+            image is one platform, the archive also holds docker's manifest.json, as docker save \
+            writes since docker 25, so that `export --tar - | docker load` works with any docker; \
+            --format oci leaves it out, --format docker picks a platform of a multi-platform image.
             """)
 
     @OptionGroup var store: StoreOptions
@@ -71,7 +74,19 @@ struct Export: AsyncParsableCommand {
         } else {
             resolved = try contentDirectory.name(try specifiers.map { try store.resolve($0) })
         }
-        let shape = try format.shape(platform)
+        var shape = try format.shape(platform)
+        if tar != nil, format.format == nil {
+            let (include, ambiguous) = FormatOptions.dockerManifestIsUnambiguous(for: resolved, platform: shape.platform, store: store)
+            shape.dockerManifest = include
+            if let ambiguous {
+                var stderr = StandardError()
+                print(
+                    "layoutfs: note: the archive has no manifest.json, since \(ambiguous.label) offers \(ambiguous.platforms.count) platforms "
+                        + "(\(ambiguous.platforms.joined(separator: ", "))): docker load before docker 25 needs it; for that docker, add --format docker "
+                        + "(this machine's platform) or --platform P. Docker 25 and later, skopeo, podman and ctr read the archive as it is.",
+                    to: &stderr)
+            }
+        }
         let plan: LayoutPlan
         do {
             plan = try LayoutPlan(store: store, images: resolved, shape: shape)
@@ -123,7 +138,8 @@ struct Export: AsyncParsableCommand {
         if let tar {
             let extraFiles = plan.dockerManifestBytes.map { [(name: DockerLoadManifest.fileName, bytes: $0)] } ?? []
             let summary = try ArchiveExporter(store: store).export(plan, to: tar, extraFiles: extraFiles)
-            print(summary.line(tar) + (fetched > 0 ? ", fetched \(fetched)" : ""), to: &stderr)
+            let docker = extraFiles.isEmpty ? "" : ", with docker's manifest.json"
+            print(summary.line(tar) + docker + (fetched > 0 ? ", fetched \(fetched)" : ""), to: &stderr)
             return
         }
         let showProgress = isatty(STDERR_FILENO) == 1

@@ -76,7 +76,7 @@ struct Mount: AsyncParsableCommand {
         guard arguments.count >= 2 else { throw ValidationError("give at least one image and a mountpoint") }
         if rootfs {
             guard arguments.count == 2 else { throw ValidationError("--rootfs shows one image's files: give one image and a mountpoint") }
-            guard format.format == .oci, !format.oci else { throw ValidationError("--rootfs shows files, not a layout: --format and --oci do not apply") }
+            guard format.format == nil, !format.oci else { throw ValidationError("--rootfs shows files, not a layout: --format and --oci do not apply") }
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")

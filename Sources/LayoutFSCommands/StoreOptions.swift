@@ -52,13 +52,33 @@ struct FormatOptions: ParsableArguments {
     }
 
     @Option(
-        help: "oci: an OCI layout; docker: also the manifest.json that docker load reads (an index gives its manifest for --platform, else this machine's).")
-    var format: Format = .oci
+        help: ArgumentHelp(
+            "oci: an OCI layout; docker: also the manifest.json that docker load reads (an index gives its manifest for --platform, else this machine's). Default: oci, and for export --tar also manifest.json when every image is one platform (as docker save writes since docker 25).",
+            valueName: "format"))
+    var format: Format?
     @Flag(help: "Show Docker-typed manifests and lists converted to OCI media types (new manifest digests, same layers), as skopeo copy --format oci does.")
     var oci = false
 
     func shape(_ platform: PlatformOptions) throws -> LayoutPlan.Shape {
         LayoutPlan.Shape(platform: try platform.parsed(), oci: oci, dockerManifest: format == .docker)
+    }
+
+    /// `--format` as given, else oci.
+    var chosen: Format { format ?? .oci }
+
+    /// For `export --tar` without `--format`: whether docker's manifest.json goes in the archive
+    /// too. It does when it is unambiguous, every image being one platform (a manifest, an index
+    /// offering one platform, or any index under `--platform`); else nil and, for the message,
+    /// the first image that offers several platforms, with them.
+    static func dockerManifestIsUnambiguous(
+        for images: [ResolvedImage], platform: Platform?, store: Store
+    ) -> (include: Bool, ambiguous: (label: String, platforms: [String])?) {
+        guard platform == nil else { return (true, nil) }
+        for image in images where image.root.mediaType.isIndex {
+            let offered = ListImages.platforms(of: image.root, in: store)
+            if offered.count != 1 { return (false, (image.name ?? image.root.digest.description, offered)) }
+        }
+        return (true, nil)
     }
 }
 
