@@ -45,9 +45,12 @@ package final class GzipInflater {
             }
             var code: Int32 = 0
             var used = 0
+            // With access points, the call stops where the next one is due, so that they are
+            // `span` apart however many bytes of output a call makes.
+            let limit = span.map { span in Int(max(1, span - (consumed - (accessPoints.last?.compressed ?? 0)))) } ?? .max
             let piece = input.withUnsafeBytes { source in
                 [UInt8](unsafeUninitializedCapacity: Self.pieceSize) { output, count in
-                    (code, used, count) = state.step(source, from: position, into: UnsafeMutableRawBufferPointer(output))
+                    (code, used, count) = state.step(source, from: position, limit: limit, into: UnsafeMutableRawBufferPointer(output))
                 }
             }
             let made = piece.count

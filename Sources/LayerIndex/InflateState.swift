@@ -53,10 +53,12 @@ final class InflateState {
         }
     }
 
-    /// One `isal_inflate` call over `input[start...]` into `output`: ISA-L's code, the input
-    /// bytes it took and the output bytes it made.
-    func step(_ input: UnsafeRawBufferPointer, from start: Int, into output: UnsafeMutableRawBufferPointer) -> (code: Int32, used: Int, made: Int) {
-        let available = input.count - start
+    /// One `isal_inflate` call over `input[start...]` (at most `limit` bytes of it) into
+    /// `output`: ISA-L's code, the input bytes it took and the output bytes it made.
+    func step(
+        _ input: UnsafeRawBufferPointer, from start: Int, limit: Int = .max, into output: UnsafeMutableRawBufferPointer
+    ) -> (code: Int32, used: Int, made: Int) {
+        let available = min(input.count - start, limit)
         pointer.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) + start })
         pointer.pointee.avail_in = UInt32(available)
         pointer.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)

@@ -93,9 +93,12 @@ struct LayerScanTests {
                 var scan = LayerScan(gzip: true, span: 64 << 10)
                 try scan.consume(blob)
                 let points = scan.accessPoints
-                // A point can be taken where a call of the decompressor returns: at most every
-                // 256 KiB of output, which here is about as much input.
-                #expect(points.count >= blob.count / (320 << 10), "\(points.count) points for \(blob.count) compressed bytes")
+                // A call of the decompressor stops where the next point is due: one every 64 KiB
+                // of input, plus one per member start, however much a call's output holds.
+                #expect(points.count >= blob.count / (64 << 10), "\(points.count) points for \(blob.count) compressed bytes")
+                for (a, b) in zip(points, points.dropFirst()) where !b.state.isEmpty {
+                    #expect(b.compressed - a.compressed <= (64 << 10) + 1, "points \(a.compressed) and \(b.compressed) are more than 64 KiB apart")
+                }
                 #expect(points.allSatisfy { $0.state.count <= 90 << 10 })
                 #expect(points.filter { $0.state.isEmpty }.count == (blob == oneMember ? 1 : 2), "one point per member start")
                 let access = GzipRandomAccess(points: points)
