@@ -26,8 +26,8 @@ package struct LayoutFSCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Import.self, Pull.self, ListImages.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self, Prune.self, Check.self, Status.self,
-            Version.self,
+            Import.self, Pull.self, ListImages.self, Inspect.self, Mount.self, Unmount.self, Export.self, Tag.self, Remove.self, Prune.self, Check.self,
+            Status.self, Version.self,
         ]
     )
 

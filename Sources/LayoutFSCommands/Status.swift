@@ -19,25 +19,32 @@ struct Status: ParsableCommand {
         abstract: "List running mounts with their images and counters.",
         discussion: """
             Counters come from the mount root's user.layoutfs.* attributes (reads, bytes_served, \
-            bytes_fetched, cache_hits, errors), which getfattr -n NAME also answers.
+            bytes_fetched, cache_hits, errors), which getfattr -n NAME also answers. --json gives \
+            them camelCase keys, as every JSON output of layoutfs: reads, bytesServed, bytesFetched, \
+            cacheHits, errors.
             """)
 
     @OptionGroup var store: StoreOptions
     @Flag(help: "Print JSON instead of a table.") var json = false
 
-    static let counterNames = ["reads", "bytes_served", "bytes_fetched", "cache_hits", "errors"]
+    /// The counters: the mount root's attribute name (`user.layoutfs.<attribute>`, snake_case as
+    /// the mount answers it) and the `--json` key (camelCase, as every JSON output: README "JSON
+    /// output").
+    static let counters: [(attribute: String, jsonKey: String)] = [
+        ("reads", "reads"), ("bytes_served", "bytesServed"), ("bytes_fetched", "bytesFetched"), ("cache_hits", "cacheHits"), ("errors", "errors"),
+    ]
 
     func run() throws {
         let store = try store.openStore()
         let mounts = MountRecord.running(in: store)
-        let rows = mounts.map { mount in (mount, Self.counterNames.map { Self.counter($0, of: mount.mountpoint) }) }
+        let rows = mounts.map { mount in (mount, Self.counters.map { Self.counter($0.attribute, of: mount.mountpoint) }) }
         if json {
             let objects: [[String: Any]] = rows.map { mount, counters in
                 var object: [String: Any] = ["mountpoint": mount.mountpoint, "images": mount.images, "pid": mount.pid, "started": mount.started]
                 if let log = mount.log { object["log"] = log }
                 if let lease = mount.containerdLease { object["containerdLease"] = lease }
                 if let namespace = mount.containerdNamespace { object["containerdNamespace"] = namespace }
-                for (name, value) in zip(Self.counterNames, counters) { object[name] = value ?? NSNull() }
+                for (counter, value) in zip(Self.counters, counters) { object[counter.jsonKey] = value ?? NSNull() }
                 return object
             }
             try ListImages.printJSON(objects)

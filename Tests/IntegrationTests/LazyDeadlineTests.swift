@@ -45,7 +45,7 @@ struct LazyDeadlineTests {
             let mounts = try #require(try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [[String: Any]])
             #expect((mounts.first?["errors"] as? Int ?? 0) >= readers.count, "\(status)")
             // Nothing was served: a read refused at once is no cache hit.
-            #expect(mounts.first?["cache_hits"] as? Int == 0, "\(status)")
+            #expect(mounts.first?["cacheHits"] as? Int == 0, "\(status)")
         }
     }
 

@@ -98,7 +98,7 @@ struct MountTests {
             #expect(mount["mountpoint"] as? String == mnt)
             #expect(mount["images"] as? [String] == ["docker.io/demo/busybox:1.35"])
             #expect((mount["reads"] as? Int ?? 0) > 0)
-            #expect((mount["bytes_served"] as? Int ?? 0) >= served, "\(json)")
+            #expect((mount["bytesServed"] as? Int ?? 0) >= served, "\(json)")
             #expect(mount["errors"] as? Int == 0)
             let value = try Harness.runOK(["getfattr", "--only-values", "-n", "user.layoutfs.reads", mnt]).stdout
             #expect((Int(value) ?? 0) > 0)
