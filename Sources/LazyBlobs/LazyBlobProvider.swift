@@ -1,3 +1,4 @@
+import BlockingWork
 import ContentStore
 import ImageStore
 import Logging
@@ -170,6 +171,12 @@ package final class LazyBlobProvider: Sendable {
     /// shuts down.
     package func shutdown() async {
         await lifetime.shutdown()
+        // The batches a cancelled timer would have synced are synced now (blocking I/O: on the
+        // blocking pool), so that an unmount right after a read keeps what it fetched.
+        let blobs = table.withLock { Array($0.blobs.values) }
+        _ = try? await BlockingWork.run {
+            for blob in blobs { blob.run { $0.shuttingDown() } }
+        }
     }
 
     /// How many opens had to look their blob's sources up in meta.db themselves (for tests:

@@ -171,6 +171,21 @@ struct LazyBlobMachineTests {
         #expect(blob.chunksFile == expected.bytes)
     }
 
+    @Test("at shutdown the batch not yet due is synced and named in the chunks file: a restart keeps it")
+    func syncAtShutdown() {
+        var blob = MachineDriver(content: Self.forty, options: Self.noPrefetch)
+        blob.read(0, 4)
+        blob.runFetches()
+        blob.runWorker()
+        #expect(blob.syncs == 0 && blob.chunksFile == nil, "one chunk, just now: not due")
+        blob.perform(blob.machine.shuttingDown())
+        #expect(blob.syncs == 1)
+        var expected = ChunkBitmap(size: 40, chunkSize: 4)
+        expected.markPresent(0)
+        #expect(blob.chunksFile == expected.bytes)
+        #expect(blob.machine.shuttingDown().isEmpty, "nothing left to sync")
+    }
+
     @Test("a full cache disk: chunks are held in memory, readers get the right bytes, nothing is committed")
     func fullCacheDisk() {
         var blob = MachineDriver(content: Self.ten) { $0.memoryLimit = 1 << 20 }

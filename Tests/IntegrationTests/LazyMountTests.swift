@@ -295,6 +295,22 @@ struct LazyMountTests {
         }
     }
 
+    @Test("an unmount right after a read keeps what was fetched: the remount reads it without fetching again")
+    func unmountRightAfterRead() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in
+            try Harness.runOK(["dd", "if=\(lazy.blobPath)", "of=/dev/null", "bs=1M", "count=2", "status=none"])
+            // At once: the batch is younger than the sync interval (100 ms).
+            try Harness.runOK([Harness.binary, "unmount", lazy.mnt])
+            let fetched = try lazy.proxy.fetchedRanges(matching: lazy.layer).reduce(0) { $0 + $1.count }
+            #expect(fetched >= 2 << 20)
+            #expect(Self.durableBytes(lazy.cacheFile + ".chunks", size: lazy.layerSize) == fetched)
+            try Harness.layoutfs(["mount", lazy.reference, lazy.mnt, "--prefetch", "none"], store: lazy.store)
+            #expect(try Self.windowDigest(lazy.blobPath, count: 2) == Self.windowDigest(lazy.layerFile, count: 2))
+            let again = try lazy.proxy.fetchedRanges(matching: lazy.layer).reduce(0) { $0 + $1.count }
+            #expect(again == fetched, "the remount fetched \(again - fetched) bytes again")
+        }
+    }
+
     @Test("a 200 to a Range request (Range ignored) still serves the right bytes")
     func rangeIgnored() throws {
         try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in

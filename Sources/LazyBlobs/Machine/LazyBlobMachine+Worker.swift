@@ -27,6 +27,18 @@ extension LazyBlobMachine {
         return queueWorkerPass()
     }
 
+    /// The provider shuts down (its timers are cancelled, its tasks ended): the batch not yet
+    /// synced is synced now, however young or small, so that a restart finds every chunk this
+    /// mount fetched (the design's rule: a restart never fetches again what is cached).
+    package mutating func shuttingDown() -> [LazyBlobAction] {
+        guard hasCacheFile, !unsynced.isEmpty, !committed, !storedChunksStale else { return [] }
+        defer {
+            unsynced = []
+            unsyncedSince = nil
+        }
+        return [.syncData(chunks: unsynced, generation: generation)]
+    }
+
     private mutating func syncStep(now: ContinuousClock.Instant) -> [LazyBlobAction] {
         guard hasCacheFile, !unsynced.isEmpty, let since = unsyncedSince, !committed, !storedChunksStale else { return [] }
         let age = since.duration(to: now)
