@@ -30,7 +30,7 @@ struct Import: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "The OCI layout directory, or an archive file (- for standard input).") var path: String
+    @Argument(help: "The OCI layout directory, or an archive file (- for standard input).", completion: .file()) var path: String
     @Option(help: "Name for the single selected image, e.g. demo/busybox:1.35.") var name: String?
     @Option(help: "Repository for tag-only ref names (default: the directory's or archive's base name, without .tar).") var repo: String?
     @Option(help: "Select the entries with this ref name or full image name (for a legacy docker-archive: a RepoTag or its tag).") var ref: String?

@@ -46,7 +46,9 @@ package struct LayoutFSCommand: AsyncParsableCommand {
     package static func runMain() async {
         var command: any ParsableCommand
         do {
-            command = try parseAsRoot(ContainerdOptions.normalized(Array(CommandLine.arguments.dropFirst())))
+            // `---completion` (a shell asking to complete) passes the typed words on untouched.
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            command = try parseAsRoot(arguments.first == "---completion" ? arguments : ContainerdOptions.normalized(arguments))
         } catch {
             exit(withError: error)
         }
