@@ -22,13 +22,18 @@ struct BashCompletion {
         try script.write(toFile: directory + "/layoutfs.bash", atomically: true, encoding: .utf8)
     }
 
-    /// The words readline makes of `line`: split at blanks, with `:` and `=` words of their own;
-    /// a line ending in a blank gets an empty last word (the one being completed).
+    /// The words readline makes of `line`: split at blanks, with `:` and `=` words of their own
+    /// (a backslash-escaped one splits nothing, and stays in its word as typed); a line ending
+    /// in a blank gets an empty last word (the one being completed).
     static func words(_ line: String) -> [String] {
         var words: [String] = []
         var word = ""
+        var escaped = false
         for character in line {
-            if character == " " {
+            if escaped || character == "\\" {
+                word.append(character)
+                escaped = !escaped && character == "\\"
+            } else if character == " " {
                 if !word.isEmpty { words.append(word) }
                 word = ""
             } else if character == ":" || character == "=" {

@@ -69,6 +69,8 @@ struct CompletionTests {
             #expect(try bash.complete("layoutfs export --root=\(store) docker.io/demo/busybox:", cwd: work) == ["1.35", "stable"])
             #expect(try bash.complete("layoutfs rm --root \(store) demo/busybox:s", cwd: work) == ["stable"])
             #expect(try bash.complete("layoutfs check --root \(store) docker.io/demo/busybox:1", cwd: work) == ["1.35"])
+            // What bash inserts itself for `dem<TAB>` (-o filenames escapes the colon) completes on.
+            #expect(try bash.complete("layoutfs rm --root \(store) demo/busybox\\:s", cwd: work) == ["demo/busybox:stable"])
             #expect(try bash.complete("layoutfs rm ", cwd: work, environment: ["LAYOUTFS_ROOT": store]) == full)
             // mount: images, and directories for the mountpoint.
             #expect(try bash.complete("layoutfs mount --root \(store) dem", cwd: work) == short + ["demo-dir"])

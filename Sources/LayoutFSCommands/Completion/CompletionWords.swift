@@ -27,11 +27,13 @@ struct CompletionWords {
         return nil
     }
 
-    /// The word being completed up to the cursor as the user typed it (`demo/app:1`, joined
-    /// again where bash split it at colons), and the part of it the shell replaces with a
-    /// completion (after the last `:` for bash; all of it otherwise).
+    /// The word being completed up to the cursor as the user meant it, unquoted
+    /// (`demo/app:1`, joined again where bash split it at colons; `demo/app\:1` and
+    /// `"demo/app:1` are that too), and the part of it the shell replaces with a completion:
+    /// for bash the shell word after the last colon it split at (an escaped or quoted colon
+    /// splits nothing), unquoted; all of it otherwise.
     var typed: (word: String, replaced: String) {
-        guard splitsAtColons else { return (prefix, prefix) }
+        guard splitsAtColons else { return (Self.unquoted(prefix), Self.unquoted(prefix)) }
         // At a colon bash's word is ":" whatever the cursor index says.
         let current = index < words.count && words[index] == ":" ? ":" : prefix
         var word = current
@@ -41,8 +43,7 @@ struct CompletionWords {
             word = words[j - 1] + word
             j -= 1
         }
-        guard let colon = word.lastIndex(of: ":") else { return (word, word) }
-        return (word, String(word[word.index(after: colon)...]))
+        return (Self.unquoted(word), current == ":" ? "" : Self.unquoted(current))
     }
 
     /// `candidates` that start with the typed word, cut down to what the shell replaces (bash
