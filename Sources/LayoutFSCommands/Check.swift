@@ -28,7 +28,8 @@ struct Check: AsyncParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "Images: NAME[:TAG], NAME@sha256:..., or sha256:... of a root in the store (default: the whole store).") var images: [String] = []
+    @Argument(help: "Images: NAME[:TAG], NAME@sha256:..., or sha256:... of a root in the store (default: the whole store).", completion: ShellCompletion.images)
+    var images: [String] = []
     @Flag(help: "Remove corrupt blobs and cache entries and fetch them again from their sources.") var repair = false
     @Flag(help: "Print JSON (checkedBlobs, checkedBytes, checkedCacheEntries, corrupt: [{digest, location, images, action, ...}], remaining).") var json = false
     @OptionGroup var registry: RegistryOptions

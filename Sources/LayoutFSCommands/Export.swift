@@ -33,10 +33,10 @@ struct Export: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @Argument(
         help:
-            "Images: NAME[:TAG], NAME@sha256:..., sha256:... of a root in the store (or its first 12+ hex digits, as images prints them), or docker://REF (pulled lazily first, then its blobs fetched)."
-    ) var images: [String]
-    @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir")) var materialize: String?
-    @Option(help: ArgumentHelp("Write an oci-archive to this file (- for standard output).", valueName: "file")) var tar: String?
+            "Images: NAME[:TAG], NAME@sha256:..., sha256:... of a root in the store (or its first 12+ hex digits, as images prints them), or docker://REF (pulled lazily first, then its blobs fetched).",
+        completion: ShellCompletion.images) var images: [String]
+    @Option(help: ArgumentHelp("The destination directory (created when missing).", valueName: "dir"), completion: .directory) var materialize: String?
+    @Option(help: ArgumentHelp("Write an oci-archive to this file (- for standard output).", valueName: "file"), completion: .file()) var tar: String?
     @OptionGroup var platform: PlatformOptions
     @OptionGroup var format: FormatOptions
     @Flag(help: "Re-hash blobs already in the destination and replace wrong ones.") var verifyExisting = false

@@ -33,7 +33,7 @@ struct Import: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "The OCI layout directory, or an archive file (- for standard input).") var path: String
+    @Argument(help: "The OCI layout directory, or an archive file (- for standard input).", completion: .file()) var path: String
     @Option(help: "Name for the single selected image, e.g. demo/busybox:1.35.") var name: String?
     @Option(
         help:

@@ -48,7 +48,8 @@ package struct LayoutFSCommand: AsyncParsableCommand {
         var command: any ParsableCommand
         let arguments = Array(CommandLine.arguments.dropFirst())
         do {
-            command = try parseAsRoot(ContainerdOptions.normalized(arguments))
+            // `---completion` (a shell asking to complete) passes the typed words on untouched.
+            command = try parseAsRoot(arguments.first == "---completion" ? arguments : ContainerdOptions.normalized(arguments))
         } catch {
             if let message = SubcommandSuggestion.message(for: arguments, subcommands: configuration.subcommands) {
                 var stderr = StandardError()

@@ -25,7 +25,7 @@ struct ListImages: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "List the images of this containerd or BuildKit content directory instead (by digest: their names live in the builder's own database).",
-            valueName: "dir"))
+            valueName: "dir"), completion: .directory)
     var content: String?
     @OptionGroup var containerd: ContainerdOptions
 

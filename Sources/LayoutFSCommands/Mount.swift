@@ -47,7 +47,7 @@ struct Mount: AsyncParsableCommand {
     @Argument(
         help: ArgumentHelp(
             "Images (NAME[:TAG], NAME@sha256:..., sha256:... or its first 12+ hex digits), then the mountpoint (an existing directory).",
-            valueName: "image|mountpoint"))
+            valueName: "image|mountpoint"), completion: ShellCompletion.imagesAndDirectories)
     var arguments: [String]
     @OptionGroup var platform: PlatformOptions
     @OptionGroup var format: FormatOptions
@@ -61,7 +61,7 @@ struct Mount: AsyncParsableCommand {
     @Option(help: .hidden) var readyFd: Int32?
     /// The daemon's request (a ``MountRequest``, JSON), in an inherited memfd.
     @Option(help: .hidden) var requestFd: Int32?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "Log level, on stderr or in a background mount's log file.") var logLevel: LogLevel = .info
     @Option(help: "After the first read of a lazy blob: on-touch (fetch the rest in the background) or none.")
     var prefetch: LazyReadOptions.Prefetch = .onTouch
     @Option(help: "Which reads of a lazy blob wait for its digest: eof (the read reaching the last byte) or strict (every read).")
@@ -77,9 +77,6 @@ struct Mount: AsyncParsableCommand {
         if rootfs {
             guard arguments.count == 2 else { throw ValidationError("--rootfs shows one image's files: give one image and a mountpoint") }
             guard format.format == nil, !format.oci else { throw ValidationError("--rootfs shows files, not a layout: --format and --oci do not apply") }
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
         guard (0...86_400).contains(grace) else { throw ValidationError("--grace must be between 0 and 86400 seconds") }
         guard (1...86_400).contains(readTimeout) else { throw ValidationError("--read-timeout must be between 1 and 86400 seconds") }
@@ -244,7 +241,7 @@ struct Mount: AsyncParsableCommand {
     /// Serves `request` until unmounted (``MountService``); `leased` lets prune run again.
     private func serve(_ request: MountRequest, store: Store, source: ContainerdSource?, leased: () -> Void) async throws {
         var mountLogger = Logger(label: "layoutfs.mount") { StreamLogHandler.standardError(label: $0) }
-        mountLogger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        mountLogger.logLevel = logLevel.level
         let logger = mountLogger
         let settings = MountService.Settings(
             mount: MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout))),

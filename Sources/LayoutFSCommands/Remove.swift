@@ -10,7 +10,7 @@ import OCISpec
 struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove image names (their blobs stay in the store).")
     @OptionGroup var store: StoreOptions
-    @Argument(help: "Image names.") var names: [String]
+    @Argument(help: "Image names.", completion: ShellCompletion.images) var names: [String]
 
     func run() throws {
         let store = try store.openStore()

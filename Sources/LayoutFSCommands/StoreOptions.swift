@@ -11,7 +11,9 @@ import Registry
 
 /// `--root`: the store location, shared by every command.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: "The store directory (default: $LAYOUTFS_ROOT, /var/lib/layoutfs for root, else ~/.local/share/layoutfs).")
+    @Option(
+        name: .long, help: "The store directory (default: $LAYOUTFS_ROOT, /var/lib/layoutfs for root, else ~/.local/share/layoutfs).",
+        completion: .directory)
     var root: String?
 
     func openStore() throws -> Store { try Store.open(root: root) }
@@ -117,18 +119,12 @@ extension LazyReadOptions.Verification: ExpressibleByArgument {}
 
 /// `--log-level`, for the commands that log (registry retries, fetches, the mount daemon).
 struct LogOptions: ParsableArguments {
-    @Option(help: "Log level on stderr: trace, debug, info, notice, warning, error.") var logLevel: String = "warning"
-
-    func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
-    }
+    @Option(help: "Log level on stderr.") var logLevel: LogLevel = .warning
 
     /// A logger writing to stderr at the chosen level.
     func logger(_ label: String) -> Logger {
         var logger = Logger(label: label) { StreamLogHandler.standardError(label: $0) }
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+        logger.logLevel = logLevel.level
         return logger
     }
 }
@@ -139,7 +135,7 @@ struct ContentOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Also read blobs from this content directory, read-only: containerd's <root>/io.containerd.content.v1.content, BuildKit's <root>/runc-overlayfs/content.",
-            valueName: "dir"))
+            valueName: "dir"), completion: .directory)
     var content: String?
     @Option(help: "The name an image given by digest (from the store or --content) has in index.json (e.g. demo/app:1).") var name: String?
 

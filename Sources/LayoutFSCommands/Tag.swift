@@ -10,8 +10,8 @@ import OCISpec
 struct Tag: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give an image another name.")
     @OptionGroup var store: StoreOptions
-    @Argument(help: "An existing image, or docker://REF (pulled lazily first).") var source: String
-    @Argument(help: "The new name.") var destination: String
+    @Argument(help: "An existing image, or docker://REF (pulled lazily first).", completion: ShellCompletion.images) var source: String
+    @Argument(help: "The new name.", completion: ShellCompletion.images) var destination: String
     @OptionGroup var registry: RegistryOptions
 
     func run() async throws {

@@ -20,7 +20,7 @@ struct Unmount: ParsableCommand {
             """)
 
     @OptionGroup var store: StoreOptions
-    @Argument(help: "The mountpoint.") var mountpoint: String
+    @Argument(help: "The mountpoint.", completion: ShellCompletion.mountpoints) var mountpoint: String
     @Flag(help: "Detach now even if busy (umount -l).") var lazy = false
 
     /// Longest wait for the daemon to finish after its mount is gone.
