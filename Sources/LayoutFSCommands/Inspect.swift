@@ -30,15 +30,16 @@ struct Inspect: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
     @Argument(
         help:
-            "The image: NAME[:TAG], NAME@sha256:..., sha256:... (or its first 12+ hex digits, as images prints them), or docker://REF (pulled lazily first: manifests and configs only)."
-    ) var image: String
+            "The image: NAME[:TAG], NAME@sha256:..., sha256:... (or its first 12+ hex digits, as images prints them), or docker://REF (pulled lazily first: manifests and configs only).",
+        completion: ShellCompletion.images) var image: String
     @Option(help: "The platform of an index to show, e.g. linux/arm64 (default: this machine's).") var platform: String?
     @Flag(help: "Print the details as one JSON object (camelCase keys).") var json = false
     @Flag(help: "Print the manifest or index exactly as stored (with --platform: that platform's manifest).") var raw = false
     @Flag(help: "Print the chosen manifest's config blob exactly as stored.") var config = false
     @Option(
         help: ArgumentHelp(
-            "Inspect an image of this containerd or BuildKit content directory (by digest, as images --content lists them).", valueName: "dir"))
+            "Inspect an image of this containerd or BuildKit content directory (by digest, as images --content lists them).", valueName: "dir"),
+        completion: .directory)
     var content: String?
     @OptionGroup var containerd: ContainerdOptions
     @OptionGroup var registry: RegistryOptions

@@ -62,7 +62,7 @@ struct CompletionTests {
             try make(directories: ["mnt", "demo-dir"], in: work)
             let full = ["docker.io/demo/busybox:1.35", "docker.io/demo/busybox:stable"]
             let short = ["demo/busybox:1.35", "demo/busybox:stable"]
-            for command in ["export", "rm", "check", "tag"] {
+            for command in ["export", "rm", "check", "tag", "inspect"] {
                 #expect(try bash.complete("layoutfs \(command) --root \(store) ", cwd: work) == full, "\(command)")
                 #expect(try bash.complete("layoutfs \(command) --root \(store) dem", cwd: work) == short, "\(command)")
             }
