@@ -76,8 +76,20 @@ struct InstallTests {
             #expect(manifest.contains("d \(prefix)/share/zsh\n"), "\(manifest)")
             #expect(!manifest.contains("other"), "\(manifest)")
 
+            // A record edited to name files outside PREFIX never makes uninstall remove them.
+            let outside = [work + "/outside-file", prefix + "/../outside-dotdot"]
+            for file in outside { try "keep\n".write(toFile: file, atomically: false, encoding: .utf8) }
+            let record = try FileHandle(forWritingTo: URL(fileURLWithPath: prefix + "/share/layoutfs/installed-files"))
+            try record.seekToEnd()
+            try record.write(contentsOf: Data(outside.map { "f \($0)\n" }.joined().utf8))
+            try record.close()
+
             let removed = try Harness.runOK([script, "--uninstall", prefix])
             #expect(removed.stdout.contains("removed \(prefix)/bin/layoutfs"), "\(removed.stdout)")
+            for file in outside {
+                #expect(FileManager.default.fileExists(atPath: file), "\(file) was removed")
+                #expect(removed.stderr.contains("left \(file): not under \(prefix)"), "\(removed.stderr)")
+            }
             let left = try Harness.runOK(["find", prefix, "-mindepth", "1"]).stdout.split(separator: "\n").map(String.init).sorted()
             #expect(
                 left == [prefix + "/bin", prefix + "/bin/other-tool", prefix + "/share", manDirectory, manDirectory + "/man1", manDirectory + "/man1/other.1"],
