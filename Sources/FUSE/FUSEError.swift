@@ -6,7 +6,7 @@ public struct FUSEError: Error, CustomStringConvertible, Sendable {
     /// What failed.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case sessionCreationFailed, mountFailed, loopFailed, notificationFailed, invalidState
+            case sessionCreationFailed, mountFailed, loopFailed, notificationFailed, invalidState, passthroughFailed
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -22,6 +22,9 @@ public struct FUSEError: Error, CustomStringConvertible, Sendable {
         public static let notificationFailed = Code(.notificationFailed)
         /// The session is not in a state that allows the call (mounting twice, running unmounted).
         public static let invalidState = Code(.invalidState)
+        /// A backing file could not be registered for passthrough (`FUSE_DEV_IOC_BACKING_OPEN`:
+        /// not negotiated, no CAP_SYS_ADMIN, a file system that stacks too deep).
+        public static let passthroughFailed = Code(.passthroughFailed)
 
         public var description: String { "\(value)" }
     }

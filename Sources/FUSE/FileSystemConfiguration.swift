@@ -29,11 +29,18 @@ public struct FileSystemConfiguration: Sendable, Hashable {
     /// small file costs one request. ``FileSystem/open`` is then called only on older kernels,
     /// and reads get file handle 0 (the inode says which file).
     public var openFile: Bool
+    /// Negotiate FUSE passthrough (Linux 6.9+): the session then mounts the device itself
+    /// (mount(2), root only) and asks for `FUSE_PASSTHROUGH` in its `FUSE_INIT` reply, so that
+    /// opens may be answered with a backing file (``Request/reply(open:backingID:)``).
+    /// Where it cannot (not root, an older kernel), the session mounts as usual and
+    /// ``Session/passthroughUnavailable`` says why.
+    public var passthrough: Bool
 
     public init(
         spliceWrite: Bool = true, spliceMove: Bool = false, maxReadahead: Int = 1 << 20,
-        maxBackground: Int = 64, readdirPlus: Bool = false, openDirectory: Bool = true, openFile: Bool = true
+        maxBackground: Int = 64, readdirPlus: Bool = false, openDirectory: Bool = true, openFile: Bool = true, passthrough: Bool = false
     ) {
+        self.passthrough = passthrough
         self.openDirectory = openDirectory
         self.openFile = openFile
         self.spliceWrite = spliceWrite

@@ -95,6 +95,15 @@ public struct Request: ~Copyable, @unchecked Sendable {
         finish { fuse_reply_open($0, &info) }
     }
 
+    /// Answers `open` in passthrough mode: the kernel reads and maps the file from the backing
+    /// file `backingID` (``Session/openBacking(_:)``) and never sends this open's reads. No other
+    /// open flag goes with it (the kernel fails the open with `EIO` for `FOPEN_KEEP_CACHE`:
+    /// fs/fuse/iomode.c, `FOPEN_PASSTHROUGH_MASK`); the page cache is the backing file's.
+    /// - Parameter fileHandle: handed back in this file's `release`.
+    public consuming func reply(open fileHandle: UInt64, backingID: Int32) {
+        finish { lfs_reply_open_passthrough($0, fileHandle, 0, backingID) }
+    }
+
     /// Answers `opendir` (`fuse_reply_open`).
     ///
     /// - Parameters:

@@ -21,6 +21,10 @@ public final class Session: @unchecked Sendable {
         /// No new notifications (exit or unmount under way).
         var notificationsClosed = false
         var notificationsInFlight = 0
+        /// The /dev/fuse descriptor of a mount made here (``KernelMount``), for its unmount.
+        var ownDevice: Int32?
+        /// Why passthrough was wanted but the session mounted through libfuse.
+        var passthroughUnavailable: String?
     }
 
     /// `struct fuse_session *`. libfuse makes the calls used here safe across threads; mount and
@@ -29,6 +33,8 @@ public final class Session: @unchecked Sendable {
     private let handle: OpaquePointer
     private let context: SessionContext
     private let state = Mutex(State())
+    /// The `-o` items, for a mount made here.
+    private let options: [String]
 
     /// Creates a session (`fuse_session_new`).
     ///
@@ -63,6 +69,7 @@ public final class Session: @unchecked Sendable {
         }
         self.handle = handle
         self.context = context
+        self.options = options
     }
 
     deinit {
@@ -88,6 +95,16 @@ public final class Session: @unchecked Sendable {
             guard !state.mounted, state.mountpoint == nil, !state.exitRequested else {
                 throw FUSEError(code: .invalidState, message: "session for \(mountpoint) was already mounted or exited")
             }
+            if context.passthrough.wanted {
+                do throws(FUSEError) {
+                    state.ownDevice = try mountHere(at: mountpoint)
+                    state.mounted = true
+                    state.mountpoint = mountpoint
+                    return
+                } catch {
+                    state.passthroughUnavailable = error.description
+                }
+            }
             guard fuse_session_mount(handle, mountpoint) == 0 else {
                 throw FUSEError(
                     code: .mountFailed, message: "could not mount a FUSE file system at \(mountpoint)",
@@ -96,6 +113,54 @@ public final class Session: @unchecked Sendable {
             state.mounted = true
             state.mountpoint = mountpoint
         }
+    }
+
+    /// Mounts with mount(2) on a device of our own, handed to libfuse with
+    /// `fuse_session_custom_io`, so that ``CustomIO`` sees `FUSE_INIT`.
+    /// - Returns: the device descriptor.
+    /// - Throws: ``FUSEError/Code/mountFailed`` saying why (not root, mount(2) refused).
+    private func mountHere(at mountpoint: String) throws(FUSEError) -> Int32 {
+        guard geteuid() == 0 else { throw FUSEError(code: .mountFailed, message: "passthrough needs root (CAP_SYS_ADMIN)") }
+        let device = try KernelMount(options: options).mount(at: mountpoint)
+        var io = CustomIO.make()
+        let result = fuse_session_custom_io(handle, &io, device)
+        guard result == 0 else {
+            KernelMount.unmount(mountpoint, device: device)
+            close(device)
+            throw FUSEError(code: .mountFailed, message: "libfuse refused the device (fuse_session_custom_io)", errno: Errno(rawValue: -result))
+        }
+        return device
+    }
+
+    /// Why passthrough was wanted (``FileSystemConfiguration/passthrough``) but is not in use:
+    /// the mount could not be made here, or the kernel did not offer it; nil when it is in use
+    /// or was not wanted. Known once the kernel sent `FUSE_INIT`.
+    public var passthroughUnavailable: String? {
+        guard context.passthrough.wanted else { return nil }
+        if let reason = state.withLock({ $0.passthroughUnavailable }) { return reason }
+        return context.passthrough.negotiated ? nil : "the kernel does not offer FUSE passthrough (Linux 6.9+, CONFIG_FUSE_PASSTHROUGH)"
+    }
+
+    /// Whether opens may be answered with a backing file: passthrough was negotiated.
+    public var passthrough: Bool { context.passthrough.negotiated }
+
+    /// Registers `fileDescriptor` (a regular file, open for reading) as a backing file
+    /// (`FUSE_DEV_IOC_BACKING_OPEN`); the kernel keeps its own reference to the file.
+    /// - Returns: the backing id for ``Request/reply(open:backingID:)``; close it
+    ///   with ``closeBacking(_:)`` once no open needs it.
+    /// - Throws: ``FUSEError/Code/passthroughFailed`` with the ioctl's errno.
+    public func openBacking(_ fileDescriptor: Int32) throws(FUSEError) -> Int32 {
+        let id = lfs_fuse_backing_open(fuse_session_fd(handle), fileDescriptor)
+        guard id > 0 else {
+            throw FUSEError(code: .passthroughFailed, message: "the kernel refused a backing file", errno: Errno(rawValue: id < 0 ? errno : EINVAL))
+        }
+        return id
+    }
+
+    /// Forgets backing id `id` (`FUSE_DEV_IOC_BACKING_CLOSE`); files opened with it keep reading
+    /// their backing file.
+    public func closeBacking(_ id: Int32) {
+        _ = lfs_fuse_backing_close(fuse_session_fd(handle), id)
     }
 
     /// Serves requests until the file system is unmounted or ``exit()`` is called
@@ -195,7 +260,11 @@ public final class Session: @unchecked Sendable {
         state.withLock { state in
             guard state.mounted else { return }
             state.mounted = false
-            fuse_session_unmount(handle)
+            if let device = state.ownDevice, let mountpoint = state.mountpoint {
+                KernelMount.unmount(mountpoint, device: device)
+            } else {
+                fuse_session_unmount(handle)
+            }
         }
     }
 

@@ -7,9 +7,12 @@ final class SessionContext: Sendable {
     let configuration: FileSystemConfiguration
     /// Filled in by libfuse's `init` callback.
     let connection = Mutex<ConnectionInfo?>(nil)
+    /// `FUSE_INIT` as ``CustomIO`` saw it (a session that mounted the device itself).
+    let passthrough: PassthroughNegotiation
 
     init(fileSystem: any FileSystem) {
         self.fileSystem = fileSystem
         self.configuration = fileSystem.configuration
+        passthrough = PassthroughNegotiation(wanted: fileSystem.configuration.passthrough)
     }
 }

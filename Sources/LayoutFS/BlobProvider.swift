@@ -41,8 +41,12 @@ package protocol FileContent: Sendable {
     /// committed anew by `layoutfs check --repair`: the old file's bytes are bad); nil while
     /// this one is current. The tree asks about once a second for each open blob.
     func replacement() -> (any FileContent)?
+    /// The whole, verified local file this content reads, which the kernel may read itself
+    /// (FUSE passthrough); nil for content that is not one (lazy, remote, made in memory).
+    var backingFile: BlobFile? { get }
 }
 
 extension FileContent {
     package func replacement() -> (any FileContent)? { nil }
+    package var backingFile: BlobFile? { nil }
 }

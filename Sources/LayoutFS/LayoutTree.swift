@@ -192,11 +192,17 @@ package final class LayoutTree: ServedTree {
     /// (``FileContent/replacement()``: `layoutfs check --repair` committed it anew, the old
     /// file's bytes are bad) at the replacement. One question per blob with open handles; the
     /// mount calls it about once a second, never on a request thread.
+    /// The replaced file itself is rewritten with the repaired bytes
+    /// (``BlobFile/overwriteUnlinked(withContentsOf:)``): a FUSE passthrough open reads it in
+    /// the kernel, whose backing file cannot be swapped.
     /// - Returns: the inodes of those blobs: the kernel must drop their cached pages.
     package func repointReplacedBlobs() -> [UInt64] {
         var inodes: [UInt64] = []
         for (digest, file) in handles.openBlobs() {
             guard let fresh = file.replacement() else { continue }
+            if let stale = file.backingFile, let repaired = fresh.backingFile {
+                _ = try? stale.overwriteUnlinked(withContentsOf: repaired)
+            }
             handles.replaceContent(of: digest, with: fresh)
             if let inode = inode(of: digest) { inodes.append(inode) }
         }
@@ -278,6 +284,12 @@ package final class LayoutTree: ServedTree {
     package func keepsPages(handle: UInt64) -> Bool {
         guard case .blob(let file, _)? = handles.content(of: handle) else { return true }
         return file.keepsPages
+    }
+
+    /// The store file of a local blob open as `handle` (``FileContent/backingFile``).
+    package func backingFile(handle: UInt64) -> BlobFile? {
+        guard case .blob(let file, _)? = handles.content(of: handle) else { return nil }
+        return file.backingFile
     }
 
     /// True for blobs (immutable: the kernel may keep their pages), false for index.json and manifest.json.

@@ -55,4 +55,12 @@ package protocol ServedTree: AnyObject, Sendable {
     /// Points open handles at replaced content; returns the inodes whose pages must be dropped.
     /// Called about once a second, never on a request thread.
     func repointReplacedBlobs() -> [UInt64]
+    /// The whole local file an open `handle` reads, for FUSE passthrough
+    /// (``FileContent/backingFile``); nil when its reads must reach the daemon.
+    func backingFile(handle: UInt64) -> BlobFile?
+}
+
+extension ServedTree {
+    /// None: every read reaches the daemon.
+    package func backingFile(handle: UInt64) -> BlobFile? { nil }
 }

@@ -68,6 +68,11 @@ struct Mount: AsyncParsableCommand {
     var verify: LazyReadOptions.Verification = .eof
     @Option(help: "Seconds a read may wait for lazy bytes before it fails with EIO.") var readTimeout = 30
     @Option(help: "Seconds the blobs of a previous index.json stay readable after a followed name moves.") var grace = 300
+    @Option(
+        help:
+            "FUSE passthrough (Linux 6.9+, root): auto (negotiate it, so that the kernel can read local blobs itself; where it cannot, the log says why and reads go through the daemon) or off."
+    )
+    var passthrough: PassthroughMode = .auto
     @OptionGroup var registry: RegistryOptions
     @OptionGroup var contentDirectory: ContentOptions
     @OptionGroup var containerd: ContainerdOptions
@@ -244,7 +249,7 @@ struct Mount: AsyncParsableCommand {
         mountLogger.logLevel = logLevel.level
         let logger = mountLogger
         let settings = MountService.Settings(
-            mount: MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout))),
+            mount: MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout)), passthrough: passthrough == .auto && !rootfs),
             lazy: LazyReadOptions(prefetch: prefetch, verification: verify, stallTimeout: .seconds(readTimeout)),
             // A registry silent for as long as a reader may wait is abandoned (and retried) two
             // seconds after that reader got EIO: the mount's deadline always comes first, so the

@@ -19,9 +19,11 @@ struct Status: ParsableCommand {
         abstract: "List running mounts with their images and counters.",
         discussion: """
             Counters come from the mount root's user.layoutfs.* attributes (reads, bytes_served, \
-            bytes_fetched, cache_hits, errors), which getfattr -n NAME also answers. --json gives \
-            them camelCase keys, as every JSON output of layoutfs: reads, bytesServed, bytesFetched, \
-            cacheHits, errors.
+            bytes_fetched, cache_hits, errors, passthrough_opens), which getfattr -n NAME also \
+            answers. --json gives them camelCase keys, as every JSON output of layoutfs: reads, \
+            bytesServed, bytesFetched, cacheHits, errors, passthroughOpens. Reads of a file opened \
+            in FUSE passthrough mode never reach the daemon, so they are not counted: \
+            passthrough_opens counts those opens.
             """)
 
     @OptionGroup var store: StoreOptions
@@ -32,6 +34,7 @@ struct Status: ParsableCommand {
     /// output").
     static let counters: [(attribute: String, jsonKey: String)] = [
         ("reads", "reads"), ("bytes_served", "bytesServed"), ("bytes_fetched", "bytesFetched"), ("cache_hits", "cacheHits"), ("errors", "errors"),
+        ("passthrough_opens", "passthroughOpens"),
     ]
 
     func run() throws {
@@ -54,7 +57,7 @@ struct Status: ParsableCommand {
             print("no running mounts")
             return
         }
-        print(["MOUNTPOINT", "PID", "READS", "SERVED", "FETCHED", "HITS", "ERRORS", "IMAGES"].joined(separator: "\t"))
+        print(["MOUNTPOINT", "PID", "READS", "SERVED", "FETCHED", "HITS", "ERRORS", "PASSTHROUGH", "IMAGES"].joined(separator: "\t"))
         for (mount, counters) in rows {
             let shown = counters.enumerated().map { i, value -> String in
                 guard let value else { return "-" }

@@ -25,14 +25,23 @@ package final class MountAdapter: FileSystem {
     let parents = DirectoryParents()
     let parkedReads: ParkedReads
     let counters: MountCounters
+    /// Whether the session is asked to negotiate FUSE passthrough.
+    let passthrough: Bool
+    /// The backing files of passthrough opens.
+    let backing: BackingFiles
 
     /// - Parameters:
     ///   - tree: the file system model.
     ///   - timeouts: kernel cache lifetimes.
     ///   - readDeadline: longest wait of a read for its bytes; then `EIO`.
     ///   - logger: receives I/O errors and the negotiated connection.
-    package init(tree: any ServedTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger) {
+    ///   - passthrough: negotiate FUSE passthrough (``FileSystemConfiguration/passthrough``).
+    package init(
+        tree: any ServedTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger, passthrough: Bool = false
+    ) {
         self.tree = tree
+        self.passthrough = passthrough
+        self.backing = BackingFiles(logger: logger)
         let counters = MountCounters()
         self.counters = counters
         self.parkedReads = ParkedReads(deadline: readDeadline) { [tree] inode in
@@ -50,7 +59,7 @@ package final class MountAdapter: FileSystem {
     package var configuration: FileSystemConfiguration {
         FileSystemConfiguration(
             spliceWrite: true, maxReadahead: 1 << 20, maxBackground: 64, readdirPlus: true, openDirectory: !tree.directoriesAreImmutable,
-            openFile: !tree.opensAreStateless)
+            openFile: !tree.opensAreStateless, passthrough: passthrough)
     }
 
     package func connectionEstablished(_ info: ConnectionInfo) {
@@ -86,7 +95,12 @@ package final class MountAdapter: FileSystem {
     package func open(_ request: consuming Request, inode: UInt64, flags: Int32) {
         do {
             let handle = try tree.open(inode)
-            request.reply(open: handle, keepCache: tree.keepsCache(inode) && tree.keepsPages(handle: handle))
+            let keepCache = tree.keepsCache(inode) && tree.keepsPages(handle: handle)
+            if passthrough, let id = backing.open(inode: inode, handle: handle, file: tree.backingFile(handle: handle)) {
+                MountCounters.add(counters.passthroughOpens)
+                return request.reply(open: handle, backingID: id)
+            }
+            request.reply(open: handle, keepCache: keepCache)
         } catch {
             MountCounters.add(counters.errors)
             fail(request, error, "open \(inode)")
@@ -94,6 +108,7 @@ package final class MountAdapter: FileSystem {
     }
 
     package func release(_ request: consuming Request, inode: UInt64, fileHandle: UInt64) {
+        if passthrough { backing.release(handle: fileHandle) }
         tree.release(handle: fileHandle)
         request.replySuccess()
     }
@@ -103,7 +118,10 @@ package final class MountAdapter: FileSystem {
             return request.reply(xattrValue: Array(String(value).utf8), requestedSize: size)
         }
         do {
-            let value = try tree.extendedAttribute(of: inode, name: name)
+            var value = try tree.extendedAttribute(of: inode, name: name)
+            if name == "user.layoutfs.state", value == Array("local".utf8), passthrough, backing.active {
+                value = Array("local (passthrough)".utf8)
+            }
             request.reply(xattrValue: value, requestedSize: size)
         } catch {
             fail(request, error, "getxattr \(name) of \(inode)")

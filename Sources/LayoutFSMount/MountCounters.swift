@@ -11,6 +11,8 @@ final class MountCounters: Sendable {
     let cacheHits = Atomic<Int64>(0)
     /// Reads and opens answered with an error.
     let errors = Atomic<Int64>(0)
+    /// Opens answered in FUSE passthrough mode (the kernel then reads the blob's file itself).
+    let passthroughOpens = Atomic<Int64>(0)
 
     static func add(_ counter: borrowing Atomic<Int64>, _ value: Int64 = 1) {
         counter.wrappingAdd(value, ordering: .relaxed)
@@ -24,6 +26,7 @@ final class MountCounters: Sendable {
             "user.layoutfs.bytes_fetched": bytesFetched,
             "user.layoutfs.cache_hits": cacheHits.load(ordering: .relaxed),
             "user.layoutfs.errors": errors.load(ordering: .relaxed),
+            "user.layoutfs.passthrough_opens": passthroughOpens.load(ordering: .relaxed),
         ]
     }
 }

@@ -50,10 +50,12 @@ package enum MountDaemon {
         let fileLimit = FileLimit.raiseToHardLimit()
         blockTerminationSignals()
 
-        let adapter = MountAdapter(tree: tree, timeouts: options.timeouts, readDeadline: options.readDeadline, logger: logger)
+        let adapter = MountAdapter(
+            tree: tree, timeouts: options.timeouts, readDeadline: options.readDeadline, logger: logger, passthrough: options.passthrough)
         let session: Session
         do {
             session = try Session(fileSystem: adapter, options: options.fuseOptions)
+            adapter.backing.attach(session)
         } catch {
             throw MountError(
                 code: .mountFailed, message: mountFailureMessage(mountpoint, options: options, error: error),
@@ -114,6 +116,18 @@ package enum MountDaemon {
             session.exit()
         }
         ready(MountControl(session: session))
+        if options.passthrough {
+            // Any request is answered only after FUSE_INIT, whose reply settles passthrough.
+            BlockingWork.submit {
+                var buffer = statvfs()
+                _ = statvfs(mountpoint, &buffer)
+                if let why = session.passthroughUnavailable {
+                    logger.notice("FUSE passthrough is unavailable (\(why)): every read goes through the daemon")
+                } else {
+                    logger.info("FUSE passthrough negotiated")
+                }
+            }
+        }
         loop.join()
         signals.stop()
 

@@ -14,11 +14,15 @@ package struct MountOptions: Sendable, Hashable {
     package var timeouts: CacheTimeouts
     /// Longest wait of a read for its bytes (a lazy fetch); then it gets `EIO`.
     package var readDeadline: Duration
+    /// Negotiate FUSE passthrough (`--passthrough auto`): the mount is then made with mount(2)
+    /// here (root), and falls back to libfuse's own mount, saying why once, where it cannot.
+    package var passthrough: Bool
 
     package init(
         allowOther: Bool = false, fileSystemName: String = "layoutfs", debug: Bool = false, maxThreads: Int = 16,
-        timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30)
+        timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), passthrough: Bool = false
     ) {
+        self.passthrough = passthrough
         self.readDeadline = readDeadline
         self.allowOther = allowOther
         self.fileSystemName = fileSystemName

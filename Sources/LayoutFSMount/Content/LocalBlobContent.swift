@@ -14,6 +14,9 @@ struct LocalBlobContent: FileContent {
         completion(.success(.file(file, offset: offset, byteCount: Int(min(Int64(byteCount), available)))))
     }
 
+    /// The store file itself: committed, verified, whole.
+    var backingFile: BlobFile? { file }
+
     /// The blob's new file once the store's path names another file (one `stat`).
     func replacement() -> (any FileContent)? {
         guard file.isReplaced() else { return nil }

@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension BlobFile {
+    /// Rewrites this file with `other`'s bytes, when it is no longer in the store (unlinked:
+    /// `layoutfs check --repair` committed the blob anew, and this is the corrupt file it
+    /// replaced). Readers that the kernel serves from this file itself (a FUSE passthrough open
+    /// made before the repair, whose backing file cannot be swapped) then read the repaired
+    /// bytes too. Opens `/proc/self/fd/N` for writing (root), copies in 1 MiB pieces, syncs.
+    /// - Returns: false when this file is still linked somewhere (nothing written) or `other`
+    ///   is not the same size.
+    /// - Throws: `ContentStoreError.io` with the errno of a failed open, read or write.
+    package func overwriteUnlinked(withContentsOf other: BlobFile) throws(ContentStoreError) -> Bool {
+        var st = stat()
+        guard fstat(fileDescriptor, &st) == 0, st.st_nlink == 0, other.size == size else { return false }
+        let writable = open("/proc/self/fd/\(fileDescriptor)", O_WRONLY | O_CLOEXEC)
+        guard writable >= 0 else { throw ContentStoreError(.io, "cannot reopen the replaced file for writing", errno: errno) }
+        defer { close(writable) }
+        var offset: Int64 = 0
+        while offset < size {
+            let piece = try other.read(offset: offset, byteCount: Int(min(1 << 20, size - offset)))
+            guard !piece.isEmpty else { break }
+            var written = 0
+            while written < piece.count {
+                let n = piece.withUnsafeBytes { pwrite(writable, $0.baseAddress! + written, piece.count - written, off_t(offset) + off_t(written)) }
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { throw ContentStoreError(.io, "cannot rewrite the replaced file", errno: errno) }
+                written += n
+            }
+            offset += Int64(piece.count)
+        }
+        guard fdatasync(writable) == 0 else { throw ContentStoreError(.io, "cannot sync the rewritten file", errno: errno) }
+        return true
+    }
+}

@@ -1,0 +1,109 @@
+import ContentStore
+import FUSE
+import Logging
+import Synchronization
+
+/// The backing files of FUSE passthrough opens: one backing id per inode while any open of it
+/// reads through it (`FUSE_DEV_IOC_BACKING_OPEN`, closed when its last open is released; the
+/// kernel drops every one when the mount ends). The kernel's rule is kept: an inode is never
+/// open in passthrough and in cached mode at once (fs/fuse/iomode.c answers the open that
+/// would mix them `ETXTBSY`), so a blob that became local while opens of it read through the
+/// daemon is opened that way until they are released.
+final class BackingFiles: Sendable {
+    private struct Inode {
+        var backingID: Int32?
+        var passthroughOpens = 0
+        var cachedOpens = 0
+    }
+
+    private struct State {
+        var inodes: [UInt64: Inode] = [:]
+        /// Open handles: their inode, and whether they are in passthrough mode.
+        var handles: [UInt64: (inode: UInt64, passthrough: Bool)] = [:]
+        /// Why no open uses passthrough any more (the kernel refused it for this mount).
+        var disabled: String?
+    }
+
+    /// Most inodes with a backing file at once (each holds a file open in the kernel); beyond
+    /// it opens read through the daemon.
+    let limit: Int
+    private let state = Mutex(State())
+    private let session = Mutex<WeakSession>(WeakSession())
+    private let logger: Logger
+
+    init(limit: Int = 4096, logger: Logger) {
+        self.limit = limit
+        self.logger = logger
+    }
+
+    /// The session whose device registers backing files (weak: the session owns the adapter).
+    func attach(_ session: Session) {
+        self.session.withLock { $0.session = session }
+    }
+
+    /// Whether opens of local blobs use passthrough now: negotiated, and not refused since.
+    var active: Bool {
+        guard let session = session.withLock({ $0.session }), session.passthrough else { return false }
+        return state.withLock { $0.disabled == nil }
+    }
+
+    /// Records an open of `inode` as `handle` and says how to answer it: with the backing id
+    /// (passthrough) when `file` is given, passthrough is negotiated, no open of the inode
+    /// reads through the daemon and the kernel takes the file; else nil (answer it cached).
+    func open(inode: UInt64, handle: UInt64, file: BlobFile?) -> Int32? {
+        let session = self.session.withLock { $0.session }
+        return state.withLock { state -> Int32? in
+            var entry = state.inodes[inode] ?? Inode()
+            defer { state.inodes[inode] = entry }
+            var id: Int32?
+            if let file, let session, session.passthrough, state.disabled == nil, entry.cachedOpens == 0 {
+                if let existing = entry.backingID {
+                    id = existing
+                } else if state.inodes.values.count(where: { $0.backingID != nil }) < limit {
+                    do throws(FUSEError) {
+                        id = try session.openBacking(file.fileDescriptor)
+                        entry.backingID = id
+                    } catch {
+                        refused(error, &state)
+                    }
+                }
+            }
+            if id != nil {
+                entry.passthroughOpens += 1
+            } else {
+                entry.cachedOpens += 1
+            }
+            state.handles[handle] = (inode, id != nil)
+            return id
+        }
+    }
+
+    /// `handle` was released: its inode's backing id is closed with its last passthrough open.
+    func release(handle: UInt64) {
+        let session = self.session.withLock { $0.session }
+        state.withLock { state in
+            guard let (inode, passthrough) = state.handles.removeValue(forKey: handle), var entry = state.inodes[inode] else { return }
+            if passthrough { entry.passthroughOpens -= 1 } else { entry.cachedOpens -= 1 }
+            if entry.passthroughOpens == 0, let id = entry.backingID {
+                session?.closeBacking(id)
+                entry.backingID = nil
+            }
+            state.inodes[inode] = entry.passthroughOpens == 0 && entry.cachedOpens == 0 ? nil : entry
+        }
+    }
+
+    /// The kernel refused a backing file: for want of the right (EPERM: no CAP_SYS_ADMIN in the
+    /// initial namespace) or of passthrough itself, no open will get one; said once.
+    private func refused(_ error: FUSEError, _ state: inout State) {
+        let reason = "the kernel refused a backing file: \(error)"
+        if state.disabled == nil {
+            state.disabled = reason
+            logger.notice("FUSE passthrough is off from now on (\(reason)): reads go through the daemon")
+        }
+    }
+}
+
+/// A session held weakly.
+private struct WeakSession: @unchecked Sendable {
+    weak var session: Session?
+}

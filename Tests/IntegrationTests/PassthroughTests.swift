@@ -1,0 +1,93 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// FUSE passthrough (issue 17): a root mount negotiates it, and opens of local blobs are
+/// answered with the store file as backing file, so the kernel reads them without the daemon.
+/// Needs Linux 6.9+ with CONFIG_FUSE_PASSTHROUGH: on a kernel without it these tests fail (the
+/// log says "FUSE passthrough is unavailable").
+@Suite("FUSE passthrough")
+struct PassthroughTests {
+    static func attribute(_ name: String, _ path: String) throws -> String {
+        try Harness.runOK(["getfattr", "--only-values", "-n", "user.layoutfs." + name, path]).stdout
+    }
+
+    /// The demo image imported and mounted (with `options`) at `work/mnt`; its blobs.
+    static func mounted(_ work: String, options: [String] = []) throws -> (mnt: String, blobs: [String]) {
+        try Harness.requireFUSE()
+        try Harness.require("getfattr")
+        try Harness.importDemo(work: work, store: work + "/store")
+        let mnt = work + "/mnt"
+        try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+        try Harness.layoutfs(["mount", "demo/busybox:1.35", mnt] + options, store: work + "/store")
+        return (mnt, try FileManager.default.contentsOfDirectory(atPath: mnt + "/blobs/sha256").sorted())
+    }
+
+    @Test("every blob reads byte for byte through passthrough, and the daemon serves none of those reads; readers read the layout")
+    func bytesWithoutTheDaemon() throws {
+        try Harness.require("oci-image-tool", "skopeo")
+        try Harness.withWorkDirectory { work in
+            let (mnt, blobs) = try Self.mounted(work)
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let path = try #require(try Self.logPath(work))
+            let log = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(log.contains("FUSE passthrough negotiated"), "\(log)")
+            for blob in blobs {
+                #expect(try Self.attribute("state", mnt + "/blobs/sha256/" + blob) == "local (passthrough)")
+                #expect(try Harness.sha256(ofFile: mnt + "/blobs/sha256/" + blob) == blob)
+            }
+            #expect(try Self.attribute("reads", mnt) == "0", "the kernel read the blobs itself")
+            #expect(try Self.attribute("passthrough_opens", mnt) == String(blobs.count))
+            try Harness.runOK(["oci-image-tool", "validate", "--type", "image", mnt])
+            try Harness.runOK(["skopeo", "copy", "oci:\(mnt):1.35", "oci:\(work)/copy:1"])
+            #expect(try Set(FileManager.default.contentsOfDirectory(atPath: work + "/copy/blobs/sha256")).isSuperset(of: Set(blobs)))
+        }
+    }
+
+    @Test("--passthrough off: the same bytes, every read through the daemon, and the state says local")
+    func off() throws {
+        try Harness.withWorkDirectory { work in
+            let (mnt, blobs) = try Self.mounted(work, options: ["--passthrough", "off"])
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            for blob in blobs {
+                #expect(try Self.attribute("state", mnt + "/blobs/sha256/" + blob) == "local")
+                #expect(try Harness.sha256(ofFile: mnt + "/blobs/sha256/" + blob) == blob)
+            }
+            #expect(try Self.attribute("reads", mnt) != "0")
+            #expect(try Self.attribute("passthrough_opens", mnt) == "0")
+        }
+    }
+
+    @Test("a lazy unmount with a passthrough file open: the file reads on, and the daemon ends when it is closed")
+    func unmountWithOpenFile() throws {
+        try Harness.withWorkDirectory { work in
+            let (mnt, blobs) = try Self.mounted(work)
+            let size = { (blob: String) in (try? FileManager.default.attributesOfItem(atPath: mnt + "/blobs/sha256/" + blob)[.size] as? Int) ?? 0 }
+            let largest = try #require(blobs.max { size($0) < size($1) })
+            let pid = try #require(MountTests.daemonPID(mnt))
+            let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: mnt + "/blobs/sha256/" + largest))
+            let first = try file.read(upToCount: 100)
+            #expect(first?.count == 100)
+            let busy = try Harness.run([Harness.binary, "unmount", mnt])
+            #expect(!busy.succeeded && busy.stderr.contains("is busy"), "\(busy.stderr)")
+            try Harness.runOK([Harness.binary, "unmount", mnt, "--lazy"])
+            #expect(MountTests.mountEntry(mnt) == nil, "detached")
+            let rest = try file.readToEnd() ?? Data()
+            try ((first ?? Data()) + rest).write(to: URL(fileURLWithPath: work + "/read-after-detach"))
+            #expect(try Harness.sha256(ofFile: work + "/read-after-detach") == largest, "the open file read the whole blob after the detach")
+            #expect(kill(pid, 0) == 0, "the daemon serves while a file is open")
+            try file.close()
+            try MountTests.waitForExit(pid)
+        }
+    }
+
+    /// The mount's log file (the newest under the store's logs).
+    static func logPath(_ work: String) throws -> String? {
+        let logs = work + "/store/logs"
+        return try FileManager.default.contentsOfDirectory(atPath: logs).sorted().last.map { logs + "/" + $0 }
+    }
+}
