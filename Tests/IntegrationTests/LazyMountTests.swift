@@ -311,6 +311,25 @@ struct LazyMountTests {
         }
     }
 
+    @Test("FUSE passthrough: a lazy blob committed under an open file reads through the daemon until that file closes; the next open is passthrough")
+    func passthroughAfterCommit() throws {
+        try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in
+            let opens = { try Harness.runOK(["getfattr", "--only-values", "-n", "user.layoutfs.passthrough_opens", lazy.mnt]).stdout }
+            let first = try FileHandle(forReadingFrom: URL(fileURLWithPath: lazy.blobPath))
+            let bytes = try first.readToEnd() ?? Data()
+            try bytes.write(to: URL(fileURLWithPath: lazy.mnt + "/../read-lazily"))
+            #expect(try Harness.sha256(ofFile: lazy.mnt + "/../read-lazily") == lazy.layer)
+            try Self.waitUntil("the blob is committed") { try Self.state(lazy.blobPath).hasPrefix("local") }
+            // Committed, but an open of the inode reads through the daemon: no mixed modes.
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+            #expect(try opens() == "0")
+            try first.close()
+            #expect(try Harness.sha256(ofFile: lazy.blobPath) == lazy.layer)
+            #expect(try opens() == "1", "the first open after the last lazy one closed is passthrough")
+            #expect(try Self.state(lazy.blobPath) == "local (passthrough)")
+        }
+    }
+
     @Test("a 200 to a Range request (Range ignored) still serves the right bytes")
     func rangeIgnored() throws {
         try withLazyMount(mountOptions: ["--prefetch", "none"]) { lazy in
