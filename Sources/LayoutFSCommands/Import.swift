@@ -60,15 +60,18 @@ struct Import: ParsableCommand {
                 if let refName = image.outsideRefName {
                     var stderr = StandardError()
                     let moved = image.movedFrom.map { "; it moved \(name) from \($0.short)" } ?? ""
-                    print(
-                        "layoutfs: warning: ref name \"\(refName)\" named \(name), outside this source's repository\(moved) "
-                            + "(--repo REPO keeps ref names under REPO; --name names one image)", to: &stderr)
+                    // --repo keeps only ref names without a registry host under it.
+                    let remedy =
+                        ImageNaming.namesRegistryHost(refName) ? "--name names one image" : "--repo REPO keeps ref names under REPO; --name names one image"
+                    print("layoutfs: warning: ref name \"\(refName)\" named \(name), outside this source's repository\(moved) (\(remedy))", to: &stderr)
                 }
             } else {
                 let why = image.unnamedReason ?? "the source gives it none"
-                print(
-                    "imported \(image.target.digest) without a name: \(why); name it with --name (--ref selects the entry), or with --repo when its ref name is a bare tag"
-                )
+                let remedy =
+                    repo == nil
+                    ? "name it with --name (--ref selects the entry), or with --repo when its ref name is a bare tag"
+                    : "name it with --name (--ref selects the entry)"
+                print("imported \(image.target.digest) without a name: \(why); \(remedy)")
             }
         }
         for layer in result.absentForeignLayers {

@@ -24,7 +24,10 @@ struct Inspect: AsyncParsableCommand {
             machine's (as mount --rootfs chooses). --raw prints the root blob's bytes exactly \
             (with --platform, that platform's manifest), --config the chosen manifest's config \
             blob exactly, as skopeo inspect --raw and --config --raw do. --json prints the \
-            details as one object with camelCase keys (see the README, "JSON output").
+            details as one object with camelCase keys, the same keys for every image (names, digest, \
+            mediaType, size, the chosen platform's manifest and config, created, architecture, os, \
+            variant, env, entrypoint, cmd, workingDir, user, labels, layers): a value the image \
+            lacks is null, [] or {}.
             """)
 
     @OptionGroup var store: StoreOptions

@@ -57,7 +57,7 @@ struct Status: ParsableCommand {
             print("no running mounts")
             return
         }
-        print(["MOUNTPOINT", "PID", "READS", "SERVED", "FETCHED", "HITS", "ERRORS", "PASSTHROUGH", "IMAGES"].joined(separator: "\t"))
+        var table = [["MOUNTPOINT", "PID", "READS", "SERVED", "FETCHED", "HITS", "ERRORS", "PASSTHROUGH", "IMAGES"]]
         for (mount, counters) in rows {
             let shown = counters.enumerated().map { i, value -> String in
                 guard let value else { return "-" }
@@ -65,8 +65,9 @@ struct Status: ParsableCommand {
             }
             let lease = mount.containerdLease.map { " (containerd lease \($0)" + (mount.containerdNamespace.map { " in namespace \($0)" } ?? "") + ")" }
             let images = mount.images.joined(separator: " ") + (lease ?? "")
-            print(([mount.mountpoint, String(mount.pid)] + shown + [images]).joined(separator: "\t"))
+            table.append([mount.mountpoint, String(mount.pid)] + shown + [images])
         }
+        ListImages.printTable(table)
     }
 
     /// One counter from the mount root's attributes; nil when the mount does not answer within

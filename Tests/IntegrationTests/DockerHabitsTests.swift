@@ -67,6 +67,14 @@ struct DockerHabitsTests {
         let mistyped = try Harness.run([Harness.binary, "mout", "x"])
         #expect(mistyped.status == 64)
         #expect(mistyped.stderr == "layoutfs: error: 'mout' is not a layoutfs command; did you mean 'mount'? (see layoutfs --help)\n", "\(mistyped.stderr)")
+        // docker's and podman's words point to ours, before any near name.
+        for (word, ours) in [("umount", "unmount"), ("ls", "images"), ("ps", "status"), ("save", "export"), ("load", "import")] {
+            let said = try Harness.run([Harness.binary, word])
+            #expect(said.status == 64 && said.stderr.contains("did you mean '\(ours)'?"), "\(word): \(said.stderr)")
+        }
+        // podman's habit of global options first.
+        let rootFirst = try Harness.run([Harness.binary, "--root", "/tmp/x", "images"])
+        #expect(rootFirst.stderr.contains("--root goes after the subcommand: layoutfs images --root"), "\(rootFirst.stderr)")
         let unknown = try Harness.run([Harness.binary, "frobnicate"])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("'frobnicate' is not a layoutfs command") && !unknown.stderr.contains("did you mean"), "\(unknown.stderr)")

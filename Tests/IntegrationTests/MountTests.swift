@@ -113,7 +113,8 @@ struct MountTests {
             kill(pid, SIGSTOP)
             let stopped = try Harness.run(["timeout", "30", Harness.binary, "status", "--root", store])
             kill(pid, SIGCONT)
-            #expect(stopped.status == 0 && stopped.stdout.contains(mnt + "\t\(pid)\t-"), "\(stopped.stdout)")
+            let row = stopped.stdout.split(separator: "\n").first { $0.hasPrefix(mnt + " ") }?.split(separator: " ").map(String.init) ?? []
+            #expect(stopped.status == 0 && row.count > 2 && row[1] == String(pid) && row[2] == "-", "\(stopped.stdout)")
 
             kill(pid, SIGKILL)
             try Self.waitForExit(pid)
