@@ -164,12 +164,9 @@ struct CheckTests {
         try Harness.requireFUSE()
         try Harness.require("skopeo")
         try Harness.withWorkDirectory { work in
-            let registry = try RegistryServer(directory: work + "/registry")
-            try Harness.makeDemoImage(at: work + "/src")
-            try registry.push(layout: work + "/src", tag: "1.35", to: "team/busybox:1.35")
+            let (registry, reference) = try RegistryServer.holdingDemo(work, as: "team/busybox:1.35")
             let store = work + "/store"
             let mnt = work + "/mnt"
-            let reference = "\(registry.address)/team/busybox:1.35"
             try Harness.layoutfs(["pull", reference], store: store)
             try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
             try Harness.layoutfs(["mount", reference, mnt], store: store)

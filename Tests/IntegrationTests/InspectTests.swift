@@ -157,11 +157,8 @@ struct InspectTests {
         try Harness.requireFUSE()
         try Harness.require("skopeo")
         try Harness.withWorkDirectory { work in
-            let registry = try RegistryServer(directory: work + "/registry")
-            try Harness.makeDemoImage(at: work + "/src")
-            try registry.push(layout: work + "/src", tag: "1.35", to: "team/lazy:1")
+            let (registry, reference) = try RegistryServer.holdingDemo(work, as: "team/lazy:1")
             let store = work + "/store"
-            let reference = "\(registry.address)/team/lazy:1"
             try Harness.layoutfs(["pull", "--lazy", reference], store: store)
             let theirs = try Self.skopeo("docker://\(reference)", ["--tls-verify=false"])
             let theirRaw = try Harness.runOK(["skopeo", "inspect", "--tls-verify=false", "--raw", "docker://\(reference)"]).stdout

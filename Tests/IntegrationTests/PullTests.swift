@@ -40,13 +40,10 @@ struct PullTests {
     /// `body` gets the work directory, the store, the reference and the pull's output.
     func withLazilyPulledDemo(_ body: (_ work: String, _ store: String, _ reference: String, _ pull: RunResult) throws -> Void) throws {
         try Harness.withWorkDirectory { work in
-            let registry = try RegistryServer(directory: work + "/registry")
-            try Harness.makeDemoImage(at: work + "/src")
-            try registry.push(layout: work + "/src", tag: "1.35", to: "team/lazy:1")
+            let (registry, reference) = try RegistryServer.holdingDemo(work, as: "team/lazy:1")
             let store = work + "/store"
-            let reference = "\(registry.address)/team/lazy:1"
             let pull = try Harness.layoutfs(["pull", "--lazy", reference], store: store)
-            try body(work, store, reference, pull)
+            try withExtendedLifetime(registry) { try body(work, store, reference, pull) }
         }
     }
 

@@ -126,6 +126,16 @@ final class RegistryServer {
         return port
     }
 
+    /// A registry in `work/registry` holding the demo image (built in `work/src`) as
+    /// `repository` (`team/lazy:1`).
+    /// - Returns: the registry (it stops when released: keep it) and the image's reference.
+    static func holdingDemo(_ work: String, as repository: String) throws -> (registry: RegistryServer, reference: String) {
+        let registry = try RegistryServer(directory: work + "/registry")
+        try Harness.makeDemoImage(at: work + "/src")
+        try registry.push(layout: work + "/src", tag: "1.35", to: repository)
+        return (registry, "\(registry.address)/\(repository)")
+    }
+
     /// Pushes `oci:LAYOUT:TAG` to `repository:tag` with skopeo.
     /// `skopeo copy` of a layout's tag; `format` "v2s2" pushes it Docker-typed.
     func push(layout: String, tag: String, to repository: String, credentials: String? = nil, format: String? = nil) throws {
