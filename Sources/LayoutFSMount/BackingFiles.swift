@@ -22,6 +22,8 @@ final class BackingFiles: Sendable {
         var handles: [UInt64: (inode: UInt64, passthrough: Bool)] = [:]
         /// Why no open uses passthrough any more (the kernel refused it for this mount).
         var disabled: String?
+        /// Inodes with a backing id now.
+        var backed = 0
     }
 
     /// Most inodes with a backing file at once (each holds a file open in the kernel); beyond
@@ -59,10 +61,11 @@ final class BackingFiles: Sendable {
             if let file, let session, session.passthrough, state.disabled == nil, entry.cachedOpens == 0 {
                 if let existing = entry.backingID {
                     id = existing
-                } else if state.inodes.values.count(where: { $0.backingID != nil }) < limit {
+                } else if state.backed < limit {
                     do throws(FUSEError) {
                         id = try session.openBacking(file.fileDescriptor)
                         entry.backingID = id
+                        state.backed += 1
                     } catch {
                         refused(error, &state)
                     }
@@ -87,6 +90,7 @@ final class BackingFiles: Sendable {
             if entry.passthroughOpens == 0, let id = entry.backingID {
                 session?.closeBacking(id)
                 entry.backingID = nil
+                state.backed -= 1
             }
             state.inodes[inode] = entry.passthroughOpens == 0 && entry.cachedOpens == 0 ? nil : entry
         }
