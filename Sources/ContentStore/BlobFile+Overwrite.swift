@@ -21,13 +21,16 @@ extension BlobFile {
         while offset < size {
             let piece = try other.read(offset: offset, byteCount: Int(min(1 << 20, size - offset)))
             guard !piece.isEmpty else { break }
-            var written = 0
-            while written < piece.count {
-                let n = piece.withUnsafeBytes { pwrite(writable, $0.baseAddress! + written, piece.count - written, off_t(offset) + off_t(written)) }
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { throw ContentStoreError(.io, "cannot rewrite the replaced file", errno: errno) }
-                written += n
+            // Sequential from offset 0 on a fresh descriptor: the store's own write loop.
+            let failure = piece.withUnsafeBytes { bytes -> ContentStoreError? in
+                do throws(ContentStoreError) {
+                    try FileSystemCalls.writeAll(writable, bytes, what: "the replaced file")
+                    return nil
+                } catch {
+                    return error
+                }
             }
+            if let failure { throw failure }
             offset += Int64(piece.count)
         }
         guard fdatasync(writable) == 0 else { throw ContentStoreError(.io, "cannot sync the rewritten file", errno: errno) }

@@ -16,7 +16,7 @@ enum CustomIO {
         var io = fuse_custom_io()
         io.read = { fd, buffer, length, userdata in
             let count = Glibc.read(fd, buffer, length)
-            if count >= 40 + 20, let buffer, let userdata, buffer.load(fromByteOffset: 4, as: UInt32.self) == UInt32(LFS_FUSE_INIT) {
+            if count >= 40 + 20, let buffer, let userdata, buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self) == UInt32(LFS_FUSE_INIT) {
                 let context = Unmanaged<SessionContext>.fromOpaque(userdata).takeUnretainedValue()
                 let flags = buffer.loadUnaligned(fromByteOffset: 40 + Int(LFS_INIT_IN_FLAGS), as: UInt32.self)
                 let flags2 = flags & LFS_FUSE_INIT_EXT != 0 ? buffer.loadUnaligned(fromByteOffset: 40 + Int(LFS_INIT_IN_FLAGS2), as: UInt32.self) : 0
