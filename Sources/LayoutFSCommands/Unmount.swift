@@ -27,9 +27,11 @@ struct Unmount: ParsableCommand {
     static let daemonExit: Int32 = 10_000
 
     func run() throws {
-        // Found before the unmount: the record goes with the daemon.
+        // Found before the unmount: the record goes with the daemon. A mount of another store
+        // (mounted with another --root) is asked for its daemon's pid (bounded: a hung daemon
+        // answers nothing, and then the command does not wait).
         let daemon = (try? MountTable.canonicalMountpoint(mountpoint)).flatMap {
-            MountRecord.daemon(serving: $0, location: StoreLocation(root: store.root))
+            MountRecord.daemon(serving: $0, location: StoreLocation(root: store.root)) ?? Self.askDaemon($0)
         }
         if try Unmounter.unmount(mountpoint, lazy: lazy) {
             print("removed the stale mount at \(mountpoint) (its daemon was gone)")
@@ -37,6 +39,13 @@ struct Unmount: ParsableCommand {
         }
         if !lazy, let daemon { Self.waitForExit(daemon) }
         print("unmounted \(mountpoint)")
+    }
+
+    /// The pid the layoutfs mount at `mountpoint` answers as `user.layoutfs.pid` (within a
+    /// second); nil for another file system's mount or no answer.
+    private static func askDaemon(_ mountpoint: String) -> Int32? {
+        guard MountTable.isMountpoint(mountpoint) == MountTable.layoutFSType else { return nil }
+        return Status.counter("pid", of: mountpoint).map { Int32(truncatingIfNeeded: $0) }
     }
 
     /// Waits (a pidfd, up to ``daemonExit`` ms) for process `pid` to exit.

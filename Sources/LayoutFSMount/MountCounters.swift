@@ -1,5 +1,9 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What a mount did since it started, answered as `user.layoutfs.*` attributes of the mount
 /// root (by name, never listed) and shown by `layoutfs status`.
 final class MountCounters: Sendable {
@@ -27,6 +31,8 @@ final class MountCounters: Sendable {
             "user.layoutfs.cache_hits": cacheHits.load(ordering: .relaxed),
             "user.layoutfs.errors": errors.load(ordering: .relaxed),
             "user.layoutfs.passthrough_opens": passthroughOpens.load(ordering: .relaxed),
+            // Who serves the mount, for `layoutfs unmount` of another store's mount.
+            "user.layoutfs.pid": Int64(getpid()),
         ]
     }
 }

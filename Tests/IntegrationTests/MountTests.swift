@@ -259,6 +259,15 @@ struct MountTests {
         return nil
     }
 
+    /// True when process `pid` has exited: no /proc entry, or a zombie not yet reaped (its
+    /// parent may be a subreaper such as the test runner).
+    static func hasExited(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return true }
+        return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
     /// Waits (bounded: 30 s) for a process that is not our child to exit, by watching its
     /// /proc entry through pidfd_open + poll.
     static func waitForExit(_ pid: pid_t) throws {
