@@ -60,10 +60,18 @@ package final class ContainerdClient: Sendable {
         grpc.beginGracefulShutdown()
     }
 
-    /// Ends the connection once calls in flight are done.
-    package func close() async {
+    /// Ends the connection once calls in flight are done, or after `grace` (a stream nobody
+    /// ends, a containerd that went away mid-call): then the calls still in flight are cancelled
+    /// (gRPC's forceful shutdown, by cancelling the task that runs the connections).
+    package func close(grace: Duration = .seconds(5)) async {
         grpc.beginGracefulShutdown()
+        let connections = self.connections
+        let forceful = Task {
+            try await Task.sleep(for: grace)
+            connections.cancel()
+        }
         await connections.value
+        forceful.cancel()
     }
 
     /// containerd's namespace rule (namespaces/validate.go): labels of letters, digits, `_`

@@ -256,7 +256,9 @@ struct Mount: AsyncParsableCommand {
             // log says the registry has not answered, whichever timer the machine runs first
             // under load (with both at the same second the client's won in a loaded CI run).
             registry: registry.configuration(readTimeout: readTimeout + 2) { logger.warning("\($0)") },
-            grace: .seconds(grace))
+            grace: .seconds(grace),
+            // Past the longest containerd call (30 s) and a connection's close (5 s).
+            shutdownDeadline: .seconds(60))
         let readyFd = readyFd
         let report = { @Sendable (line: String) -> Void in _ = Self.report(line, to: readyFd) }
         // The pipe stays open (close-on-exec) until the daemon exits: once the parent has

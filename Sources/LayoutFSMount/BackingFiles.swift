@@ -3,6 +3,10 @@ import FUSE
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The backing files of FUSE passthrough opens: one backing id per inode while any open of it
 /// reads through it (`FUSE_DEV_IOC_BACKING_OPEN`, closed when its last open is released; the
 /// kernel drops every one when the mount ends). The kernel's rule is kept: an inode is never
@@ -96,14 +100,45 @@ final class BackingFiles: Sendable {
         }
     }
 
-    /// The kernel refused a backing file: for want of the right (EPERM: no CAP_SYS_ADMIN in the
-    /// initial namespace) or of passthrough itself, no open will get one; said once.
-    private func refused(_ error: FUSEError, _ state: inout State) {
-        let reason = "the kernel refused a backing file: \(error)"
-        if state.disabled == nil {
-            state.disabled = reason
-            logger.notice("FUSE passthrough is off from now on (\(reason)): reads go through the daemon")
+    /// Registers and at once forgets a backing file for the daemon's own executable, to learn
+    /// before any open whether the kernel takes backing files from this process (it wants
+    /// CAP_SYS_ADMIN in the initial user namespace, which a mount in a user namespace lacks); a
+    /// refusal for want of the right (EPERM) turns passthrough off as a refused open would,
+    /// without a log line of its own.
+    /// - Returns: why passthrough is off for this mount, or nil when backing files are taken.
+    func probe() -> String? {
+        guard let session = session.withLock({ $0.session }), session.passthrough else { return nil }
+        let fd = Glibc.open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }  // nothing learned: the first open will tell
+        defer { close(fd) }
+        do throws(FUSEError) {
+            session.closeBacking(try session.openBacking(fd))
+            return nil
+        } catch {
+            // Only the want of the right holds for every file; the store's files may be taken
+            // where this one (on another file system) is not.
+            guard error.errno == .notPermitted else { return nil }
+            return state.withLock { state in
+                disable(error, &state)
+                return state.disabled
+            }
         }
+    }
+
+    /// The kernel refused a backing file: for want of the right (EPERM: no CAP_SYS_ADMIN in the
+    /// initial user namespace) or of passthrough itself, no open will get one; said once.
+    private func refused(_ error: FUSEError, _ state: inout State) {
+        if disable(error, &state) {
+            logger.notice("FUSE passthrough is off from now on (\(state.disabled ?? "")): reads go through the daemon")
+        }
+    }
+
+    /// Records why passthrough is off; true the first time.
+    @discardableResult
+    private func disable(_ error: FUSEError, _ state: inout State) -> Bool {
+        guard state.disabled == nil else { return false }
+        state.disabled = error.errno == .notPermitted ? "\(error) (no CAP_SYS_ADMIN in the initial user namespace)" : "\(error)"
+        return true
     }
 }
 

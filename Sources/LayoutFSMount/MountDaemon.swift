@@ -121,7 +121,7 @@ package enum MountDaemon {
             BlockingWork.submit {
                 var buffer = statvfs()
                 _ = statvfs(mountpoint, &buffer)
-                if let why = session.passthroughUnavailable {
+                if let why = session.passthroughUnavailable ?? adapter.backing.probe() {
                     logger.notice("FUSE passthrough is unavailable (\(why)): every read goes through the daemon")
                 } else {
                     logger.info("FUSE passthrough negotiated")

@@ -157,6 +157,38 @@ struct ContainerdClientTests {
         }
     }
 
+    @Test("close() with an event subscription nobody cancels: the calls in flight are cancelled after the grace, and the subscription ends with an error")
+    func closeBoundedByGrace() async throws {
+        try await Self.withWork { work in
+            let (containerd, _, _) = try Self.filled(work)
+            let client = try ContainerdClient(socket: containerd.socket, namespace: "default", executor: Self.executor)
+            let (subscribed, subscription) = AsyncStream.makeStream(of: Void.self)
+            let follower = Task {
+                try await client.followImages(subscribed: { subscription.yield() }) { _ in }
+            }
+            var waiting = subscribed.makeAsyncIterator()
+            _ = await waiting.next()
+            // A graceful close alone waits for the stream, which containerd never ends.
+            let closed = Task { await client.close(grace: .milliseconds(200)) }
+            let outcome = await withTaskGroup(of: String.self) { group in
+                group.addTask {
+                    await closed.value
+                    return "closed"
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(30))
+                    return "still open after 30 s"
+                }
+                defer { group.cancelAll() }
+                return await group.next() ?? ""
+            }
+            #expect(outcome == "closed")
+            if outcome != "closed" { follower.cancel() }
+            let result = await follower.result
+            #expect(throws: ContainerdError.self) { try result.get() }
+        }
+    }
+
     @Test("no socket, a socket nothing listens on, a file that is not a socket and a bad namespace are clear errors")
     func connectionErrors() throws {
         try Harness.withWorkDirectory { work in

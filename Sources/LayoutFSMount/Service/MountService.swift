@@ -33,15 +33,20 @@ package struct MountService: Sendable {
         /// How often meta.db is polled for moved names (SQLite change notification does not
         /// cross processes).
         package var pollInterval: Duration
+        /// How long what follows the session's end may take before the process exits naming
+        /// the step that hung (``ShutdownWatchdog``); nil: no bound.
+        package var shutdownDeadline: Duration?
 
         package init(
-            mount: MountOptions, lazy: LazyReadOptions, registry: RegistryConfiguration, grace: Duration, pollInterval: Duration = .milliseconds(250)
+            mount: MountOptions, lazy: LazyReadOptions, registry: RegistryConfiguration, grace: Duration, pollInterval: Duration = .milliseconds(250),
+            shutdownDeadline: Duration? = nil
         ) {
             self.mount = mount
             self.lazy = lazy
             self.registry = registry
             self.grace = grace
             self.pollInterval = pollInterval
+            self.shutdownDeadline = shutdownDeadline
         }
     }
 
@@ -164,14 +169,19 @@ package struct MountService: Sendable {
             } catch {
                 failure = error
             }
+            let watchdog = ShutdownWatchdog(deadline: settings.shutdownDeadline, logger: logger)
             // A mount that never went live never starts its maintenance.
             maintenance?.cancel()
             liveContinuation.finish()
             // Fetches still under way end before the client they use shuts down.
+            watchdog.step("ending the lazy fetches")
             await lazy.shutdown()
             maintenance?.cancel()
+            watchdog.step("ending the names' maintenance (following names, renewing the lease)")
             await maintenance?.value
+            watchdog.step("releasing the containerd lease and connection")
             await holder?.release()
+            watchdog.finish()
             if let failure { throw failure }
             if provider.bytesFetched > 0 { logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs") }
         }
