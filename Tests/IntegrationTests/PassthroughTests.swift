@@ -62,6 +62,43 @@ struct PassthroughTests {
         }
     }
 
+    @Test(
+        "a mount without CAP_SYS_ADMIN in the initial user namespace (root in a user namespace of its own) falls back: the same bytes through the daemon, readers read the layout, and the log says passthrough is unavailable"
+    )
+    func withoutTheRight() throws {
+        try Harness.requireFUSE()
+        try Harness.require("unshare", "getfattr", "oci-image-tool")
+        try Harness.withWorkDirectory { work in
+            try Harness.importDemo(work: work, store: work + "/store")
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            // The mount lives in the namespace's own mount table: everything runs in there.
+            let script = """
+                set -e
+                "$0" mount demo/busybox:1.35 "$1" --root "$2"
+                trap '"$0" unmount "$1" --root "$2"' EXIT
+                for blob in "$1"/blobs/sha256/*; do
+                    echo "blob $(basename "$blob") $(sha256sum < "$blob" | cut -d' ' -f1) $(getfattr --only-values -n user.layoutfs.state "$blob")"
+                done
+                oci-image-tool validate --type image "$1" >/dev/null && echo validated
+                echo "opens $(getfattr --only-values -n user.layoutfs.passthrough_opens "$1")"
+                echo "reads $(getfattr --only-values -n user.layoutfs.reads "$1")"
+                """
+            let result = try Harness.run(["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private", "bash", "-c", script, Harness.binary, mnt, work + "/store"])
+            #expect(result.succeeded, "\(result.stdout)\n\(result.stderr)")
+            let blobs = result.stdout.split(separator: "\n").filter { $0.hasPrefix("blob ") }.map { $0.split(separator: " ") }
+            #expect(blobs.count >= 3, "\(result.stdout)")
+            for blob in blobs {
+                #expect(blob.count == 4 && blob[1] == blob[2] && blob[3] == "local", "\(blob)")
+            }
+            #expect(result.stdout.contains("validated\nopens 0\n"), "\(result.stdout)")
+            #expect(!result.stdout.contains("reads 0\n"), "the daemon served the reads")
+            let log = try String(contentsOfFile: try #require(try Self.logPath(work)), encoding: .utf8)
+            #expect(log.contains("FUSE passthrough is unavailable (the kernel refused a backing file: Operation not permitted"), "\(log)")
+            #expect(!log.contains("FUSE passthrough negotiated"), "\(log)")
+        }
+    }
+
     @Test("a lazy unmount with a passthrough file open: the file reads on, and the daemon ends when it is closed")
     func unmountWithOpenFile() throws {
         try Harness.withWorkDirectory { work in
