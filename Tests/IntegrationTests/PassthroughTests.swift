@@ -84,7 +84,9 @@ struct PassthroughTests {
                 echo "opens $(getfattr --only-values -n user.layoutfs.passthrough_opens "$1")"
                 echo "reads $(getfattr --only-values -n user.layoutfs.reads "$1")"
                 """
-            let result = try Harness.run(["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private", "bash", "-c", script, Harness.binary, mnt, work + "/store"])
+            let result = try Harness.run([
+                "unshare", "--user", "--map-root-user", "--mount", "--propagation", "private", "bash", "-c", script, Harness.binary, mnt, work + "/store",
+            ])
             #expect(result.succeeded, "\(result.stdout)\n\(result.stderr)")
             let blobs = result.stdout.split(separator: "\n").filter { $0.hasPrefix("blob ") }.map { $0.split(separator: " ") }
             #expect(blobs.count >= 3, "\(result.stdout)")
