@@ -249,7 +249,10 @@ struct Mount: AsyncParsableCommand {
         mountLogger.logLevel = logLevel.level
         let logger = mountLogger
         let settings = MountService.Settings(
-            mount: MountOptions(allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout)), passthrough: passthrough == .auto && !rootfs),
+            mount: MountOptions(
+                allowOther: allowOther, readDeadline: .seconds(max(1, readTimeout)), passthrough: passthrough == .auto && !rootfs,
+                // For tests of the bound: a few blobs reach it.
+                backingFileLimit: ProcessInfo.processInfo.environment["LAYOUTFS_BACKING_FILE_LIMIT"].flatMap(Int.init) ?? 4096),
             lazy: LazyReadOptions(prefetch: prefetch, verification: verify, stallTimeout: .seconds(readTimeout)),
             // A registry silent for as long as a reader may wait is abandoned (and retried) two
             // seconds after that reader got EIO: the mount's deadline always comes first, so the

@@ -36,12 +36,14 @@ package final class MountAdapter: FileSystem {
     ///   - readDeadline: longest wait of a read for its bytes; then `EIO`.
     ///   - logger: receives I/O errors and the negotiated connection.
     ///   - passthrough: negotiate FUSE passthrough (``FileSystemConfiguration/passthrough``).
+    ///   - backingFileLimit: most inodes with a backing file at once (``BackingFiles``).
     package init(
-        tree: any ServedTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger, passthrough: Bool = false
+        tree: any ServedTree, timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), logger: Logger, passthrough: Bool = false,
+        backingFileLimit: Int = 4096
     ) {
         self.tree = tree
         self.passthrough = passthrough
-        self.backing = BackingFiles(logger: logger)
+        self.backing = BackingFiles(limit: backingFileLimit, logger: logger)
         let counters = MountCounters()
         self.counters = counters
         self.parkedReads = ParkedReads(deadline: readDeadline) { [tree] inode in

@@ -51,7 +51,8 @@ package enum MountDaemon {
         blockTerminationSignals()
 
         let adapter = MountAdapter(
-            tree: tree, timeouts: options.timeouts, readDeadline: options.readDeadline, logger: logger, passthrough: options.passthrough)
+            tree: tree, timeouts: options.timeouts, readDeadline: options.readDeadline, logger: logger, passthrough: options.passthrough,
+            backingFileLimit: options.backingFileLimit)
         let session: Session
         do {
             session = try Session(fileSystem: adapter, options: options.fuseOptions)

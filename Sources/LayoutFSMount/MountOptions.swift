@@ -17,12 +17,17 @@ package struct MountOptions: Sendable, Hashable {
     /// Negotiate FUSE passthrough (`--passthrough auto`): the mount is then made with mount(2)
     /// here (root), and falls back to libfuse's own mount, saying why once, where it cannot.
     package var passthrough: Bool
+    /// Most blobs with a passthrough backing file at once (each holds a file open in the kernel,
+    /// outside the daemon's descriptor table); opens beyond it read through the daemon.
+    package var backingFileLimit: Int
 
     package init(
         allowOther: Bool = false, fileSystemName: String = "layoutfs", debug: Bool = false, maxThreads: Int = 16,
-        timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), passthrough: Bool = false
+        timeouts: CacheTimeouts = CacheTimeouts(), readDeadline: Duration = .seconds(30), passthrough: Bool = false,
+        backingFileLimit: Int = 4096
     ) {
         self.passthrough = passthrough
+        self.backingFileLimit = max(1, backingFileLimit)
         self.readDeadline = readDeadline
         self.allowOther = allowOther
         self.fileSystemName = fileSystemName

@@ -101,6 +101,34 @@ struct PassthroughTests {
         }
     }
 
+    @Test(
+        "backing files are bounded (a limit of 1 here): with one blob open in passthrough, another opens through the daemon; once the first is closed, the other's next open is passthrough"
+    )
+    func boundedBackingFiles() throws {
+        try Harness.requireFUSE()
+        try Harness.require("getfattr")
+        try Harness.withWorkDirectory { work in
+            try Harness.importDemo(work: work, store: work + "/store")
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let mounted = try Harness.run(
+                [Harness.binary, "mount", "demo/busybox:1.35", mnt, "--root", work + "/store"], environment: ["LAYOUTFS_BACKING_FILE_LIMIT": "1"])
+            #expect(mounted.succeeded, "\(mounted.stderr)")
+            defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
+            let blobs = try FileManager.default.contentsOfDirectory(atPath: mnt + "/blobs/sha256").sorted()
+            let (held, other) = (mnt + "/blobs/sha256/" + blobs[0], blobs[1])
+            let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: held))
+            #expect(try file.read(upToCount: 1)?.count == 1)
+            #expect(try Self.attribute("passthrough_opens", mnt) == "1")
+            #expect(try Harness.sha256(ofFile: mnt + "/blobs/sha256/" + other) == other)
+            #expect(try Self.attribute("passthrough_opens", mnt) == "1", "the limit was reached: the other blob read through the daemon")
+            #expect(try Self.attribute("reads", mnt) != "0")
+            try file.close()
+            #expect(try Harness.sha256(ofFile: mnt + "/blobs/sha256/" + other) == other)
+            #expect(try Self.attribute("passthrough_opens", mnt) == "2", "the held blob's backing file was closed with its last open")
+        }
+    }
+
     @Test("a lazy unmount with a passthrough file open: the file reads on, and the daemon ends when it is closed")
     func unmountWithOpenFile() throws {
         try Harness.withWorkDirectory { work in
