@@ -53,6 +53,10 @@ final class BackingFiles: Sendable {
         return state.withLock { $0.disabled == nil }
     }
 
+    /// How many inodes have a backing id now (0 once every passthrough open is released: the
+    /// kernel sends a release after close(2) returns, so tests wait for this).
+    var held: Int { state.withLock { $0.backed } }
+
     /// Records an open of `inode` as `handle` and says how to answer it: with the backing id
     /// (passthrough) when `file` is given, passthrough is negotiated, no open of the inode
     /// reads through the daemon and the kernel takes the file; else nil (answer it cached).

@@ -116,7 +116,7 @@ package final class MountAdapter: FileSystem {
     }
 
     package func getExtendedAttribute(_ request: consuming Request, inode: UInt64, name: String, size: Int) {
-        if inode == LayoutTree.rootInode, let value = counters.attributes(bytesFetched: tree.bytesFetched)[name] {
+        if inode == LayoutTree.rootInode, let value = counters.attributes(bytesFetched: tree.bytesFetched, backingFiles: backing.held)[name] {
             return request.reply(xattrValue: Array(String(value).utf8), requestedSize: size)
         }
         do {

@@ -22,8 +22,9 @@ final class MountCounters: Sendable {
         counter.wrappingAdd(value, ordering: .relaxed)
     }
 
-    /// The attribute names and values, given the provider's bytes fetched.
-    func attributes(bytesFetched: Int64) -> [String: Int64] {
+    /// The attribute names and values, given the provider's bytes fetched and the backing files
+    /// held now (``BackingFiles/held``).
+    func attributes(bytesFetched: Int64, backingFiles: Int) -> [String: Int64] {
         [
             "user.layoutfs.reads": reads.load(ordering: .relaxed),
             "user.layoutfs.bytes_served": bytesServed.load(ordering: .relaxed),
@@ -31,6 +32,7 @@ final class MountCounters: Sendable {
             "user.layoutfs.cache_hits": cacheHits.load(ordering: .relaxed),
             "user.layoutfs.errors": errors.load(ordering: .relaxed),
             "user.layoutfs.passthrough_opens": passthroughOpens.load(ordering: .relaxed),
+            "user.layoutfs.backing_files": Int64(backingFiles),
             // Who serves the mount, for `layoutfs unmount` of another store's mount.
             "user.layoutfs.pid": Int64(getpid()),
         ]
