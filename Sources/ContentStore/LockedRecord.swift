@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +16,7 @@ package final class LockedRecord: Sendable {
     /// Random hex.
     package let id: String
     private let lockFD: Int32
+    private let removed = Atomic(false)
 
     /// Creates and holds a record with `contents` in `directory` (created 0700 when missing).
     /// - Throws: `.io` (`.noSpace` on a full disk).
@@ -42,9 +45,17 @@ package final class LockedRecord: Sendable {
     }
 
     deinit {
+        remove()
+        close(lockFD)
+    }
+
+    /// Removes the record's files now (idempotent; the lock stays held until deinit). A holder
+    /// about to exit calls it: the last reference may go on another thread after the process
+    /// ended, and then the files stay behind, unlocked, until ``live(in:)`` removes them.
+    package func remove() {
+        guard !removed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         unlink("\(directory)/\(id).json")
         unlink("\(directory)/\(id).lock")
-        close(lockFD)
     }
 
     /// Replaces the content atomically.

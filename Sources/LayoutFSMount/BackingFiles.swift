@@ -16,6 +16,10 @@ import Glibc
 final class BackingFiles: Sendable {
     private struct Inode {
         var backingID: Int32?
+        /// The file the backing id was registered from (the kernel reads it while the id lives).
+        var registered: BlobFile?
+        /// The store file whose bytes were last written into `registered` (it replaced it).
+        var rewrittenFrom: FileIdentity?
         var passthroughOpens = 0
         var cachedOpens = 0
     }
@@ -68,11 +72,13 @@ final class BackingFiles: Sendable {
             var id: Int32?
             if let file, let session, session.passthrough, state.disabled == nil, entry.cachedOpens == 0 {
                 if let existing = entry.backingID {
+                    Self.catchUp(&entry, with: file, logger: logger)
                     id = existing
                 } else if state.backed < limit {
                     do throws(FUSEError) {
                         id = try session.openBacking(file.fileDescriptor)
                         entry.backingID = id
+                        entry.registered = file
                         state.backed += 1
                     } catch {
                         refused(error, &state)
@@ -98,9 +104,25 @@ final class BackingFiles: Sendable {
             if entry.passthroughOpens == 0, let id = entry.backingID {
                 session?.closeBacking(id)
                 entry.backingID = nil
+                (entry.registered, entry.rewrittenFrom) = (nil, nil)
                 state.backed -= 1
             }
             state.inodes[inode] = entry.passthroughOpens == 0 && entry.cachedOpens == 0 ? nil : entry
+        }
+    }
+
+    /// An open of an inode whose backing id was registered from a file the store has since
+    /// replaced (`check --repair` committed the blob anew): the kernel keeps one backing file
+    /// per inode while it has passthrough opens (fs/fuse/iomode.c answers another `EBUSY`), so
+    /// before this open reads through it, the old file gets the new one's bytes (once per new
+    /// file; the mount's once-a-second repoint does the same for opens that came before).
+    private static func catchUp(_ entry: inout Inode, with file: BlobFile, logger: Logger) {
+        guard let registered = entry.registered, let fresh = file.identity, fresh != registered.identity, entry.rewrittenFrom != fresh
+        else { return }
+        do throws(ContentStoreError) {
+            if try registered.overwriteUnlinked(withContentsOf: file) { entry.rewrittenFrom = fresh }
+        } catch {
+            logger.error("cannot write a repaired blob into the file its passthrough opens read: \(error)")
         }
     }
 

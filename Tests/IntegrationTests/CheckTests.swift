@@ -192,6 +192,10 @@ struct CheckTests {
             #expect(repair.stdout.contains("repaired: removed and fetched again from \(registry.address)/team/busybox"), "\(repair.stdout)")
             #expect(repair.stdout.contains("1 corrupt, 1 repaired"), "\(repair.stdout)")
             #expect(try Harness.sha256(ofFile: store + "/content/blobs/sha256/" + victim) == victim)
+            // A new open right away reads the repaired bytes, though the file held open (FUSE
+            // passthrough: its backing file is the replaced one, which the kernel keeps for the
+            // inode) pins the old file.
+            #expect(try Harness.sha256(ofFile: served) == victim, "a new open right after the repair")
 
             // With no new open, the file opened before the repair comes to read the repaired
             // bytes (the daemon looks for replaced files each second and drops the kernel's

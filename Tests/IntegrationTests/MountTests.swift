@@ -155,6 +155,25 @@ struct MountTests {
         }
     }
 
+    @Test("an unmount leaves no lease and no mount record behind: the daemon removes them before it exits (10 rounds)")
+    func unmountLeavesNoRecords() throws {
+        try Harness.requireFUSE()
+        try Harness.withWorkDirectory { work in
+            let store = work + "/store"
+            try Harness.importDemo(work: work, store: store)
+            let mnt = work + "/mnt"
+            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            for round in 1...10 {
+                try Harness.layoutfs(["mount", "demo/busybox:1.35", mnt], store: store)
+                try Harness.layoutfs(["unmount", mnt], store: store)
+                for directory in ["leases", "mounts"] {
+                    let left = (try? FileManager.default.contentsOfDirectory(atPath: store + "/" + directory)) ?? []
+                    #expect(left.isEmpty, "round \(round): \(directory) holds \(left)")
+                }
+            }
+        }
+    }
+
     @Test("unmount removes the mount; a busy mount says EBUSY and --lazy detaches it")
     func unmountBusyAndLazy() throws {
         try withMountedDemo { _, _, mnt in

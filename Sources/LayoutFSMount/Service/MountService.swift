@@ -128,6 +128,11 @@ package struct MountService: Sendable {
         shown.containerdNamespace = holder?.holdingNamespace
         let entry = shown
         let record = try await BlockingWork.run { try MountRecord.create(in: store, entry) }
+        // Removed before the process exits, not when the last reference goes (maybe too late).
+        defer {
+            record.remove()
+            lease.remove()
+        }
         // The holder renews what it holds and follows its names for the mount's whole life,
         // from the moment the mount is live (its calls would slow mount start; names that move
         // meanwhile are caught by the follower's first listing).
@@ -185,7 +190,6 @@ package struct MountService: Sendable {
             if let failure { throw failure }
             if provider.bytesFetched > 0 { logger.info("fetched \(provider.bytesFetched) bytes of lazy blobs") }
         }
-        withExtendedLifetime((lease, record)) {}
     }
 
     /// The blocking part, on a thread of its own: the tree, the follower and the session.
