@@ -40,7 +40,7 @@ struct Status: ParsableCommand {
     func run() throws {
         let store = try store.openStore()
         let mounts = MountRecord.running(in: store)
-        let rows = mounts.map { mount in (mount, Self.counters.map { Self.counter($0.attribute, of: mount.mountpoint) }) }
+        let rows = mounts.map { mount in (mount, Self.counters(of: mount.mountpoint)) }
         if json {
             let objects: [[String: Any]] = rows.map { mount, counters in
                 var object: [String: Any] = ["mountpoint": mount.mountpoint, "images": mount.images, "pid": mount.pid, "started": mount.started]
@@ -68,6 +68,18 @@ struct Status: ParsableCommand {
             table.append([mount.mountpoint, String(mount.pid)] + shown + [images])
         }
         ListImages.printTable(table)
+    }
+
+    /// Every counter of one mount, in ``counters``' order; all nil after the first that gets
+    /// no answer (a stopped daemon costs one second, not one per counter).
+    static func counters(of mountpoint: String) -> [Int64?] {
+        var values: [Int64?] = []
+        for (attribute, _) in counters {
+            let value = Self.counter(attribute, of: mountpoint)
+            values.append(value)
+            if value == nil { break }
+        }
+        return values + Array(repeating: nil, count: counters.count - values.count)
     }
 
     /// One counter from the mount root's attributes; nil when the mount does not answer within

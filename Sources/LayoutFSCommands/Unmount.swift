@@ -37,8 +37,11 @@ struct Unmount: ParsableCommand {
             print("removed the stale mount at \(mountpoint) (its daemon was gone)")
             return
         }
-        if !lazy, let daemon { Self.waitForExit(daemon) }
         print("unmounted \(mountpoint)")
+        if !lazy, let daemon, !Self.waitForExit(daemon) {
+            var stderr = StandardError()
+            print("layoutfs: the daemon (pid \(daemon)) is still finishing after \(Self.daemonExit / 1000) s; it ends by itself", to: &stderr)
+        }
     }
 
     /// The pid the layoutfs mount at `mountpoint` answers as `user.layoutfs.pid` (within a
@@ -49,11 +52,14 @@ struct Unmount: ParsableCommand {
     }
 
     /// Waits (a pidfd, up to ``daemonExit`` ms) for process `pid` to exit.
-    private static func waitForExit(_ pid: Int32) {
+    /// - Returns: false when it still runs.
+    private static func waitForExit(_ pid: Int32) -> Bool {
         let fd = lfs_pidfd_open(pid)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return true }
         defer { close(fd) }
         var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        while poll(&entry, 1, daemonExit) < 0 && errno == EINTR {}
+        var ready: Int32
+        repeat { ready = poll(&entry, 1, daemonExit) } while ready < 0 && errno == EINTR
+        return ready != 0
     }
 }
