@@ -184,6 +184,15 @@ enum Harness {
         return try layoutfs(["import", work + "/src", "--name", "demo/busybox:1.35"], store: store, sourceLocation: sourceLocation)
     }
 
+    /// The setup of most mount tests: the demo image imported into `work/store`, and an empty
+    /// directory `work/mnt` to mount it at.
+    static func demoStore(_ work: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> (store: String, mnt: String) {
+        let (store, mnt) = (work + "/store", work + "/mnt")
+        try importDemo(work: work, store: store, sourceLocation: sourceLocation)
+        try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+        return (store, mnt)
+    }
+
     /// Runs the layoutfs binary with a store at `store`.
     @discardableResult
     static func layoutfs(_ arguments: [String], store: String, expectSuccess: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws

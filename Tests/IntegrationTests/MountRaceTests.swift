@@ -75,10 +75,7 @@ struct MountRaceTests {
     func staleMountWithShellInside() throws {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
-            let store = work + "/store"
-            try Harness.importDemo(work: work, store: store)
-            let mnt = work + "/mnt"
-            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let (store, mnt) = try Harness.demoStore(work)
             defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
 
             for way in ["mount", "unmount"] {

@@ -67,10 +67,7 @@ struct MountServiceEdgeTests {
     func stoppedDaemon() throws {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
-            let store = work + "/store"
-            try Harness.importDemo(work: work, store: store)
-            let mnt = work + "/mnt"
-            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let (store, mnt) = try Harness.demoStore(work)
             try Harness.layoutfs(["mount", "demo/busybox:1.35", mnt], store: store)
             let daemon = try #require(MountTests.daemonPID(mnt))
             kill(daemon, SIGSTOP)
@@ -103,10 +100,7 @@ struct MountServiceEdgeTests {
     func fullLeasesDirectory() throws {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
-            let store = work + "/store"
-            try Harness.importDemo(work: work, store: store)
-            let mnt = work + "/mnt"
-            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let (store, mnt) = try Harness.demoStore(work)
             let leases = store + "/leases"
             try FileManager.default.createDirectory(atPath: leases, withIntermediateDirectories: true)
             try Harness.runOK(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", leases])

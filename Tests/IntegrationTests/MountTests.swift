@@ -159,10 +159,7 @@ struct MountTests {
     func unmountLeavesNoRecords() throws {
         try Harness.requireFUSE()
         try Harness.withWorkDirectory { work in
-            let store = work + "/store"
-            try Harness.importDemo(work: work, store: store)
-            let mnt = work + "/mnt"
-            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let (store, mnt) = try Harness.demoStore(work)
             for round in 1...10 {
                 try Harness.layoutfs(["mount", "demo/busybox:1.35", mnt], store: store)
                 try Harness.layoutfs(["unmount", mnt], store: store)

@@ -20,10 +20,8 @@ struct PassthroughTests {
     static func mounted(_ work: String, options: [String] = []) throws -> (mnt: String, blobs: [String]) {
         try Harness.requireFUSE()
         try Harness.require("getfattr")
-        try Harness.importDemo(work: work, store: work + "/store")
-        let mnt = work + "/mnt"
-        try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
-        try Harness.layoutfs(["mount", "demo/busybox:1.35", mnt] + options, store: work + "/store")
+        let (store, mnt) = try Harness.demoStore(work)
+        try Harness.layoutfs(["mount", "demo/busybox:1.35", mnt] + options, store: store)
         return (mnt, try FileManager.default.contentsOfDirectory(atPath: mnt + "/blobs/sha256").sorted())
     }
 
@@ -69,9 +67,7 @@ struct PassthroughTests {
         try Harness.requireFUSE()
         try Harness.require("unshare", "getfattr", "oci-image-tool")
         try Harness.withWorkDirectory { work in
-            try Harness.importDemo(work: work, store: work + "/store")
-            let mnt = work + "/mnt"
-            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let (store, mnt) = try Harness.demoStore(work)
             // The mount lives in the namespace's own mount table: everything runs in there.
             let script = """
                 set -e
@@ -85,7 +81,7 @@ struct PassthroughTests {
                 echo "reads $(getfattr --only-values -n user.layoutfs.reads "$1")"
                 """
             let result = try Harness.run([
-                "unshare", "--user", "--map-root-user", "--mount", "--propagation", "private", "bash", "-c", script, Harness.binary, mnt, work + "/store",
+                "unshare", "--user", "--map-root-user", "--mount", "--propagation", "private", "bash", "-c", script, Harness.binary, mnt, store,
             ])
             #expect(result.succeeded, "\(result.stdout)\n\(result.stderr)")
             let blobs = result.stdout.split(separator: "\n").filter { $0.hasPrefix("blob ") }.map { $0.split(separator: " ") }
@@ -108,11 +104,9 @@ struct PassthroughTests {
         try Harness.requireFUSE()
         try Harness.require("getfattr")
         try Harness.withWorkDirectory { work in
-            try Harness.importDemo(work: work, store: work + "/store")
-            let mnt = work + "/mnt"
-            try FileManager.default.createDirectory(atPath: mnt, withIntermediateDirectories: true)
+            let (store, mnt) = try Harness.demoStore(work)
             let mounted = try Harness.run(
-                [Harness.binary, "mount", "demo/busybox:1.35", mnt, "--root", work + "/store"], environment: ["LAYOUTFS_BACKING_FILE_LIMIT": "1"])
+                [Harness.binary, "mount", "demo/busybox:1.35", mnt, "--root", store], environment: ["LAYOUTFS_BACKING_FILE_LIMIT": "1"])
             #expect(mounted.succeeded, "\(mounted.stderr)")
             defer { _ = try? Harness.run([Harness.binary, "unmount", mnt, "--lazy"]) }
             let blobs = try FileManager.default.contentsOfDirectory(atPath: mnt + "/blobs/sha256").sorted()
