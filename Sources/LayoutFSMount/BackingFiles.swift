@@ -117,7 +117,10 @@ final class BackingFiles: Sendable {
     /// before this open reads through it, the old file gets the new one's bytes (once per new
     /// file; the mount's once-a-second repoint does the same for opens that came before).
     private static func catchUp(_ entry: inout Inode, with file: BlobFile, logger: Logger) {
-        guard let registered = entry.registered, let fresh = file.identity, fresh != registered.identity, entry.rewrittenFrom != fresh
+        // The same open file (the store's file cache hands out one per blob): nothing replaced,
+        // and no fstat on this open.
+        guard let registered = entry.registered, registered !== file, let fresh = file.identity, fresh != registered.identity,
+            entry.rewrittenFrom != fresh
         else { return }
         do throws(ContentStoreError) {
             if try registered.overwriteUnlinked(withContentsOf: file) { entry.rewrittenFrom = fresh }
